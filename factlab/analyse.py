@@ -1,0 +1,576 @@
+"""Samenloop analysis: how provisions, organisations and domains stack up per household.
+
+Pure functions over the de-identified household table (one row per address, see issue 3).
+Nothing here reads or writes files and nothing here is safe to publish: every count is the
+*true* count. :mod:`factlab.disclose` turns these into publishable numbers. To let it do so,
+the analysis also states every additive identity between its numbers (:class:`Relation`), so
+that secondary suppression can protect a hidden cell against recovery by subtraction, also
+across tables (``huishoudens_met_voorziening`` is the sum of the ``aantal_voorzieningen``
+categories of the same gebied, and so on).
+
+Cells are addressed by a :data:`CellKey`: ``(quantity, gebied_code, *category)``. The same
+quantity appearing in two tables is the same cell, so it is rounded and suppressed once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+import polars as pl
+
+CellKey = tuple[str, ...]
+
+ONBEKEND = "onbekend"
+ONBEKEND_NAAM = "Onbekend (adres niet geplaatst)"
+PROVISION_BINS: tuple[str, ...] = ("1", "2", "3", "4", "5+")
+ORGANISATION_BINS: tuple[str, ...] = ("1", "2", "3", "4+")
+#: Categories of the vulnerability view. One provision cannot span several domains, so the
+#: category "1" would be a structural zero: it is left out (documented in docs/tabellen.md).
+VULNERABILITY_BINS: tuple[str, ...] = PROVISION_BINS[1:]
+CBS_DOMAINS: tuple[str, ...] = ("jeugd", "wmo", "participatie")
+#: The seven CBS/GMSD domain combinations, Dutch label -> the set of CBS domains it means.
+CBS_COMBINATIONS: dict[str, frozenset[str]] = {
+    "Alleen Jeugd": frozenset({"jeugd"}),
+    "Alleen Wmo": frozenset({"wmo"}),
+    "Alleen Participatie": frozenset({"participatie"}),
+    "Jeugd en Participatie": frozenset({"jeugd", "participatie"}),
+    "Jeugd en Wmo": frozenset({"jeugd", "wmo"}),
+    "Participatie en Wmo": frozenset({"participatie", "wmo"}),
+    "Jeugd, Participatie en Wmo": frozenset({"jeugd", "participatie", "wmo"}),
+}
+DOMAIN_LABELS: dict[str, str] = {
+    "jeugd": "Jeugd",
+    "wmo": "Wmo",
+    "participatie": "Participatie",
+    "schuldhulp": "Schuldhulp",
+    "minima": "Minima",
+    "welzijn": "Welzijn",
+    "onderwijs": "Onderwijs",
+    "inburgering": "Inburgering",
+}
+#: Count keys of a receipt (provenance ``bestanden[*]``), in the order they are published.
+RECEIPT_COUNTS: tuple[str, ...] = (
+    "rijen_gelezen",
+    "geaccepteerd",
+    "afgewezen",
+    "dubbel",
+    "buiten_periode",
+    "geplaatst",
+    "niet_geplaatst",
+    "buiten_gemeente",
+)
+TOTAAL = "totaal"
+
+
+@dataclass(frozen=True)
+class Relation:
+    """``total`` equals the sum of ``parts`` (true counts). Guarded by secondary suppression."""
+
+    total: CellKey
+    parts: tuple[CellKey, ...]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """True-count tables plus what disclosure control needs to protect them.
+
+    ``tables`` have the published column layout minus the derived columns (shares, expected
+    counts, ratios), which are only ever computed from rounded counts. ``hidden`` holds true
+    values of cells that take part in a relation but are not published themselves.
+    """
+
+    gebieden: pl.DataFrame
+    tables: dict[str, pl.DataFrame]
+    hidden: dict[CellKey, int]
+    relations: tuple[Relation, ...]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def combination_label(domains: Iterable[str]) -> str:
+    """Human label of an exact domain combination: ``Jeugd + Minima``."""
+    return " + ".join(DOMAIN_LABELS.get(d, d.capitalize()) for d in sorted(domains))
+
+
+def cbs_combination(domains: Iterable[str]) -> str | None:
+    """The CBS category of a household's domains, or None without jeugd/wmo/participatie."""
+    wanted = frozenset(domains) & frozenset(CBS_DOMAINS)
+    for label, members in CBS_COMBINATIONS.items():
+        if members == wanted:
+            return label
+    return None
+
+
+def provision_bin(n: int) -> str:
+    return "5+" if n >= 5 else str(n)
+
+
+def organisation_bin(n: int) -> str:
+    return "4+" if n >= 4 else str(n)
+
+
+def gebieden_frame(gemeente_code: str, gemeente_naam: str, wijken: pl.DataFrame) -> pl.DataFrame:
+    """All published areas in order: the gemeente, every wijk (also without households), onbekend.
+
+    ``woningen`` is public CBS data. The gemeente's dwellings are the sum over its wijken, or
+    null if any wijk lacks the figure (a partial sum would overstate the share).
+    """
+    wijk_rows = wijken.select(
+        pl.col("wijk_code").alias("gebied_code"),
+        pl.col("wijk_naam").alias("gebied_naam"),
+        pl.col("woningen").cast(pl.Int64),
+    ).sort("gebied_code")
+    has_all = wijk_rows.height > 0 and wijk_rows.get_column("woningen").null_count() == 0
+    total = int(wijk_rows.get_column("woningen").sum()) if has_all else None
+    head = pl.DataFrame(
+        {"gebied_code": [gemeente_code], "gebied_naam": [gemeente_naam], "woningen": [total]},
+        schema=wijk_rows.schema,
+    )
+    tail = pl.DataFrame(
+        {"gebied_code": [ONBEKEND], "gebied_naam": [ONBEKEND_NAAM], "woningen": [None]},
+        schema=wijk_rows.schema,
+    )
+    return pl.concat([head, wijk_rows, tail])
+
+
+@dataclass(frozen=True)
+class _Household:
+    """The fields of one household the analysis needs, as plain Python values."""
+
+    gebied: str
+    provisions: tuple[str, ...]
+    domains: tuple[str, ...]
+    n_organisations: int
+
+
+def _households(households: pl.DataFrame, wijk_codes: set[str]) -> list[_Household]:
+    rows = households.select("wijk_code", "voorzieningen", "domeinen", "organisaties").rows()
+    return [
+        _Household(
+            gebied=w if w in wijk_codes else ONBEKEND,
+            provisions=tuple(sorted(set(v or ()))),
+            domains=tuple(sorted(set(d or ()))),
+            n_organisations=len(set(o or ())),
+        )
+        for w, v, d, o in rows
+    ]
+
+
+class _Cells:
+    """Accumulates true counts per cell key; missing keys are zero (true zeros stay visible)."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[CellKey] = Counter()
+
+    def add(self, key: CellKey, n: int = 1) -> None:
+        self.counts[key] += n
+
+    def __getitem__(self, key: CellKey) -> int:
+        return self.counts.get(key, 0)
+
+
+def _count_cells(people: Sequence[_Household], gemeente_code: str) -> _Cells:
+    """One pass over the households, counting every cell for the gemeente and its own gebied."""
+    cells = _Cells()
+    for hh in people:
+        n_prov = provision_bin(len(hh.provisions))
+        multi_domain = len(hh.domains) > 1
+        cbs = cbs_combination(hh.domains)
+        for gebied in (gemeente_code, hh.gebied):
+            cells.add(("met_voorziening", gebied))
+            cells.add(("aantal_voorzieningen", gebied, n_prov))
+            cells.add(("aantal_organisaties", gebied, organisation_bin(hh.n_organisations)))
+            if len(hh.provisions) > 1:
+                cells.add(("meerdere_voorzieningen", gebied))
+            if multi_domain:
+                cells.add(("meerdere_domeinen", gebied))
+                cells.add(("meerdere_domeinen_naar_aantal", gebied, n_prov))
+            else:
+                cells.add(("een_domein", gebied))
+                cells.add(("een_domein_naar_aantal", gebied, n_prov))
+            if cbs is None:
+                cells.add(("zonder_cbs_domein", gebied))
+            else:
+                cells.add(("cbs_totaal", gebied))
+                cells.add(("domeincombinatie", gebied, cbs))
+        g = gemeente_code
+        cells.add(("combinatie", g, combination_label(hh.domains)))
+        for code in hh.provisions:
+            cells.add(("voorziening", g, code))
+        for domain in hh.domains:
+            cells.add(("domein", g, domain))
+        for a, b in combinations(hh.provisions, 2):
+            cells.add(("beide_voorzieningen", g, a, b))
+        for a, b in combinations(hh.domains, 2):
+            cells.add(("beide_domeinen", g, a, b))
+    return cells
+
+
+def _table(rows: list[dict[str, Any]], schema: Mapping[str, Any]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=dict(schema), orient="row")
+
+
+COUNT = pl.Int64
+
+
+def _area_tables(gebieden: pl.DataFrame, cells: _Cells) -> dict[str, pl.DataFrame]:
+    """Per-gebied tables: every gebied x every category is a row, zeros included."""
+    areas = gebieden.select("gebied_code", "gebied_naam", "woningen").rows()
+    kern, n_prov, n_org, cbs, vuln = [], [], [], [], []
+    for code, naam, woningen in areas:
+        base = {"gebied_code": code, "gebied_naam": naam}
+        kern.append(
+            base
+            | {
+                "woningen": woningen,
+                "huishoudens_met_voorziening": cells[("met_voorziening", code)],
+                "huishoudens_meerdere_voorzieningen": cells[("meerdere_voorzieningen", code)],
+                "huishoudens_meerdere_domeinen": cells[("meerdere_domeinen", code)],
+            }
+        )
+        for b in PROVISION_BINS:
+            n_prov.append(
+                base
+                | {
+                    "aantal_voorzieningen": b,
+                    "huishoudens": cells[("aantal_voorzieningen", code, b)],
+                }
+            )
+        for b in ORGANISATION_BINS:
+            n_org.append(
+                base
+                | {"aantal_organisaties": b, "huishoudens": cells[("aantal_organisaties", code, b)]}
+            )
+        for label in CBS_COMBINATIONS:
+            cbs.append(
+                base
+                | {"combinatie": label, "huishoudens": cells[("domeincombinatie", code, label)]}
+            )
+        for b in VULNERABILITY_BINS:
+            vuln.append(
+                base
+                | {
+                    "aantal_voorzieningen": b,
+                    "huishoudens": cells[("aantal_voorzieningen", code, b)],
+                    "huishoudens_meerdere_domeinen": cells[
+                        ("meerdere_domeinen_naar_aantal", code, b)
+                    ],
+                }
+            )
+    text = {"gebied_code": pl.String, "gebied_naam": pl.String}
+    return {
+        "kerncijfers": _table(
+            kern,
+            text
+            | {
+                "woningen": pl.Int64,
+                "huishoudens_met_voorziening": COUNT,
+                "huishoudens_meerdere_voorzieningen": COUNT,
+                "huishoudens_meerdere_domeinen": COUNT,
+            },
+        ),
+        "aantal_voorzieningen": _table(
+            n_prov, text | {"aantal_voorzieningen": pl.String, "huishoudens": COUNT}
+        ),
+        "aantal_organisaties": _table(
+            n_org, text | {"aantal_organisaties": pl.String, "huishoudens": COUNT}
+        ),
+        "domeincombinaties": _table(cbs, text | {"combinatie": pl.String, "huishoudens": COUNT}),
+        "kwetsbaarheid": _table(
+            vuln,
+            text
+            | {
+                "aantal_voorzieningen": pl.String,
+                "huishoudens": COUNT,
+                "huishoudens_meerdere_domeinen": COUNT,
+            },
+        ),
+    }
+
+
+def _gemeente_tables(
+    gemeente: tuple[str, str],
+    cells: _Cells,
+    catalogue: pl.DataFrame,
+    domains: Sequence[str],
+    top_n: int,
+    threshold: int,
+) -> dict[str, pl.DataFrame]:
+    """Gemeente-level tables: per provision/domain, pairwise samenloop, top combinations."""
+    code, naam = gemeente
+    base = {"gebied_code": code, "gebied_naam": naam}
+    text = {"gebied_code": pl.String, "gebied_naam": pl.String}
+    provisions = catalogue.select("code", "naam", "domein").rows()
+    prov_codes = [p[0] for p in provisions]
+    per_provision = [
+        base
+        | {
+            "voorziening": c,
+            "voorziening_naam": n,
+            "domein": d,
+            "huishoudens": cells[("voorziening", code, c)],
+        }
+        for c, n, d in provisions
+    ]
+    per_domain = [base | {"domein": d, "huishoudens": cells[("domein", code, d)]} for d in domains]
+    prov_pairs = [
+        base | {"a": a, "b": b, "huishoudens": cells[("beide_voorzieningen", code, a, b)]}
+        for a, b in combinations(sorted(prov_codes), 2)
+    ]
+    dom_pairs = [
+        base | {"a": a, "b": b, "huishoudens": cells[("beide_domeinen", code, a, b)]}
+        for a, b in combinations(sorted(domains), 2)
+    ]
+    combos = sorted(
+        (
+            (key[2], n)
+            for key, n in cells.counts.items()
+            if key[0] == "combinatie" and n > threshold
+        ),
+        key=lambda item: (-item[1], item[0]),
+    )[:top_n]
+    top = [base | {"combinatie": label, "huishoudens": n} for label, n in combos]
+    pair_schema = text | {"a": pl.String, "b": pl.String, "huishoudens": COUNT}
+    return {
+        "voorzieningen": _table(
+            per_provision,
+            text
+            | {
+                "voorziening": pl.String,
+                "voorziening_naam": pl.String,
+                "domein": pl.String,
+                "huishoudens": COUNT,
+            },
+        ),
+        "domeinen": _table(per_domain, text | {"domein": pl.String, "huishoudens": COUNT}),
+        "samenloop_voorzieningen": _table(prov_pairs, pair_schema),
+        "samenloop_domeinen": _table(dom_pairs, pair_schema),
+        "top_combinaties": _table(top, text | {"combinatie": pl.String, "huishoudens": COUNT}),
+    }
+
+
+def _relations(
+    gebieden: Sequence[str], gemeente_code: str, domains: Sequence[str], cells: _Cells
+) -> list[Relation]:
+    """Every additive identity between published (and helper) cells, within and across tables."""
+    rel: list[Relation] = []
+    subareas = [g for g in gebieden if g != gemeente_code]
+    for g in gebieden:
+        total = ("met_voorziening", g)
+        rel += [
+            Relation(total, tuple(("aantal_voorzieningen", g, b) for b in PROVISION_BINS)),
+            Relation(total, tuple(("aantal_organisaties", g, b) for b in ORGANISATION_BINS)),
+            Relation(total, (("aantal_voorzieningen", g, "1"), ("meerdere_voorzieningen", g))),
+            Relation(
+                ("meerdere_voorzieningen", g),
+                tuple(("aantal_voorzieningen", g, b) for b in PROVISION_BINS[1:]),
+            ),
+            Relation(total, (("meerdere_domeinen", g), ("een_domein", g))),
+            Relation(
+                ("meerdere_domeinen", g),
+                tuple(("meerdere_domeinen_naar_aantal", g, b) for b in VULNERABILITY_BINS),
+            ),
+            Relation(total, (("cbs_totaal", g), ("zonder_cbs_domein", g))),
+            Relation(
+                ("cbs_totaal", g), tuple(("domeincombinatie", g, c) for c in CBS_COMBINATIONS)
+            ),
+        ]
+        rel += [
+            Relation(
+                ("aantal_voorzieningen", g, b),
+                (("meerdere_domeinen_naar_aantal", g, b), ("een_domein_naar_aantal", g, b)),
+            )
+            for b in VULNERABILITY_BINS
+        ]
+    geographic: list[tuple[str, tuple[str, ...]]] = [
+        ("met_voorziening", ()),
+        ("meerdere_voorzieningen", ()),
+        ("meerdere_domeinen", ()),
+        *(("aantal_voorzieningen", (b,)) for b in PROVISION_BINS),
+        *(("aantal_organisaties", (b,)) for b in ORGANISATION_BINS),
+        *(("domeincombinatie", (c,)) for c in CBS_COMBINATIONS),
+        *(("meerdere_domeinen_naar_aantal", (b,)) for b in VULNERABILITY_BINS),
+    ]
+    rel += [
+        Relation((q, gemeente_code, *cat), tuple((q, g, *cat) for g in subareas))
+        for q, cat in geographic
+    ]
+    g = gemeente_code
+    for d in CBS_DOMAINS:
+        if d in domains:
+            rel.append(
+                Relation(
+                    ("domein", g, d),
+                    tuple(
+                        ("domeincombinatie", g, c) for c, m in CBS_COMBINATIONS.items() if d in m
+                    ),
+                )
+            )
+    for a, b in combinations(sorted(set(CBS_DOMAINS) & set(domains)), 2):
+        rel.append(
+            Relation(
+                ("beide_domeinen", g, a, b),
+                tuple(
+                    ("domeincombinatie", g, c) for c, m in CBS_COMBINATIONS.items() if {a, b} <= m
+                ),
+            )
+        )
+    combos = [k for k in cells.counts if k[0] == "combinatie"]
+    rel.append(Relation(("met_voorziening", g), tuple(sorted(combos))))
+    by_cbs: dict[str, list[CellKey]] = {}
+    for key in combos:
+        label = cbs_combination(d.lower() for d in key[2].split(" + "))
+        if label is not None:
+            by_cbs.setdefault(label, []).append(key)
+    rel += [
+        Relation(("domeincombinatie", g, label), tuple(sorted(by_cbs.get(label, []))))
+        for label in CBS_COMBINATIONS
+    ]
+    return rel
+
+
+def analyse(
+    households: pl.DataFrame,
+    *,
+    gemeente_code: str,
+    gemeente_naam: str,
+    wijken: pl.DataFrame,
+    catalogue: pl.DataFrame,
+    top_n: int = 10,
+    threshold: int = 7,
+) -> Analysis:
+    """Compute every samenloop table (true counts) and the identities between them.
+
+    ``catalogue`` (code, naam, domein) fixes which provisions and domains get a row, so a
+    provision nobody received still appears (its absence would otherwise be informative).
+    Codes in the data but not in the catalogue are added with domain from the data unknown.
+    ``threshold`` only limits the top-combinations list to combinations that can be published.
+    """
+    gebieden = gebieden_frame(gemeente_code, gemeente_naam, wijken)
+    wijk_codes = set(wijken.get_column("wijk_code").to_list())
+    people = _households(households, wijk_codes)
+    seen = sorted({c for hh in people for c in hh.provisions})
+    known = set(catalogue.get_column("code").to_list())
+    extra_codes = [c for c in seen if c not in known]
+    catalogue = pl.concat(
+        [
+            catalogue.select("code", "naam", "domein"),
+            pl.DataFrame(
+                {
+                    "code": extra_codes,
+                    "naam": extra_codes,
+                    "domein": ["onbekend"] * len(extra_codes),
+                },
+                schema={"code": pl.String, "naam": pl.String, "domein": pl.String},
+            ),
+        ]
+    )
+    domains = list(DOMAIN_LABELS) + sorted(
+        {d for hh in people for d in hh.domains} - set(DOMAIN_LABELS)
+    )
+    cells = _count_cells(people, gemeente_code)
+    tables = _area_tables(gebieden, cells) | _gemeente_tables(
+        (gemeente_code, gemeente_naam), cells, catalogue, domains, top_n, threshold
+    )
+    hidden_quantities = {
+        "een_domein",
+        "een_domein_naar_aantal",
+        "cbs_totaal",
+        "zonder_cbs_domein",
+        "combinatie",
+    }
+    codes = gebieden.get_column("gebied_code").to_list()
+    # A relation without parts (a CBS category no exact combination falls into) says nothing.
+    relations = [r for r in _relations(codes, gemeente_code, domains, cells) if r.parts]
+    hidden = {
+        key: cells[key]
+        for rel in relations
+        for key in (rel.total, *rel.parts)
+        if key[0] in hidden_quantities
+    }
+    return Analysis(
+        gebieden=gebieden,
+        tables=tables,
+        hidden=hidden,
+        relations=tuple(relations),
+        extra={"domeinen": domains},
+    )
+
+
+def receipts_tables(
+    provenance: Mapping[str, Any], gemeente_code: str, gemeente_naam: str
+) -> tuple[dict[str, pl.DataFrame], list[Relation]]:
+    """Per-organisation delivery counts (row counts, roughly households) from the receipts.
+
+    Several files of one organisation are summed. A ``totaal`` row sums all organisations.
+    Identities between receipt counts depend on the core's bookkeeping, so they are *found*:
+    a candidate identity is registered as a relation only if it holds for every row.
+    """
+    per_org: dict[str, dict[str, Any]] = {}
+    per_org_prov: Counter[tuple[str, str]] = Counter()
+    for receipt in provenance.get("bestanden", []) or []:
+        org = str(receipt.get("organisatie", ""))
+        row = per_org.setdefault(
+            org,
+            {"naam": str(receipt.get("organisatie_naam") or org)}
+            | dict.fromkeys(RECEIPT_COUNTS, 0),
+        )
+        for key in RECEIPT_COUNTS:
+            row[key] += int(receipt.get(key) or 0)
+        for code, n in (receipt.get("voorzieningen") or {}).items():
+            per_org_prov[(org, str(code))] += int(n)
+    base = {"gebied_code": gemeente_code, "gebied_naam": gemeente_naam}
+    orgs = sorted(per_org)
+    rows = [
+        base
+        | {"organisatie": o, "organisatie_naam": per_org[o]["naam"]}
+        | {k: per_org[o][k] for k in RECEIPT_COUNTS}
+        for o in orgs
+    ]
+    rows.append(
+        base
+        | {"organisatie": TOTAAL, "organisatie_naam": "Alle organisaties"}
+        | {k: sum(per_org[o][k] for o in orgs) for k in RECEIPT_COUNTS}
+    )
+    prov_rows = [
+        base
+        | {"organisatie": o, "organisatie_naam": per_org[o]["naam"], "voorziening": c, "rijen": n}
+        for (o, c), n in sorted(per_org_prov.items())
+    ]
+    text = {
+        "gebied_code": pl.String,
+        "gebied_naam": pl.String,
+        "organisatie": pl.String,
+        "organisatie_naam": pl.String,
+    }
+    tables = {
+        "aanlevering": _table(rows, text | dict.fromkeys(RECEIPT_COUNTS, COUNT)),
+        "aanlevering_voorzieningen": _table(
+            prov_rows, text | {"voorziening": pl.String, "rijen": COUNT}
+        ),
+    }
+
+    def key(org: str, column: str) -> CellKey:
+        return ("aanlevering", gemeente_code, org, column)
+
+    relations = [Relation(key(TOTAAL, c), tuple(key(o, c) for o in orgs)) for c in RECEIPT_COUNTS]
+    candidates = {
+        "rijen_gelezen": ("geaccepteerd", "afgewezen", "dubbel", "buiten_periode"),
+        "geaccepteerd": ("geplaatst", "niet_geplaatst", "buiten_gemeente"),
+    }
+    for total, parts in candidates.items():
+        if all(r[total] == sum(r[p] for p in parts) for r in rows):
+            relations += [Relation(key(o, total), tuple(key(o, p) for p in parts)) for o in orgs]
+    for o in orgs:
+        codes = sorted(c for (org, c) in per_org_prov if org == o)
+        if codes and per_org[o]["geaccepteerd"] == sum(per_org_prov[(o, c)] for c in codes):
+            relations.append(
+                Relation(
+                    key(o, "geaccepteerd"),
+                    tuple(("aanlevering_voorziening", gemeente_code, o, c) for c in codes),
+                )
+            )
+    return tables, relations

@@ -1,0 +1,541 @@
+"""Statistical disclosure control: what may leave the gemeente, and the gate that enforces it.
+
+Rules (defaults follow CBS practice for care figures and OpenSAFELY's output checking):
+
+* primary suppression: a household count of 0 up to ``threshold`` (7) is never published,
+  also a true zero;
+* secondary suppression: in every additive relation (categories adding up to a total, wijken
+  plus ``onbekend`` adding up to the gemeente, and identities *across* tables, e.g. the
+  kerncijfers total equals the sum of the ``aantal_voorzieningen`` categories) either nothing is
+  hidden, or the hidden cells hold more than ``threshold`` households together and no
+  suppressed cell is the only hidden one (else it is recovered by subtraction);
+* every published count is rounded to a multiple of ``rounding`` (5), deterministically, so
+  that reruns cannot be averaged;
+* shares, expected counts and ratios are computed from the *published* counts and are empty
+  wherever one of their inputs is.
+
+The table contracts are data (:data:`CONTRACTS`): one place names every table's columns and
+their role. :func:`gate` checks a finished table against its contract and refuses anything
+else, so a mistake upstream cannot leak.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from factlab.analyse import CellKey, Relation
+
+
+class DisclosureError(RuntimeError):
+    """An output would reveal something about individual households; nothing was written."""
+
+
+@dataclass(frozen=True)
+class DisclosureRules:
+    """Configurable disclosure parameters (documented in Dutch in the report)."""
+
+    threshold: int = 7
+    rounding: int = 5
+    pct_decimals: int = 1
+    expected_decimals: int = 1
+    ratio_decimals: int = 2
+    top_combinations: int = 10
+
+    def __post_init__(self) -> None:
+        if self.threshold < 0 or self.rounding < 1:
+            raise ValueError("threshold must be >= 0 and rounding >= 1")
+
+
+# --------------------------------------------------------------------------- table contracts
+
+
+@dataclass(frozen=True)
+class Column:
+    """One published column. ``role``: gebied, key, label, public, count or derived.
+
+    A count column names its ``quantity``: the cell key is ``(quantity, gebied_code, *keys)``
+    plus the column name when ``per_column`` (several count columns of one quantity).
+    A derived column names its ``kind`` and the inputs it is computed from.
+    """
+
+    name: str
+    role: str
+    quantity: str = ""
+    per_column: bool = False
+    kind: str = ""
+    inputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableContract:
+    name: str
+    title: str
+    columns: tuple[Column, ...]
+    per_gebied: bool = True
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def role(self, role: str) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.role == role)
+
+    def count_key(self, column: Column, row: Mapping[str, object]) -> CellKey:
+        keys = tuple(str(row[c.name]) for c in self.role("key"))
+        suffix = (column.name,) if column.per_column else ()
+        return (column.quantity, str(row["gebied_code"]), *keys, *suffix)
+
+
+GEBIED = (Column("gebied_code", "gebied"), Column("gebied_naam", "label"))
+
+
+def _count(name: str, quantity: str, per_column: bool = False) -> Column:
+    return Column(name, "count", quantity=quantity, per_column=per_column)
+
+
+def _derived(name: str, kind: str, *inputs: str) -> Column:
+    return Column(name, "derived", kind=kind, inputs=inputs)
+
+
+_PAIR = (
+    Column("a", "key"),
+    Column("b", "key"),
+)
+
+CONTRACTS: dict[str, TableContract] = {
+    c.name: c
+    for c in (
+        TableContract(
+            "kerncijfers",
+            "Kerncijfers per gebied",
+            (
+                *GEBIED,
+                Column("woningen", "public"),
+                _count("huishoudens_met_voorziening", "met_voorziening"),
+                _derived(
+                    "aandeel_met_voorziening_pct", "pct", "huishoudens_met_voorziening", "woningen"
+                ),
+                _count("huishoudens_meerdere_voorzieningen", "meerdere_voorzieningen"),
+                _count("huishoudens_meerdere_domeinen", "meerdere_domeinen"),
+                _derived(
+                    "aandeel_meerdere_domeinen_pct",
+                    "pct",
+                    "huishoudens_meerdere_domeinen",
+                    "huishoudens_met_voorziening",
+                ),
+            ),
+        ),
+        TableContract(
+            "aantal_voorzieningen",
+            "Samenloop van voorzieningen: aantal verschillende voorzieningen per huishouden",
+            (
+                *GEBIED,
+                Column("aantal_voorzieningen", "key"),
+                _count("huishoudens", "aantal_voorzieningen"),
+            ),
+        ),
+        TableContract(
+            "aantal_organisaties",
+            "Samenloop van organisaties: aantal hulpverlenende organisaties per huishouden",
+            (
+                *GEBIED,
+                Column("aantal_organisaties", "key"),
+                _count("huishoudens", "aantal_organisaties"),
+            ),
+        ),
+        TableContract(
+            "domeincombinaties",
+            "Combinaties van Jeugd, Wmo en Participatie (CBS-indeling)",
+            (*GEBIED, Column("combinatie", "key"), _count("huishoudens", "domeincombinatie")),
+        ),
+        TableContract(
+            "kwetsbaarheid",
+            "Huishoudens met voorzieningen uit meerdere domeinen, naar aantal voorzieningen",
+            (
+                *GEBIED,
+                Column("aantal_voorzieningen", "key"),
+                _count("huishoudens", "aantal_voorzieningen"),
+                _count("huishoudens_meerdere_domeinen", "meerdere_domeinen_naar_aantal"),
+                _derived(
+                    "aandeel_meerdere_domeinen_pct",
+                    "pct",
+                    "huishoudens_meerdere_domeinen",
+                    "huishoudens",
+                ),
+            ),
+        ),
+        TableContract(
+            "top_combinaties",
+            "Meest voorkomende combinaties van domeinen (alle domeinen)",
+            (*GEBIED, Column("combinatie", "key"), _count("huishoudens", "combinatie")),
+            per_gebied=False,
+        ),
+        TableContract(
+            "voorzieningen",
+            "Huishoudens per voorziening",
+            (
+                *GEBIED,
+                Column("voorziening", "key"),
+                Column("voorziening_naam", "label"),
+                Column("domein", "label"),
+                _count("huishoudens", "voorziening"),
+            ),
+            per_gebied=False,
+        ),
+        TableContract(
+            "domeinen",
+            "Huishoudens per domein",
+            (*GEBIED, Column("domein", "key"), _count("huishoudens", "domein")),
+            per_gebied=False,
+        ),
+        TableContract(
+            "samenloop_voorzieningen",
+            "Samenloop van voorzieningen (paarsgewijs)",
+            (
+                *GEBIED,
+                *_PAIR,
+                _count("huishoudens", "beide_voorzieningen"),
+                _derived("verwacht", "expected", "voorziening", "met_voorziening"),
+                _derived("ratio", "ratio", "huishoudens", "verwacht"),
+            ),
+            per_gebied=False,
+        ),
+        TableContract(
+            "samenloop_domeinen",
+            "Samenloop van domeinen (paarsgewijs)",
+            (
+                *GEBIED,
+                *_PAIR,
+                _count("huishoudens", "beide_domeinen"),
+                _derived("verwacht", "expected", "domein", "met_voorziening"),
+                _derived("ratio", "ratio", "huishoudens", "verwacht"),
+            ),
+            per_gebied=False,
+        ),
+        TableContract(
+            "aanlevering",
+            "Aanlevering per organisatie (aantallen rijen)",
+            (
+                *GEBIED,
+                Column("organisatie", "key"),
+                Column("organisatie_naam", "label"),
+                *(
+                    _count(n, "aanlevering", per_column=True)
+                    for n in (
+                        "rijen_gelezen",
+                        "geaccepteerd",
+                        "afgewezen",
+                        "dubbel",
+                        "buiten_periode",
+                        "geplaatst",
+                        "niet_geplaatst",
+                        "buiten_gemeente",
+                    )
+                ),
+                _derived("plaatsingsgraad_pct", "pct", "geplaatst", "geaccepteerd"),
+            ),
+            per_gebied=False,
+        ),
+        TableContract(
+            "aanlevering_voorzieningen",
+            "Aangeleverde rijen per organisatie en voorziening",
+            (
+                *GEBIED,
+                Column("organisatie", "key"),
+                Column("organisatie_naam", "label"),
+                Column("voorziening", "key"),
+                _count("rijen", "aanlevering_voorziening"),
+            ),
+            per_gebied=False,
+        ),
+    )
+}
+
+#: Column names that would mean record-level data; refused anywhere, whatever the contract says.
+RECORD_LEVEL_NAMES = frozenset(
+    {
+        "pseudoniem",
+        "pseudonym",
+        "pseudo_id",
+        "huishouden_id",
+        "adres",
+        "address",
+        "postcode",
+        "huisnummer",
+        "bsn",
+        "geboortedatum",
+        "sleutel",
+        "hmac",
+        "voorzieningen",
+        "domeinen",
+        "organisaties",
+        "buurt_code",
+    }
+)
+#: A long unbroken token (hex digest, base64/base32 pseudonym) never belongs in a publication.
+TOKEN = re.compile(r"(?<![A-Za-z0-9_\-+/=])[A-Za-z0-9_\-+/=]{24,}(?![A-Za-z0-9_\-+/=])")
+GEBIED_CODE = re.compile(r"^(GM\d{4}|WK\d{6}|onbekend)$")
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def round_count(value: int, rules: DisclosureRules) -> int:
+    """Round half up to a multiple of ``rules.rounding``; never into the suppressed range.
+
+    Half up (not banker's rounding) so the same true count always gives the same output.
+    """
+    base = rules.rounding
+    rounded = base * math.floor(value / base + 0.5)
+    if rounded <= rules.threshold:
+        rounded = base * (rules.threshold // base + 1)
+    return rounded
+
+
+def table_cells(contract: TableContract, frame: pl.DataFrame) -> dict[CellKey, int]:
+    """True values of every count cell of a table, by cell key."""
+    cells: dict[CellKey, int] = {}
+    for row in frame.iter_rows(named=True):
+        for column in contract.role("count"):
+            key = contract.count_key(column, row)
+            value = int(row[column.name])
+            if cells.get(key, value) != value:
+                raise DisclosureError(f"{contract.name}: cel {key} heeft twee waarden")
+            cells[key] = value
+    return cells
+
+
+def _violation(
+    rel: Relation,
+    values: Mapping[CellKey, int],
+    published: set[CellKey],
+    suppressed: set[CellKey],
+    threshold: int,
+) -> CellKey | None:
+    """The cell to suppress next to protect this relation, or None if it is safe."""
+
+    def visible(key: CellKey) -> bool:
+        return key in published and key not in suppressed
+
+    hidden = [p for p in rel.parts if not visible(p)]
+    shown = [p for p in rel.parts if visible(p)]
+    if visible(rel.total):
+        if not hidden:
+            return None
+        mass = sum(values[p] for p in hidden)
+        lone_suppressed = len(hidden) == 1 and hidden[0] in published
+        if mass > threshold and not lone_suppressed:
+            return None
+        candidates = shown or [rel.total]
+    else:
+        if hidden or rel.total not in published:
+            return None  # nothing to subtract from, or an unpublished total that is large
+        candidates = shown
+    return min(candidates, key=lambda k: (values[k], k)) if candidates else None
+
+
+def suppress(
+    values: Mapping[CellKey, int],
+    published: Iterable[CellKey],
+    relations: Iterable[Relation],
+    rules: DisclosureRules,
+) -> set[CellKey]:
+    """Primary plus secondary suppression; returns the published cells that must stay hidden.
+
+    Secondary suppression hides the smallest visible part of a violated relation (the least
+    information lost), or its total if no part is left, and repeats over all relations until
+    nothing changes. It only ever adds cells, so it terminates.
+    """
+    relations = tuple(relations)
+    published = set(published)
+    for rel in relations:
+        if values[rel.total] != sum(values[p] for p in rel.parts):
+            raise DisclosureError(
+                f"relatie klopt niet: {rel.total} != som van {len(rel.parts)} delen"
+            )
+    suppressed = {k for k in published if values[k] <= rules.threshold}
+    changed = True
+    while changed:
+        changed = False
+        for rel in relations:
+            cell = _violation(rel, values, published, suppressed, rules.threshold)
+            if cell is not None:
+                suppressed.add(cell)
+                changed = True
+    return suppressed
+
+
+# --------------------------------------------------------------------------- protection
+
+
+@dataclass(frozen=True)
+class Protected:
+    """Published tables (rounded/suppressed counts, derived columns) and the cell audit."""
+
+    tables: dict[str, pl.DataFrame]
+    cells: dict[CellKey, int | None]
+    suppressed: frozenset[CellKey]
+    relations: tuple[Relation, ...] = field(default=())
+
+
+def _round_or_none(
+    value: int, key: CellKey, suppressed: set[CellKey], rules: DisclosureRules
+) -> int | None:
+    return None if key in suppressed else round_count(value, rules)
+
+
+def _share(num: float | None, den: float | None, scale: float, decimals: int) -> float | None:
+    if num is None or den is None or den == 0:
+        return None
+    return round(scale * num / den, decimals)
+
+
+def _derive(
+    contract: TableContract,
+    row: dict[str, object],
+    cells: Mapping[CellKey, int | None],
+    rules: DisclosureRules,
+) -> None:
+    """Fill the derived columns of one row from published values only (in place)."""
+    for column in contract.role("derived"):
+        if column.kind == "pct":
+            num, den = (row[i] for i in column.inputs)
+            row[column.name] = _share(num, den, 100.0, rules.pct_decimals)  # type: ignore[arg-type]
+        elif column.kind == "expected":
+            marginal, total = column.inputs
+            g = str(row["gebied_code"])
+            n_a = cells.get((marginal, g, str(row["a"])))
+            n_b = cells.get((marginal, g, str(row["b"])))
+            n = cells.get((total, g))
+            row[column.name] = (
+                None
+                if n_a is None or n_b is None or not n
+                else round(n_a * n_b / n, rules.expected_decimals)
+            )
+        elif column.kind == "ratio":
+            num, den = (row[i] for i in column.inputs)
+            row[column.name] = _share(num, den, 1.0, rules.ratio_decimals)  # type: ignore[arg-type]
+        else:  # pragma: no cover - contracts are static
+            raise DisclosureError(f"onbekende afgeleide kolom {column.kind}")
+
+
+def _schema(contract: TableContract, source: pl.DataFrame) -> dict[str, pl.DataType]:
+    schema: dict[str, pl.DataType] = {}
+    for column in contract.columns:
+        if column.role in ("count", "public"):
+            schema[column.name] = pl.Int64()
+        elif column.role == "derived":
+            schema[column.name] = pl.Float64()
+        else:
+            schema[column.name] = source.schema.get(column.name, pl.String())
+    return schema
+
+
+def protect(
+    tables: Mapping[str, pl.DataFrame],
+    hidden: Mapping[CellKey, int],
+    relations: Iterable[Relation],
+    rules: DisclosureRules = DisclosureRules(),
+) -> Protected:
+    """Turn true-count tables into publishable tables.
+
+    Order matters: all cells of all tables are suppressed together (cross-table relations),
+    then rounded, and only then are shares and ratios computed, from the rounded values.
+    Tables must be in :data:`CONTRACTS`.
+    """
+    relations = tuple(relations)
+    values: dict[CellKey, int] = dict(hidden)
+    published: set[CellKey] = set()
+    for name, frame in tables.items():
+        cells = table_cells(CONTRACTS[name], frame)
+        published |= set(cells)
+        values |= cells
+    missing = {k for r in relations for k in (r.total, *r.parts) if k not in values}
+    if missing:
+        raise DisclosureError(f"relaties verwijzen naar onbekende cellen: {sorted(missing)[:3]}")
+    suppressed = suppress(values, published, relations, rules)
+    out_cells = {k: _round_or_none(values[k], k, suppressed, rules) for k in published}
+    out: dict[str, pl.DataFrame] = {}
+    for name, frame in tables.items():
+        contract = CONTRACTS[name]
+        rows = []
+        for source in frame.iter_rows(named=True):
+            row: dict[str, object] = {c.name: source.get(c.name) for c in contract.columns}
+            for column in contract.role("count"):
+                row[column.name] = out_cells[contract.count_key(column, source)]
+            _derive(contract, row, out_cells, rules)
+            rows.append(row)
+        out[name] = pl.DataFrame(rows, schema=_schema(contract, frame), orient="row")
+    return Protected(out, out_cells, frozenset(suppressed), relations)
+
+
+# --------------------------------------------------------------------------- the gate
+
+
+def gate(name: str, frame: pl.DataFrame, rules: DisclosureRules = DisclosureRules()) -> None:
+    """Refuse a table that is not exactly what its contract allows. Raises DisclosureError.
+
+    Checks: known table, exact columns in order, no record-level column names or list/struct
+    columns, gebied codes well-formed, every count empty or a multiple of the rounding base
+    above the threshold, derived columns empty when an input count is, no token-like text
+    (a pseudonym or key) in any text cell.
+    """
+    contract = CONTRACTS.get(name)
+    if contract is None:
+        raise DisclosureError(f"tabel {name!r} staat niet in de tabelcontracten")
+    bad = sorted(RECORD_LEVEL_NAMES & {c.lower() for c in frame.columns})
+    if bad:
+        raise DisclosureError(f"{name}: kolommen op recordniveau: {', '.join(bad)}")
+    if tuple(frame.columns) != contract.names:
+        extra = [c for c in frame.columns if c not in contract.names]
+        raise DisclosureError(
+            f"{name}: kolommen {list(frame.columns)} wijken af van het contract "
+            f"{list(contract.names)} (onbekend: {extra})"
+        )
+    for column, dtype in frame.schema.items():
+        if isinstance(dtype, pl.List | pl.Struct | pl.Array | pl.Object):
+            raise DisclosureError(f"{name}.{column}: geneste kolom ({dtype}) is recordniveau")
+    codes = frame.get_column("gebied_code").to_list()
+    wrong = [c for c in codes if c is None or not GEBIED_CODE.match(str(c))]
+    if wrong:
+        raise DisclosureError(f"{name}: ongeldige gebied_code {wrong[:3]}")
+    for column in contract.role("count"):
+        for value in frame.get_column(column.name).to_list():
+            if value is None:
+                continue
+            if value != int(value) or value <= rules.threshold or int(value) % rules.rounding:
+                raise DisclosureError(
+                    f"{name}.{column.name}: waarde {value} is niet gepubliceerd te mogen "
+                    f"(0-{rules.threshold} of niet afgerond op {rules.rounding})"
+                )
+    for column in contract.role("derived"):
+        counts = [i for i in column.inputs if i in frame.columns and i in _count_names(contract)]
+        for cond in counts:
+            leak = frame.filter(pl.col(cond).is_null() & pl.col(column.name).is_not_null())
+            if leak.height:
+                raise DisclosureError(f"{name}.{column.name}: gevuld terwijl {cond} geheim is")
+    for column, dtype in frame.schema.items():
+        if dtype == pl.String:
+            for value in frame.get_column(column).drop_nulls().to_list():
+                check_text(f"{name}.{column}", value)
+
+
+def _count_names(contract: TableContract) -> set[str]:
+    return {c.name for c in contract.role("count")}
+
+
+def check_text(where: str, text: str, allowed: Iterable[str] = ()) -> None:
+    """Refuse text containing a long token (pseudonym, key, digest) not explicitly allowed."""
+    allow = set(allowed)
+    for match in TOKEN.finditer(text):
+        token = match.group(0)
+        if token in allow:
+            continue
+        raise DisclosureError(
+            f"{where}: tekst bevat een token dat op een pseudoniem lijkt: {token[:12]}…"
+        )
