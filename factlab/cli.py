@@ -1,0 +1,208 @@
+"""The ``factlab`` command line: synthesise demo data, run an edition, or both (``demo``).
+
+User mistakes (bad options, unreadable config, weak key) end with one clear Dutch message and
+exit code 2, never a traceback. Long work shows a progress bar on a terminal.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from factlab.config import Period, load_config
+from factlab.edition import RunResult, RunSettings, run_edition
+from factlab.errors import FactlabError
+from factlab.keys import PseudonymKey, ephemeral_key, managed_key_from_environment
+
+app = typer.Typer(
+    help="Factlab: samenloop van voorzieningen per huishouden, privacyvriendelijk gekoppeld.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+
+DEMO_MARKER = ".factlab-demo"
+DEMO_EDITION = "demo-2026"
+
+
+class KeyModeOption(StrEnum):
+    ephemeral = "ephemeral"
+    managed = "managed"
+
+
+@contextmanager
+def _user_errors():
+    try:
+        yield
+    except FactlabError as error:
+        console.print(f"[bold red]Fout:[/] {error}")
+        raise typer.Exit(code=2) from None
+
+
+@contextmanager
+def _progress_bar(description: str):
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(what: str, done: int, total: int) -> None:
+            bar.update(task, description=what, completed=done, total=total)
+
+        yield update
+
+
+def _key(mode: KeyModeOption, edition: str) -> PseudonymKey:
+    return (
+        managed_key_from_environment(edition) if mode is KeyModeOption.managed else ephemeral_key()
+    )
+
+
+def _run(settings: RunSettings, key_mode: KeyModeOption) -> RunResult:
+    key = _key(key_mode, settings.edition)
+    with _progress_bar("verwerken") as progress:
+        return run_edition(settings, key, progress)
+
+
+def _print_result(result: RunResult) -> None:
+    if result.already_published:
+        console.print(f"Editie was al gepubliceerd: {result.edition_dir}")
+    statuses: dict[str, int] = {}
+    for outcome in result.outcomes:
+        statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+    console.print(f"Bestanden: {summary or 'geen'}")
+    console.print(f"Huishoudens met een voorziening: {result.households}")
+    console.print(f"Resultaten in: [bold]{result.edition_dir}[/]")
+    for path in sorted(result.edition_dir.iterdir()):
+        console.print(f"  {path.name}{'/' if path.is_dir() else ''}")
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option(help="Map waarin de synthetische gemeente komt.")],
+    seed: Annotated[
+        int, typer.Option(help="Zaadwaarde: dezelfde waarde geeft dezelfde bestanden.")
+    ] = 2026,
+    scale: Annotated[
+        float,
+        typer.Option(
+            min=0.01, help="Schaal van de gemeente (1 = Zaanstad, 10 = tien keer zo groot)."
+        ),
+    ] = 1.0,
+) -> None:
+    """Maak een realistische synthetische gemeente (Zaanstad) met uploads van partners."""
+    from factlab.synth import synthesise
+
+    with _user_errors():
+        summary = synthesise(out, seed=seed, scale=scale)
+    console.print(f"Synthetische gemeente geschreven naar [bold]{out}[/]")
+    console.print(f"  {summary.n_dwellings} woningen, {summary.n_files} uploadbestanden")
+
+
+@app.command()
+def run(
+    uploads: Annotated[Path, typer.Option(help="Uploadmap met per organisatie een submap.")],
+    out: Annotated[Path, typer.Option(help="Uitvoermap; de editie komt in <out>/<editie>/.")],
+    edition: Annotated[str, typer.Option(help="Naam van de editie, bijvoorbeeld 2026.")],
+    period: Annotated[
+        str | None,
+        typer.Option(
+            help="Verslagperiode VAN:TOT, bijvoorbeeld 2026-01-01:2026-12-31 (standaard uit de configuratie)."
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="Configuratie (factlab.toml); standaard naast de uploadmap, anders in de huidige map."
+        ),
+    ] = None,
+    key_mode: Annotated[
+        KeyModeOption,
+        typer.Option(
+            help="ephemeral: sleutel verdwijnt na de run; managed: hoofdsleutel uit FACTLAB_KEY."
+        ),
+    ] = KeyModeOption.ephemeral,
+    replace: Annotated[
+        bool,
+        typer.Option(help="Een al gepubliceerde editie opnieuw opbouwen uit de huidige uploads."),
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Toon voortgang per bestand.")
+    ] = False,
+) -> None:
+    """Verwerk alle uploads tot een editie: ontvangstbewijzen en de huishoudtabel."""
+    _configure_logging(verbose)
+    with _user_errors():
+        config_path = config or next(
+            (p for p in (uploads.parent / "factlab.toml", Path("factlab.toml")) if p.is_file()),
+            uploads.parent / "factlab.toml",
+        )
+        edition_config = load_config(config_path)
+        settings = RunSettings(
+            uploads=uploads,
+            out=out,
+            edition=edition,
+            config=edition_config,
+            period=Period.parse(period) if period else edition_config.period,
+            replace=replace,
+        )
+        result = _run(settings, key_mode)
+    _print_result(result)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Werkmap voor de demo.")] = Path("factlab-demo"),
+    seed: Annotated[int, typer.Option(help="Zaadwaarde voor de synthetische data.")] = 2026,
+) -> None:
+    """Maak demodata (synthetisch Zaanstad) en draai er de hele pipeline op."""
+    from factlab.synth import synthesise
+
+    _configure_logging(False)
+    with _user_errors():
+        if out.exists() and any(out.iterdir()) and not (out / DEMO_MARKER).exists():
+            raise FactlabError(
+                f"{out} bestaat al en is geen demomap; kies een andere map met --out"
+            )
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        (out / DEMO_MARKER).write_text("Aangemaakt door 'factlab demo'; mag weg.\n")
+        gemeente = out / "gemeente"
+        console.print(f"Synthetische gemeente maken in {gemeente} ...")
+        synthesise(gemeente, seed=seed)
+        config = load_config(gemeente / "factlab.toml")
+        settings = RunSettings(
+            uploads=gemeente / "uploads",
+            out=out / "uitvoer",
+            edition=DEMO_EDITION,
+            config=config,
+            period=config.period,
+        )
+        result = _run(settings, KeyModeOption.ephemeral)
+    _print_result(result)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,74 @@
+"""Link stage: join all partners' pseudonymised rows per household, then drop the pseudonym.
+
+The household table is the only analytic output of intake. It has one row per household
+(pseudonym) with its wijk and buurt and the sorted lists of provisions, domains and
+organisations, and their counts. The pseudonym is used only as the GROUP BY key and never
+selected, so it cannot reach the result. Rows are ordered by their own content (not by
+pseudonym or input order): the order tells nothing beyond what each row already says, and a
+rerun on the same input gives an identical file whatever key was used.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+LINK_SQL = """
+WITH households AS (
+    SELECT
+        any_value(wijk_code)                               AS wijk_code,
+        any_value(buurt_code)                              AS buurt_code,
+        list_sort(list_distinct(list(voorziening)))        AS voorzieningen,
+        list_sort(list_distinct(list(domein)))             AS domeinen,
+        list_sort(list_distinct(list(organisatie)))        AS organisaties
+    FROM staged
+    GROUP BY pseudoniem
+)
+SELECT
+    wijk_code,
+    buurt_code,
+    voorzieningen,
+    domeinen,
+    organisaties,
+    len(voorzieningen)::UINTEGER AS aantal_voorzieningen,
+    len(domeinen)::UINTEGER      AS aantal_domeinen,
+    len(organisaties)::UINTEGER  AS aantal_organisaties
+FROM households
+ORDER BY ALL
+"""
+
+HOUSEHOLD_COLUMNS = (
+    "wijk_code",
+    "buurt_code",
+    "voorzieningen",
+    "domeinen",
+    "organisaties",
+    "aantal_voorzieningen",
+    "aantal_domeinen",
+    "aantal_organisaties",
+)
+
+
+def link(connection: duckdb.DuckDBPyConnection, staged_files: list[str]) -> pl.DataFrame:
+    """Households from the staged parquet files (pseudoniem, wijk/buurt, voorziening, ...)."""
+    if not staged_files:
+        return pl.DataFrame(
+            schema={
+                "wijk_code": pl.String,
+                "buurt_code": pl.String,
+                "voorzieningen": pl.List(pl.String),
+                "domeinen": pl.List(pl.String),
+                "organisaties": pl.List(pl.String),
+                "aantal_voorzieningen": pl.UInt32,
+                "aantal_domeinen": pl.UInt32,
+                "aantal_organisaties": pl.UInt32,
+            }
+        )
+    connection.execute(
+        "CREATE OR REPLACE TEMP VIEW staged AS SELECT * FROM read_parquet($files)",
+        {"files": staged_files},
+    )
+    try:
+        return connection.sql(LINK_SQL).pl()
+    finally:
+        connection.execute("DROP VIEW IF EXISTS staged")
