@@ -64,11 +64,4 @@ def link(connection: duckdb.DuckDBPyConnection, staged_files: list[str]) -> pl.D
                 "aantal_organisaties": pl.UInt32,
             }
         )
-    connection.execute(
-        "CREATE OR REPLACE TEMP VIEW staged AS SELECT * FROM read_parquet($files)",
-        {"files": staged_files},
-    )
-    try:
-        return connection.sql(LINK_SQL).pl()
-    finally:
-        connection.execute("DROP VIEW IF EXISTS staged")
+    return connection.read_parquet(staged_files).query("staged", LINK_SQL).pl()
