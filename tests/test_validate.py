@@ -1,0 +1,110 @@
+"""Row validation: every broken rule reported by row, column and rule; valid rows normalised."""
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from factlab.catalogue import load_catalogue
+from factlab.config import CANONICAL_COLUMNS, Period
+from factlab.validate import validate
+
+CODES = frozenset(load_catalogue().get_column("code"))
+PERIOD = Period.parse("2026-01-01:2026-12-31")
+
+
+def _delivery(*rows: dict[str, str]) -> pl.DataFrame:
+    records = [{c: row.get(c, "") for c in CANONICAL_COLUMNS} for row in rows]
+    frame = pl.DataFrame(records, schema={c: pl.String for c in CANONICAL_COLUMNS})
+    return frame.with_row_index("rij", offset=2).with_columns(pl.col("rij").cast(pl.Int64))
+
+
+GOOD = {"postcode": "1503 ab", "huisnummer": "12a", "voorziening": "WMO-HH"}
+
+
+def _rules(checked) -> set[tuple[int, str, str]]:
+    return set(checked.rejections.iter_rows())
+
+
+@pytest.mark.parametrize(
+    ("change", "column", "rule"),
+    [
+        ({"postcode": ""}, "postcode", "postcode_ontbreekt"),
+        ({"postcode": "1234 A"}, "postcode", "postcode_ongeldig"),
+        ({"postcode": "0123AB"}, "postcode", "postcode_ongeldig"),
+        ({"postcode": "1234SA"}, "postcode", "postcode_ongeldig"),
+        ({"huisnummer": ""}, "huisnummer", "huisnummer_ontbreekt"),
+        ({"huisnummer": "0"}, "huisnummer", "huisnummer_ongeldig"),
+        ({"huisnummer": "abc"}, "huisnummer", "huisnummer_ongeldig"),
+        ({"huisnummer": "100000"}, "huisnummer", "huisnummer_ongeldig"),
+        ({"huisnummer": "Postbus 123"}, "huisnummer", "postbus"),
+        ({"voorziening": ""}, "voorziening", "voorziening_ontbreekt"),
+        ({"voorziening": "XYZ"}, "voorziening", "voorziening_onbekend"),
+        ({"startdatum": "31-02-2026"}, "startdatum", "startdatum_ongeldig"),
+        ({"einddatum": "morgen"}, "einddatum", "einddatum_ongeldig"),
+        (
+            {"startdatum": "2026-05-01", "einddatum": "01-04-2026"},
+            "einddatum",
+            "einddatum_voor_startdatum",
+        ),
+    ],
+)
+def test_each_rule_rejects_with_row_column_and_rule(change, column, rule) -> None:
+    checked = validate(_delivery(GOOD, GOOD | change), catalogue_codes=CODES, period=PERIOD)
+    assert _rules(checked) == {(3, column, rule)}
+    assert checked.rejected_rows == 1
+    assert checked.valid.get_column("rij").to_list() == [2]
+
+
+def test_a_row_breaking_several_rules_reports_each() -> None:
+    checked = validate(
+        _delivery({"postcode": "0123AB", "huisnummer": "0", "voorziening": "XYZ"}),
+        catalogue_codes=CODES,
+        period=PERIOD,
+    )
+    assert {rule for _, _, rule in _rules(checked)} == {
+        "postcode_ongeldig",
+        "huisnummer_ongeldig",
+        "voorziening_onbekend",
+    }
+    assert checked.rejected_rows == 1
+
+
+def test_duplicates_and_period_are_counted_not_rejected() -> None:
+    checked = validate(
+        _delivery(
+            GOOD,
+            GOOD,
+            GOOD | {"einddatum": "2025-12-31"},
+            GOOD | {"startdatum": "2027-01-01"},
+            GOOD | {"startdatum": "2025-06-01", "einddatum": "2026-01-01"},
+        ),
+        catalogue_codes=CODES,
+        period=PERIOD,
+    )
+    assert (
+        checked.rows_read,
+        checked.duplicates,
+        checked.rejected_rows,
+        checked.out_of_period,
+    ) == (5, 1, 0, 2)
+    assert checked.valid.get_column("rij").to_list() == [2, 6]
+
+
+def test_valid_rows_are_normalised() -> None:
+    checked = validate(
+        _delivery(GOOD | {"startdatum": "01-03-2026", "einddatum": "2026-06-30 00:00:00"}),
+        catalogue_codes=CODES,
+        period=None,
+    )
+    row = checked.valid.row(0, named=True)
+    assert row["adres_sleutel"] == "1503AB|12|A|"
+    assert (row["postcode"], row["huisnummer"], row["voorziening"]) == ("1503AB", 12, "WMO-HH")
+    assert (row["startdatum"], row["einddatum"]) == (date(2026, 3, 1), date(2026, 6, 30))
+
+
+def test_rejections_never_carry_cell_values() -> None:
+    checked = validate(
+        _delivery(GOOD | {"postcode": "1234 A"}), catalogue_codes=CODES, period=PERIOD
+    )
+    assert checked.rejections.columns == ["rij", "kolom", "regel"]
