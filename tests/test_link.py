@@ -50,7 +50,7 @@ def test_households_joined_across_partners_without_pseudonym(tmp_path: Path) -> 
 
 def test_row_order_depends_on_content_only(tmp_path: Path) -> None:
     rows = [(f"p{i}", f"WK{i % 3}", None, "WMO-HH", "wmo", "a") for i in range(30)]
-    renamed = [(f"q{29 - i}",) + row[1:] for i, row in enumerate(rows)]
+    renamed = [(f"q{29 - i}", *row[1:]) for i, row in enumerate(rows)]
     with duckdb.connect() as connection:
         first = link(connection, [_staged(tmp_path, "x.parquet", rows)])
         second = link(connection, [_staged(tmp_path, "y.parquet", list(reversed(renamed)))])
