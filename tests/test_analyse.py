@@ -7,10 +7,10 @@ from itertools import combinations
 
 import polars as pl
 import pytest
+from households_factory import gemeente, households
 
 from factlab.analyse import CBS_COMBINATIONS, analyse, cbs_combination
 from factlab.catalogue import load_catalogue
-from households_factory import gemeente, households
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +18,10 @@ def case():
     area = gemeente(6)
     hh = households(11, 900, area)
     result = analyse(
-        hh, gemeente_code=area.code, gemeente_naam=area.naam, wijken=area.wijken,
+        hh,
+        gemeente_code=area.code,
+        gemeente_naam=area.naam,
+        wijken=area.wijken,
         catalogue=load_catalogue(),
     )
     return area, hh, result
@@ -44,16 +47,19 @@ def test_counts_per_gebied_match_plain_python(case):
             len(r["domeinen"]) > 1 for r in mine
         )
         for k, label in enumerate(["1", "2", "3", "4", "5+"], start=1):
-            got = _value(result.tables["aantal_voorzieningen"], gebied_code=code,
-                         aantal_voorzieningen=label)
+            got = _value(
+                result.tables["aantal_voorzieningen"], gebied_code=code, aantal_voorzieningen=label
+            )
             assert got == n_prov[k]
         for k, label in enumerate(["1", "2", "3", "4+"], start=1):
-            got = _value(result.tables["aantal_organisaties"], gebied_code=code,
-                         aantal_organisaties=label)
+            got = _value(
+                result.tables["aantal_organisaties"], gebied_code=code, aantal_organisaties=label
+            )
             assert got == n_org[k]
         for label, members in CBS_COMBINATIONS.items():
-            expected = sum(set(r["domeinen"]) & {"jeugd", "wmo", "participatie"} == members
-                           for r in mine)
+            expected = sum(
+                set(r["domeinen"]) & {"jeugd", "wmo", "participatie"} == members for r in mine
+            )
             got = _value(result.tables["domeincombinaties"], gebied_code=code, combinatie=label)
             assert got == expected
 
@@ -83,8 +89,12 @@ def test_vulnerability_view_and_top_combinations(case):
     rows = hh.to_dicts()
     for label, k in (("2", 2), ("3", 3), ("4", 4)):
         multi = sum(len(r["voorzieningen"]) == k and len(r["domeinen"]) > 1 for r in rows)
-        got = _value(result.tables["kwetsbaarheid"], "huishoudens_meerdere_domeinen",
-                     gebied_code=area.code, aantal_voorzieningen=label)
+        got = _value(
+            result.tables["kwetsbaarheid"],
+            "huishoudens_meerdere_domeinen",
+            gebied_code=area.code,
+            aantal_voorzieningen=label,
+        )
         assert got == multi
     combos = Counter(tuple(r["domeinen"]) for r in rows)
     top = result.tables["top_combinaties"].get_column("huishoudens").to_list()
@@ -113,10 +123,17 @@ def test_cbs_combination_ignores_other_domains():
 def test_unknown_wijk_codes_count_as_onbekend():
     area = gemeente(2)
     hh = households(1, 40, area, p_onbekend=0).with_columns(
-        pl.when(pl.int_range(pl.len()) < 10).then(pl.lit("WK999999")).otherwise("wijk_code")
+        pl.when(pl.int_range(pl.len()) < 10)
+        .then(pl.lit("WK999999"))
+        .otherwise("wijk_code")
         .alias("wijk_code")
     )
-    result = analyse(hh, gemeente_code=area.code, gemeente_naam=area.naam, wijken=area.wijken,
-                     catalogue=load_catalogue())
+    result = analyse(
+        hh,
+        gemeente_code=area.code,
+        gemeente_naam=area.naam,
+        wijken=area.wijken,
+        catalogue=load_catalogue(),
+    )
     kern = result.tables["kerncijfers"]
     assert _value(kern, "huishoudens_met_voorziening", gebied_code="onbekend") == 10
