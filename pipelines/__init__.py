@@ -1,1 +1,1 @@
-"""placeholder"""
+"""Prefect flows: how data analysts schedule and run Factlab editions (see ``prefect.yaml``)."""
