@@ -1,0 +1,165 @@
+"""publish(): files written, CSV/Excel content safe, and nothing written when the gate refuses."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import openpyxl
+import plotly.offline
+import polars as pl
+import pytest
+from households_factory import Gemeente, households
+
+from connectors.cbs import read_wijken, read_wijkkaart
+from factlab import publish as publish_module
+from factlab.disclose import CONTRACTS, DisclosureError, Protected
+from factlab.publish import publish
+
+DATA = Path(__file__).resolve().parents[1] / "factlab" / "data" / "cbs"
+PROVENANCE = {
+    "editie": "2024-test",
+    "periode": {"van": "2024-01-01", "tot": "2024-12-31"},
+    "sleutel": {"modus": "ephemeral", "vingerafdruk": "3f9a1c2b7d4e5f60a1b2c3d4e5f60718"},
+    "bestanden": [
+        {
+            "organisatie": "wijkteam",
+            "organisatie_naam": "Wijkteam Zaanstad",
+            "bestand": "wt.csv",
+            "rijen_gelezen": 1210,
+            "geaccepteerd": 1150,
+            "afgewezen": 50,
+            "dubbel": 6,
+            "buiten_periode": 4,
+            "geplaatst": 1100,
+            "niet_geplaatst": 43,
+            "buiten_gemeente": 7,
+            "voorzieningen": {"WMO-HH": 700, "WMO-BEG": 446, "WMO-DAG": 4},
+        },
+    ],
+    "totalen": {"huishoudens": 3000},
+    "kwaliteit": {
+        "geslaagd": False,
+        "controles": [
+            {"naam": "Schema", "geslaagd": True, "toelichting": "Alle kolommen aanwezig"},
+            {"naam": "Plaatsing", "geslaagd": False, "toelichting": "Plaatsingsgraad onder 95%"},
+        ],
+    },
+}
+
+
+def zaanstad() -> tuple[Gemeente, dict]:
+    wijken = read_wijken(DATA / "zaanstad_wijken_2024_kwb.csv")
+    return Gemeente("GM0479", "Zaanstad", wijken), read_wijkkaart(
+        DATA / "zaanstad_wijken_2024.geojson"
+    )
+
+
+def run(out: Path, seed: int = 3, n: int = 3000) -> list[Path]:
+    area, kaart = zaanstad()
+    return publish(
+        households(seed, n, area),
+        gemeente_code=area.code,
+        gemeente_naam=area.naam,
+        wijken=area.wijken,
+        kaart=kaart,
+        provenance=PROVENANCE,
+        out_dir=out,
+    )
+
+
+@pytest.fixture(scope="module")
+def edition(tmp_path_factory) -> tuple[Path, list[Path]]:
+    out = tmp_path_factory.mktemp("uit") / "2024-test"
+    return out, run(out)
+
+
+def test_writes_every_table_workbook_and_report(edition):
+    out, written = edition
+    names = {p.relative_to(out).as_posix() for p in written}
+    assert names == {f"tabellen/{n}.csv" for n in CONTRACTS} | {"tabellen.xlsx", "rapport.html"}
+    assert all(p.exists() and p.stat().st_size > 0 for p in written)
+
+
+def test_csv_columns_and_counts_follow_the_contract(edition):
+    out, _ = edition
+    for name, contract in CONTRACTS.items():
+        with (out / "tabellen" / f"{name}.csv").open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.reader(handle))
+        assert tuple(rows[0]) == contract.names, name
+        assert rows[0][:2] == ["gebied_code", "gebied_naam"]
+        counts = [contract.names.index(c.name) for c in contract.role("count")]
+        for row in rows[1:]:
+            for i in counts:
+                if row[i] != "":
+                    assert int(row[i]) % 5 == 0 and int(row[i]) > 7, (name, row)
+    kern = pl.read_csv(out / "tabellen" / "kerncijfers.csv")
+    assert kern.get_column("gebied_code").to_list()[0] == "GM0479"
+    assert kern.height == 19 + 2 and kern.get_column("gebied_code").to_list()[-1] == "onbekend"
+
+
+def test_small_receipt_counts_are_suppressed(edition):
+    out, _ = edition
+    levering = pl.read_csv(out / "tabellen" / "aanlevering_voorzieningen.csv")
+    assert levering.filter(pl.col("voorziening") == "WMO-DAG").get_column("rijen").item() is None
+    aanlevering = pl.read_csv(out / "tabellen" / "aanlevering.csv")
+    assert (
+        aanlevering.filter(pl.col("organisatie") == "wijkteam").get_column("dubbel").item() is None
+    )
+
+
+def test_workbook_marks_secret_cells(edition):
+    out, _ = edition
+    book = openpyxl.load_workbook(out / "tabellen.xlsx", read_only=True)
+    assert set(CONTRACTS) | {"toelichting"} == set(book.sheetnames)
+    values = [
+        c for row in book["domeincombinaties"].iter_rows(min_row=2, values_only=True) for c in row
+    ]
+    assert "geheim" in values
+    numbers = [v for v in values if isinstance(v, int)]
+    assert numbers and all(v % 5 == 0 and v > 7 for v in numbers)
+
+
+def test_report_has_no_unprotected_numbers(edition):
+    out, _ = edition
+    html = (out / "rapport.html").read_text(encoding="utf-8")
+    bundle = plotly.offline.get_plotlyjs().replace("</script", "<\\/script")
+    assert html.count(bundle) == 1  # plotly.js inlined exactly once
+    own = html.replace(bundle, "")
+    assert "http://" not in own and "https://" not in own
+    assert "Plaatsingsgraad onder 95%" in html  # kwaliteit rendered
+    assert 'data-count="' in html
+
+
+def test_refused_table_writes_nothing(tmp_path, monkeypatch):
+    original = publish_module.protected_tables
+
+    def with_extra_column(*args, **kwargs) -> Protected:
+        result = original(*args, **kwargs)
+        tables = dict(result.tables)
+        tables["domeinen"] = tables["domeinen"].with_columns(pl.lit("x").alias("adres_hash"))
+        return Protected(tables, result.cells, result.suppressed, result.relations)
+
+    monkeypatch.setattr(publish_module, "protected_tables", with_extra_column)
+    out = tmp_path / "editie"
+    with pytest.raises(DisclosureError):
+        run(out, n=200)
+    assert not out.exists() or not any(out.rglob("*"))
+
+
+def test_refused_small_count_writes_nothing(tmp_path, monkeypatch):
+    original = publish_module.protected_tables
+
+    def with_small_count(*args, **kwargs) -> Protected:
+        result = original(*args, **kwargs)
+        tables = dict(result.tables)
+        tables["kerncijfers"] = tables["kerncijfers"].with_columns(
+            pl.lit(3).alias("huishoudens_meerdere_domeinen")
+        )
+        return Protected(tables, result.cells, result.suppressed, result.relations)
+
+    monkeypatch.setattr(publish_module, "protected_tables", with_small_count)
+    out = tmp_path / "editie"
+    with pytest.raises(DisclosureError):
+        run(out, n=200)
+    assert not out.exists() or not any(out.rglob("*"))
