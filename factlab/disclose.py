@@ -51,6 +51,10 @@ class DisclosureRules:
             raise ValueError("threshold must be >= 0 and rounding >= 1")
 
 
+#: The defaults, as a value (frozen), for signatures: ``rules: DisclosureRules = DEFAULT_RULES``.
+DEFAULT_RULES = DisclosureRules()
+
+
 # --------------------------------------------------------------------------- table contracts
 
 
@@ -534,8 +538,8 @@ def check_text(where: str, text: str, allowed: Iterable[str] = ()) -> None:
     allow = set(allowed)
     for match in TOKEN.finditer(text):
         token = match.group(0)
-        if token in allow:
-            continue
+        if token in allow or not (re.search(r"\d", token) and re.search(r"[A-Za-z]", token)):
+            continue  # plain words and identifiers (fig-aantal-voorzieningen) are no pseudonym
         raise DisclosureError(
             f"{where}: tekst bevat een token dat op een pseudoniem lijkt: {token[:12]}…"
         )

@@ -16,7 +16,7 @@ import xlsxwriter
 
 from factlab.analyse import analyse, receipts_tables
 from factlab.catalogue import load_catalogue
-from factlab.disclose import CONTRACTS, DisclosureRules, Protected, gate, protect
+from factlab.disclose import CONTRACTS, DEFAULT_RULES, DisclosureRules, Protected, gate, protect
 from factlab.files import atomic_write_bytes, atomic_write_text
 from factlab.report import inline_plotly, render_report
 
@@ -32,7 +32,7 @@ def protected_tables(
     gemeente_naam: str,
     wijken: pl.DataFrame,
     provenance: Mapping[str, Any],
-    rules: DisclosureRules = DisclosureRules(),
+    rules: DisclosureRules = DEFAULT_RULES,
     catalogue: pl.DataFrame | None = None,
 ) -> Protected:
     """All publishable tables, protected together (relations cross tables), in contract order."""
@@ -57,7 +57,9 @@ def protected_tables(
     top = result.tables["top_combinaties"].sort(
         ["huishoudens", "combinatie"], descending=[True, False], nulls_last=True
     )
-    ordered = {name: (top if name == "top_combinaties" else result.tables[name]) for name in CONTRACTS}
+    ordered = {
+        name: (top if name == "top_combinaties" else result.tables[name]) for name in CONTRACTS
+    }
     return Protected(ordered, result.cells, result.suppressed, result.relations)
 
 
@@ -124,7 +126,7 @@ def publish(
     kaart: dict | None,
     provenance: Mapping[str, Any],
     out_dir: Path,
-    rules: DisclosureRules = DisclosureRules(),
+    rules: DisclosureRules = DEFAULT_RULES,
     catalogue: pl.DataFrame | None = None,
 ) -> list[Path]:
     """Write ``tabellen/*.csv``, ``tabellen.xlsx`` and ``rapport.html`` under ``out_dir``.

@@ -46,7 +46,7 @@ def fmt_count(value: int | None) -> str:
 
 def fmt_pct(value: float | None, secret: bool = True) -> str:
     if value is None:
-        return GEHEIM if secret else "–"
+        return GEHEIM if secret else "\u2013"
     return f"{value:.1f}%".replace(".", ",")
 
 
@@ -120,13 +120,22 @@ def _embed(fig: go.Figure, div_id: str) -> str:
         include_plotlyjs=False,
         div_id=div_id,
         default_height=f"{fig.layout.height or 360}px",
-        config={"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d", "select2d"]},
+        config={
+            "displaylogo": False,
+            "responsive": True,
+            "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+        },
     )
 
 
 def bar_figure(
-    div_id: str, labels: Sequence[str], values: Sequence[int | None], *, horizontal: bool = False,
-    colour: str = OKABE_ITO[0], value_label: str = "huishoudens",
+    div_id: str,
+    labels: Sequence[str],
+    values: Sequence[int | None],
+    *,
+    horizontal: bool = False,
+    colour: str = OKABE_ITO[0],
+    value_label: str = "huishoudens",
 ) -> str:
     """Bars with the published counts; a suppressed category keeps its place, marked geheim."""
     heights = [0 if v is None else v for v in values]
@@ -135,16 +144,29 @@ def bar_figure(
     hover = [f"{lab}: {t} {value_label}" for lab, t in zip(labels, texts, strict=True)]
     if horizontal:
         trace = go.Bar(
-            y=list(labels), x=heights, orientation="h", text=texts, textposition="auto",
-            marker_color=colours, hovertext=hover, hoverinfo="text", cliponaxis=False,
+            y=list(labels),
+            x=heights,
+            orientation="h",
+            text=texts,
+            textposition="auto",
+            marker_color=colours,
+            hovertext=hover,
+            hoverinfo="text",
+            cliponaxis=False,
         )
         fig = _layout(go.Figure(trace), height=max(300, 34 * len(labels) + 60))
         fig.update_yaxes(autorange="reversed", automargin=True)
         fig.update_xaxes(title_text=value_label)
     else:
         trace = go.Bar(
-            x=list(labels), y=heights, text=texts, textposition="outside", marker_color=colours,
-            hovertext=hover, hoverinfo="text", cliponaxis=False,
+            x=list(labels),
+            y=heights,
+            text=texts,
+            textposition="outside",
+            marker_color=colours,
+            hovertext=hover,
+            hoverinfo="text",
+            cliponaxis=False,
         )
         fig = _layout(go.Figure(trace))
         fig.update_yaxes(title_text=value_label, rangemode="tozero")
@@ -177,8 +199,16 @@ def heatmap_figure(div_id: str, pairs: pl.DataFrame, labels: Mapping[str, str]) 
     fig = go.Figure(
         go.Heatmap(
             z=[[None if v is None else math.log2(v) if v > 0 else -top for v in r] for r in z],
-            x=shown, y=shown, text=hover, hoverinfo="text", colorscale="PuOr", zmid=0,
-            zmin=-top, zmax=top, xgap=1, ygap=1,
+            x=shown,
+            y=shown,
+            text=hover,
+            hoverinfo="text",
+            colorscale="PuOr",
+            zmid=0,
+            zmin=-top,
+            zmax=top,
+            xgap=1,
+            ygap=1,
             colorbar={
                 "title": {"text": "ratio"},
                 "tickvals": [-2, -1, 0, 1, 2],
@@ -219,7 +249,7 @@ def map_figure(
     known = [v for v in values.values() if v is not None]
     edges = bins(known)
     classes = [
-        f"{fmt_pct(edges[i])} – {fmt_pct(edges[i + 1])}" for i in range(len(SEQUENTIAL))
+        f"{fmt_pct(edges[i])} \u2013 {fmt_pct(edges[i + 1])}" for i in range(len(SEQUENTIAL))
     ]
 
     def klass(v: float) -> int:
@@ -240,19 +270,42 @@ def map_figure(
         colour = GEHEIM_KLEUR if value is None else SEQUENTIAL[klass(value)]
         fig.add_trace(
             go.Scatter(
-                x=xs, y=ys, fill="toself", fillcolor=colour, mode="lines",
-                line={"color": "#ffffff", "width": 1}, hoveron="fills",
-                name=f"{naam}: {fmt_pct(value)}", legendgroup=group, showlegend=False,
+                x=xs,
+                y=ys,
+                fill="toself",
+                fillcolor=colour,
+                mode="lines",
+                line={"color": "#ffffff", "width": 1},
+                hoveron="fills",
+                name=f"{naam}: {fmt_pct(value)}",
+                legendgroup=group,
+                showlegend=False,
                 hoverinfo="name",
             )
         )
         shown_legend.add(group)
     for i, label in enumerate(classes):
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=label,
-                                 marker={"size": 12, "color": SEQUENTIAL[i], "symbol": "square"}))
-    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="geheim / onbekend",
-                             marker={"size": 12, "color": GEHEIM_KLEUR, "symbol": "square"}))
-    _layout(fig, height=460, legend={"title": {"text": value_label}, "orientation": "h", "y": -0.02})
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                name=label,
+                marker={"size": 12, "color": SEQUENTIAL[i], "symbol": "square"},
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="markers",
+            name="geheim / onbekend",
+            marker={"size": 12, "color": GEHEIM_KLEUR, "symbol": "square"},
+        )
+    )
+    _layout(
+        fig, height=460, legend={"title": {"text": value_label}, "orientation": "h", "y": -0.02}
+    )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1)
     return _embed(fig, div_id)
@@ -291,11 +344,15 @@ def _key_text(provenance: Mapping[str, Any]) -> str:
     mode = key.get("modus")
     fingerprint = key.get("vingerafdruk", "")
     if mode == "ephemeral":
-        text = ("eenmalige sleutel, alleen in het geheugen tijdens deze run en daarna vernietigd; "
-                "niemand kan een pseudoniem nog terugrekenen naar een adres.")
+        text = (
+            "eenmalige sleutel, alleen in het geheugen tijdens deze run en daarna vernietigd; "
+            "niemand kan een pseudoniem nog terugrekenen naar een adres."
+        )
     elif mode == "managed":
-        text = ("beheerde sleutel van de gemeente; per editie wordt een eigen sleutel afgeleid, "
-                "zodat edities niet aan elkaar te koppelen zijn.")
+        text = (
+            "beheerde sleutel van de gemeente; per editie wordt een eigen sleutel afgeleid, "
+            "zodat edities niet aan elkaar te koppelen zijn."
+        )
     else:
         text = "onbekend."
     return f"{text} Vingerafdruk van de sleutel: {fingerprint or 'onbekend'}."
@@ -328,17 +385,23 @@ def _summary(
     )
     orgs = _gemeente(t["aantal_organisaties"], code)
     many = orgs.filter(pl.col("aantal_organisaties") == "4+").get_column("huishoudens").item()
-    sentences.append(f"{fmt_count(many)} huishoudens hebben met vier of meer organisaties te maken.")
+    sentences.append(
+        f"{fmt_count(many)} huishoudens hebben met vier of meer organisaties te maken."
+    )
     cbs = _gemeente(t["domeincombinaties"], code).drop_nulls("huishoudens")
-    combined = cbs.filter(~pl.col("combinatie").str.starts_with("Alleen")).sort("huishoudens", descending=True)
+    combined = cbs.filter(~pl.col("combinatie").str.starts_with("Alleen")).sort(
+        "huishoudens", descending=True
+    )
     if combined.height:
         top = combined.row(0, named=True)
         sentences.append(
             f"De meest voorkomende combinatie van Jeugd, Wmo en Participatie is "
             f"'{top['combinatie']}' ({fmt_count(top['huishoudens'])} huishoudens)."
         )
-    wijken = t["kerncijfers"].filter(pl.col("gebied_code").str.starts_with("WK")).drop_nulls(
-        "aandeel_met_voorziening_pct"
+    wijken = (
+        t["kerncijfers"]
+        .filter(pl.col("gebied_code").str.starts_with("WK"))
+        .drop_nulls("aandeel_met_voorziening_pct")
     )
     if wijken.height:
         hi = wijken.sort("aandeel_met_voorziening_pct", descending=True).row(0, named=True)
@@ -370,7 +433,10 @@ def _summary(
         {"waarde": fmt_count(n), "label": "huishoudens met een voorziening"},
         {"waarde": fmt_pct(share, secret=share is None and n is None), "label": "van de woningen"},
         {"waarde": fmt_count(multi), "label": "met twee of meer voorzieningen"},
-        {"waarde": fmt_count(kern["huishoudens_meerdere_domeinen"]), "label": "met meerdere domeinen"},
+        {
+            "waarde": fmt_count(kern["huishoudens_meerdere_domeinen"]),
+            "label": "met meerdere domeinen",
+        },
     ]
     return kpis, sentences
 
@@ -382,8 +448,11 @@ def _wijk_table(t: Mapping[str, pl.DataFrame]) -> DisplayTable:
             [
                 text_cell(r["gebied_naam"]),
                 text_cell(r["gebied_code"]),
-                Cell(fmt_count(r["woningen"]) if r["woningen"] is not None else "–",
-                     "" if r["woningen"] is None else str(r["woningen"]), "num"),
+                Cell(
+                    fmt_count(r["woningen"]) if r["woningen"] is not None else "\u2013",
+                    "" if r["woningen"] is None else str(r["woningen"]),
+                    "num",
+                ),
                 count_cell(r["huishoudens_met_voorziening"]),
                 pct_cell(r["aandeel_met_voorziening_pct"], secret=r["woningen"] is not None),
                 count_cell(r["huishoudens_meerdere_voorzieningen"]),
@@ -393,10 +462,16 @@ def _wijk_table(t: Mapping[str, pl.DataFrame]) -> DisplayTable:
         )
     return DisplayTable(
         "wijktabel",
-        _heads(("Gebied", False), ("Code", False), ("Woningen (CBS)", True),
-               ("Huishoudens met voorziening", True), ("% van woningen", True),
-               ("Twee of meer voorzieningen", True), ("Meerdere domeinen", True),
-               ("% meerdere domeinen", True)),
+        _heads(
+            ("Gebied", False),
+            ("Code", False),
+            ("Woningen (CBS)", True),
+            ("Huishoudens met voorziening", True),
+            ("% van woningen", True),
+            ("Twee of meer voorzieningen", True),
+            ("Meerdere domeinen", True),
+            ("% meerdere domeinen", True),
+        ),
         rows,
         "Gemeente, wijken en 'onbekend' (niet geplaatste adressen). Woningen: CBS-kerncijfers.",
         sorteerbaar=True,
@@ -405,14 +480,22 @@ def _wijk_table(t: Mapping[str, pl.DataFrame]) -> DisplayTable:
 
 def _vulnerability_table(t: Mapping[str, pl.DataFrame], code: str) -> DisplayTable:
     rows = [
-        [text_cell(r["aantal_voorzieningen"]), count_cell(r["huishoudens"]),
-         count_cell(r["huishoudens_meerdere_domeinen"]), pct_cell(r["aandeel_meerdere_domeinen_pct"])]
+        [
+            text_cell(r["aantal_voorzieningen"]),
+            count_cell(r["huishoudens"]),
+            count_cell(r["huishoudens_meerdere_domeinen"]),
+            pct_cell(r["aandeel_meerdere_domeinen_pct"]),
+        ]
         for r in _gemeente(t["kwetsbaarheid"], code).iter_rows(named=True)
     ]
     return DisplayTable(
         "kwetsbaarheidstabel",
-        _heads(("Aantal voorzieningen", False), ("Huishoudens", True),
-               ("Waarvan meerdere domeinen", True), ("Aandeel", True)),
+        _heads(
+            ("Aantal voorzieningen", False),
+            ("Huishoudens", True),
+            ("Waarvan meerdere domeinen", True),
+            ("Aandeel", True),
+        ),
         rows,
     )
 
@@ -422,16 +505,33 @@ def _delivery_tables(t: Mapping[str, pl.DataFrame]) -> tuple[DisplayTable, Displ
     for r in t["aanlevering"].iter_rows(named=True):
         name = "Alle organisaties" if r["organisatie"] == TOTAAL else r["organisatie_naam"]
         rows.append(
-            [text_cell(name), count_cell(r["rijen_gelezen"]), count_cell(r["geaccepteerd"]),
-             count_cell(r["afgewezen"]), count_cell(r["dubbel"]), count_cell(r["buiten_periode"]),
-             count_cell(r["geplaatst"]), count_cell(r["niet_geplaatst"]),
-             count_cell(r["buiten_gemeente"]), pct_cell(r["plaatsingsgraad_pct"])]
+            [
+                text_cell(name),
+                count_cell(r["rijen_gelezen"]),
+                count_cell(r["geaccepteerd"]),
+                count_cell(r["afgewezen"]),
+                count_cell(r["dubbel"]),
+                count_cell(r["buiten_periode"]),
+                count_cell(r["geplaatst"]),
+                count_cell(r["niet_geplaatst"]),
+                count_cell(r["buiten_gemeente"]),
+                pct_cell(r["plaatsingsgraad_pct"]),
+            ]
         )
     summary = DisplayTable(
         "aanleveringstabel",
-        _heads(("Organisatie", False), ("Gelezen", True), ("Geaccepteerd", True), ("Afgewezen", True),
-               ("Dubbel", True), ("Buiten periode", True), ("Geplaatst", True),
-               ("Niet geplaatst", True), ("Buiten gemeente", True), ("Plaatsingsgraad", True)),
+        _heads(
+            ("Organisatie", False),
+            ("Gelezen", True),
+            ("Geaccepteerd", True),
+            ("Afgewezen", True),
+            ("Dubbel", True),
+            ("Buiten periode", True),
+            ("Geplaatst", True),
+            ("Niet geplaatst", True),
+            ("Buiten gemeente", True),
+            ("Plaatsingsgraad", True),
+        ),
         rows,
         sorteerbaar=True,
     )
@@ -452,18 +552,26 @@ def _quality(provenance: Mapping[str, Any]) -> dict[str, Any] | None:
     if not quality:
         return None
     rows = [
-        [text_cell(c.get("naam")), Cell("geslaagd" if c.get("geslaagd") else "niet geslaagd",
-                                        cls="ok" if c.get("geslaagd") else "niet-ok"),
-         text_cell(c.get("toelichting"))]
+        [
+            text_cell(c.get("naam")),
+            Cell(
+                "geslaagd" if c.get("geslaagd") else "niet geslaagd",
+                cls="ok" if c.get("geslaagd") else "niet-ok",
+            ),
+            text_cell(c.get("toelichting")),
+        ]
         for c in quality.get("controles", [])
     ]
-    table = DisplayTable("kwaliteit", _heads(("Controle", False), ("Resultaat", False),
-                                             ("Toelichting", False)), rows)
+    table = DisplayTable(
+        "kwaliteit", _heads(("Controle", False), ("Resultaat", False), ("Toelichting", False)), rows
+    )
     return {"geslaagd": bool(quality.get("geslaagd")), "tabel": table}
 
 
 def _figures(
-    t: Mapping[str, pl.DataFrame], code: str, kaart: Mapping[str, Any] | None,
+    t: Mapping[str, pl.DataFrame],
+    code: str,
+    kaart: Mapping[str, Any] | None,
     provision_names: Mapping[str, str],
 ) -> dict[str, Figure]:
     def series(name: str, category: str) -> tuple[list[str], list[int | None]]:
@@ -499,16 +607,22 @@ def _figures(
     domains = _gemeente(t["domeinen"], code).get_column("domein").to_list()
     figs["samenloop_domeinen"] = Figure(
         "Samenloop van domeinen (ratio waargenomen / verwacht)",
-        heatmap_figure("fig-samenloop-domeinen", t["samenloop_domeinen"], {d: d.capitalize() for d in domains}),
+        heatmap_figure(
+            "fig-samenloop-domeinen", t["samenloop_domeinen"], {d: d.capitalize() for d in domains}
+        ),
         "Paars: vaker samen dan verwacht; oranje: minder vaak. Wit/leeg: geheim.",
     )
     published = (
-        _gemeente(t["voorzieningen"], code).drop_nulls("huishoudens").get_column("voorziening").to_list()
+        _gemeente(t["voorzieningen"], code)
+        .drop_nulls("huishoudens")
+        .get_column("voorziening")
+        .to_list()
     )
     figs["samenloop_voorzieningen"] = Figure(
         "Samenloop van voorzieningen (ratio waargenomen / verwacht)",
-        heatmap_figure("fig-samenloop-voorzieningen", t["samenloop_voorzieningen"],
-                       {c: c for c in published}),
+        heatmap_figure(
+            "fig-samenloop-voorzieningen", t["samenloop_voorzieningen"], {c: c for c in published}
+        ),
         "Alleen voorzieningen waarvan het aantal huishoudens gepubliceerd kan worden. "
         + "; ".join(f"{c}: {provision_names.get(c, c)}" for c in published),
     )
@@ -516,24 +630,40 @@ def _figures(
     if kaart and kaart.get("features"):
         for key, column, label in (
             ("kaart_voorziening", "aandeel_met_voorziening_pct", "% woningen met een voorziening"),
-            ("kaart_domeinen", "aandeel_meerdere_domeinen_pct", "% huishoudens met meerdere domeinen"),
+            (
+                "kaart_domeinen",
+                "aandeel_meerdere_domeinen_pct",
+                "% huishoudens met meerdere domeinen",
+            ),
         ):
-            values_by_wijk = dict(zip(kern.get_column("gebied_code").to_list(),
-                                      kern.get_column(column).to_list(), strict=True))
-            figs[key] = Figure(label.capitalize(), map_figure(f"fig-{key.replace('_', '-')}", kaart,
-                                                               values_by_wijk, label),
-                               "Beweeg over een wijk voor naam en waarde. Grijs: geheim of onbekend.")
+            values_by_wijk = dict(
+                zip(
+                    kern.get_column("gebied_code").to_list(),
+                    kern.get_column(column).to_list(),
+                    strict=True,
+                )
+            )
+            figs[key] = Figure(
+                label.capitalize(),
+                map_figure(f"fig-{key.replace('_', '-')}", kaart, values_by_wijk, label),
+                "Beweeg over een wijk voor naam en waarde. Grijs: geheim of onbekend.",
+            )
     else:
         for key in ("kaart_voorziening", "kaart_domeinen"):
             figs[key] = Figure("Kaart", "<p>Geen wijkkaart beschikbaar.</p>")
     vuln = _gemeente(t["kwetsbaarheid"], code)
     pct = vuln.get_column("aandeel_meerdere_domeinen_pct").to_list()
     fig = go.Figure(
-        go.Bar(x=vuln.get_column("aantal_voorzieningen").to_list(), y=[v or 0 for v in pct],
-               text=[fmt_pct(v) for v in pct], textposition="outside",
-               marker_color=[GEHEIM_KLEUR if v is None else OKABE_ITO[5] for v in pct],
-               hoverinfo="text", hovertext=[f"{fmt_pct(v)} met meerdere domeinen" for v in pct],
-               cliponaxis=False)
+        go.Bar(
+            x=vuln.get_column("aantal_voorzieningen").to_list(),
+            y=[v or 0 for v in pct],
+            text=[fmt_pct(v) for v in pct],
+            textposition="outside",
+            marker_color=[GEHEIM_KLEUR if v is None else OKABE_ITO[5] for v in pct],
+            hoverinfo="text",
+            hovertext=[f"{fmt_pct(v)} met meerdere domeinen" for v in pct],
+            cliponaxis=False,
+        )
     )
     _layout(fig, margin={"t": 30})
     fig.update_yaxes(title_text="% met meerdere domeinen", range=[0, 105])
