@@ -36,11 +36,12 @@ from typing import Any
 
 import polars as pl
 
-from connectors.cbs import read_pc6hnr
+from connectors.cbs import read_pc6hnr, read_wijken, read_wijkkaart
 from connectors.partner_files import UnreadableFile
 from factlab import __version__
 from factlab.catalogue import load_catalogue
 from factlab.config import EditionConfig, Period
+from factlab.disclose import DEFAULT_RULES, DisclosureError, DisclosureRules
 from factlab.errors import FactlabError
 from factlab.files import atomic_write_bytes, atomic_write_text
 from factlab.intake import QUARANTINE_FOLDER, Upload, discover, read_delivery
@@ -48,6 +49,7 @@ from factlab.keys import PseudonymKey
 from factlab.link import link
 from factlab.place import OUTSIDE, place, placement_counts
 from factlab.pseudonymise import pseudonymise
+from factlab.publish import publish
 from factlab.receipts import (
     QUARANTINED,
     Outcome,
@@ -233,6 +235,53 @@ def _process_upload(
     return Outcome(upload, receipt)
 
 
+def _wijken(config: EditionConfig, address_table: pl.DataFrame) -> pl.DataFrame:
+    """Wijk names and dwellings from CBS kerncijfers; without them, the wijken of the address table."""
+    if config.wijken is not None:
+        return read_wijken(config.wijken)
+    codes = (
+        address_table.filter(pl.col("gemeente_code") == config.gemeente_code)
+        .get_column("wijk_code")
+        .unique()
+        .sort()
+    )
+    return pl.DataFrame(
+        {"wijk_code": codes, "wijk_naam": codes, "woningen": [None] * len(codes)},
+        schema={"wijk_code": pl.String, "wijk_naam": pl.String, "woningen": pl.Int64},
+    )
+
+
+def _publish(
+    config: EditionConfig,
+    households: pl.DataFrame,
+    address_table: pl.DataFrame,
+    catalogue: pl.DataFrame,
+    provenance: dict[str, Any],
+    edition_dir: Path,
+) -> None:
+    """Analyse, protect and write the tables and the report (issue 3's publish stage)."""
+    rules = DisclosureRules(
+        threshold=int(config.disclosure.get("drempel", DEFAULT_RULES.threshold)),
+        rounding=int(config.disclosure.get("afronding", DEFAULT_RULES.rounding)),
+    )
+    try:
+        publish(
+            households,
+            gemeente_code=config.gemeente_code,
+            gemeente_naam=config.gemeente_naam,
+            wijken=_wijken(config, address_table),
+            kaart=read_wijkkaart(config.kaart) if config.kaart else None,
+            provenance=provenance,
+            out_dir=edition_dir,
+            rules=rules,
+            catalogue=catalogue,
+        )
+    except DisclosureError as error:
+        raise FactlabError(
+            f"publicatie geweigerd door de openbaarmakingscontrole: {error}"
+        ) from None
+
+
 def run_edition(
     settings: RunSettings, key: PseudonymKey, progress: Progress | None = None
 ) -> RunResult:
@@ -284,10 +333,12 @@ def run_edition(
             "sleutel": {"modus": key.mode, "vingerafdruk": key.fingerprint},
             "software": _software(),
             "gestart": started,
-            "voltooid": datetime.now(UTC).isoformat(timespec="seconds"),
             "bestanden": [{k: v for k, v in r.items() if k != "afwijzingen"} for r in receipts],
             "totalen": totals(receipts) | {"huishoudens": households.height},
         }
+        report("publiceren: tabellen en rapport", len(uploads), len(uploads))
+        _publish(settings.config, households, address_table, catalogue, audit, edition_dir)
+        audit["voltooid"] = datetime.now(UTC).isoformat(timespec="seconds")
         atomic_write_text(edition_dir / AUDIT_FILE, _json(audit))
         _consume(settings, outcomes)
     report("klaar", len(uploads), len(uploads))

@@ -1,0 +1,168 @@
+"""End to end on synthetic data with ground truth: linkage, receipts, consumption, privacy."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from factlab.config import load_config
+from factlab.edition import AUDIT_FILE, HOUSEHOLDS_FILE, RunSettings, run_edition
+from factlab.errors import FactlabError
+from factlab.keys import PseudonymKey, derive_edition_key, ephemeral_key
+from factlab.staging import STAGING_FOLDER
+
+MASTER = b"factlab-test-master-key-32-bytes!"
+
+
+def _settings(gemeente: Path, out: Path, edition: str = "2026", **extra) -> RunSettings:
+    config = load_config(gemeente / "factlab.toml")
+    return RunSettings(
+        uploads=gemeente / "uploads", out=out, edition=edition, config=config, period=config.period, **extra
+    )
+
+
+def _households(frame: pl.DataFrame) -> Counter:
+    return Counter(
+        (r["wijk_code"], r["buurt_code"], tuple(r["voorzieningen"]), tuple(r["domeinen"]), tuple(r["organisaties"]))
+        for r in frame.iter_rows(named=True)
+    )
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def run(gemeente: Path, tmp_path: Path):
+    """Run the edition once with a known managed key; return (result, key, out)."""
+    key = derive_edition_key(MASTER, "2026")
+    out = tmp_path / "uitvoer"
+    truth = pl.read_parquet(gemeente / "waarheid" / "huishoudens.parquet")
+    result = run_edition(_settings(gemeente, out), key)
+    return result, key, out, truth
+
+
+def test_every_household_found_with_exactly_its_provisions(run) -> None:
+    result, _, _, truth = run
+    expected = _households(truth.filter(pl.col("status") != "buiten_gemeente"))
+    found = _households(pl.read_parquet(result.households_file))
+    # Multiset equality of complete household rows = linkage recall and precision of 1.0.
+    assert found == expected
+    assert result.households == sum(expected.values())
+
+
+def test_receipts_match_the_truth_per_file(run, gemeente: Path) -> None:
+    result, _, _, _ = run
+    expected = json.loads((gemeente / "waarheid" / "bestanden.json").read_text())
+    assert len(expected) >= 8
+    for name, counts in expected.items():
+        organisation, file_name = name.split("/")
+        receipt = json.loads((result.edition_dir / "ontvangst" / organisation / f"{file_name}.json").read_text())
+        assert receipt["status"] == "verwerkt"
+        for key, value in counts.items():
+            if key == "afgewezen_rijen":
+                assert sorted({r["rij"] for r in receipt["afwijzingen"]}) == sorted(value), name
+            else:
+                assert receipt[key] == value, (name, key)
+
+
+def test_placement_counts_add_up_in_audit(run, gemeente: Path) -> None:
+    result, key, _, truth = run
+    audit = json.loads((result.edition_dir / AUDIT_FILE).read_text())
+    totals = audit["totalen"]
+    assert totals["geaccepteerd"] == totals["geplaatst"] + totals["niet_geplaatst"] + totals["buiten_gemeente"]
+    assert totals["rijen_gelezen"] == totals["geaccepteerd"] + totals["afgewezen"] + totals["dubbel"] + totals["buiten_periode"]
+    assert audit["sleutel"] == {"modus": "managed", "vingerafdruk": key.fingerprint}
+    households = pl.read_parquet(result.households_file)
+    unknown = truth.filter(pl.col("status") == "onbekend").height
+    assert households.filter(pl.col("wijk_code") == "onbekend").height == unknown > 0
+
+
+def test_uploads_consumed_and_staging_gone(run, gemeente: Path) -> None:
+    result, _, out, _ = run
+    assert _files(gemeente / "uploads") == []
+    assert not (out / STAGING_FOLDER).exists()
+    assert len(result.outcomes) == len(list((result.edition_dir / "ontvangst").rglob("*.json")))
+
+
+def test_household_table_holds_no_identity(run) -> None:
+    result, _, _, _ = run
+    households = pl.read_parquet(result.households_file)
+    assert households.columns == [
+        "wijk_code", "buurt_code", "voorzieningen", "domeinen", "organisaties",
+        "aantal_voorzieningen", "aantal_domeinen", "aantal_organisaties",
+    ]  # fmt: skip
+
+
+def test_no_address_pseudonym_or_key_in_any_output(run, gemeente: Path) -> None:
+    from tests.leakscan import scan_for_leaks  # the shared leak scanner (issue 4)
+
+    result, key, out, truth = run
+    leaks = scan_for_leaks([out], truth=truth, key=key)
+    assert leaks == []
+
+
+def test_rerun_gives_identical_outputs_with_managed_and_with_fresh_keys(
+    synth_source: Path, tmp_path: Path
+) -> None:
+    outputs = []
+    keys: list[PseudonymKey] = [
+        derive_edition_key(MASTER, "2026"),
+        derive_edition_key(MASTER, "2026"),
+        ephemeral_key(),
+    ]
+    for attempt, key in enumerate(keys):
+        copy = tmp_path / f"g{attempt}"
+        shutil.copytree(synth_source, copy)
+        result = run_edition(_settings(copy, tmp_path / f"out{attempt}"), key)
+        outputs.append({p.relative_to(result.edition_dir): p.read_bytes() for p in _files(result.edition_dir) if p.name != AUDIT_FILE})
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert any(p.name == HOUSEHOLDS_FILE for p in outputs[0])
+
+
+def test_key_never_touches_disk(synth_source: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "g"
+    shutil.copytree(synth_source, copy)
+    key = ephemeral_key()
+    run_edition(_settings(copy, tmp_path / "out"), key)
+    needles = [key.secret, key.secret.hex().encode(), base64.b64encode(key.secret)]
+    for path in _files(tmp_path):
+        data = path.read_bytes()
+        assert not any(needle in data for needle in needles), path
+
+
+def test_published_edition_is_not_silently_overwritten(synth_source: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "g"
+    shutil.copytree(synth_source, copy)
+    settings = _settings(copy, tmp_path / "out")
+    first = run_edition(settings, ephemeral_key())
+    again = run_edition(settings, ephemeral_key())  # nothing new: reports the published edition
+    assert again.already_published and again.households == first.households
+    # The very same files again are recognised as already part of the edition, and consumed.
+    shutil.copytree(synth_source / "uploads", copy / "uploads", dirs_exist_ok=True)
+    assert run_edition(settings, ephemeral_key()).already_published
+    assert _files(copy / "uploads") == []
+    # A new delivery is refused: a published edition is never silently changed.
+    shutil.copytree(synth_source / "uploads", copy / "uploads", dirs_exist_ok=True)
+    changed = next(p for p in _files(copy / "uploads") if p.suffix == ".csv")
+    changed.write_bytes(changed.read_bytes() + b"\n")
+    with pytest.raises(FactlabError, match="al gepubliceerd"):
+        run_edition(settings, ephemeral_key())
+    replaced = run_edition(_settings(copy, tmp_path / "out", replace=True), ephemeral_key())
+    assert not replaced.already_published
+    assert replaced.households < first.households  # rebuilt from only the new delivery
+
+
+def test_bad_edition_name_and_missing_uploads_are_clear_errors(gemeente: Path, tmp_path: Path) -> None:
+    with pytest.raises(FactlabError, match="editienaam"):
+        run_edition(_settings(gemeente, tmp_path / "o", edition="../x"), ephemeral_key())
+    settings = _settings(gemeente, tmp_path / "o")
+    missing = RunSettings(tmp_path / "nope", settings.out, "2026", settings.config)
+    with pytest.raises(FactlabError, match="uploadmap"):
+        run_edition(missing, ephemeral_key())
