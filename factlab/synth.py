@@ -883,7 +883,7 @@ _P_START_ORD = PERIOD_START.toordinal()
 _P_END_ORD = PERIOD_END.toordinal()
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     """One data row before rendering; ``kind`` is ok | oop | invalid."""
 
@@ -899,13 +899,13 @@ class Row:
 class Addresses:
     """All addresses rows can point at, with their truth placement."""
 
-    pc6: list[str]
-    hnr: list[int]
-    letter: list[str]
-    toev: list[str]
-    status: list[str]  # geplaatst | onbekend | buiten_gemeente
-    buurt: list[str | None]
-    wijk: list[str | None]
+    pc6: np.ndarray  # str
+    hnr: np.ndarray  # int64
+    letter: np.ndarray  # str
+    toev: np.ndarray  # str
+    status: np.ndarray  # str: geplaatst | onbekend | buiten_gemeente
+    buurt: np.ndarray  # object: "BU04791101" or None
+    wijk: np.ndarray  # object: "WK047911", "onbekend" or None
 
 
 def _in_period_dates(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -1085,9 +1085,9 @@ def _render_rows(
     out: list[list[Any]] = []
     for seq, row in enumerate(rows):
         a = row.addr
-        pc = _render_postcode(r, addrs.pc6[a])
+        pc = _render_postcode(r, str(addrs.pc6[a]))
         nr, lt, tv = _render_number(
-            r, addrs.hnr[a], addrs.letter[a], addrs.toev[a], letter_col, toev_col
+            r, int(addrs.hnr[a]), str(addrs.letter[a]), str(addrs.toev[a]), letter_col, toev_col
         )
         code = row.code
         if code in own_code:
@@ -1211,7 +1211,7 @@ def _build_file(
             counts["buiten_periode"] += 1
         else:
             accepted.append(row)
-            status = addrs.status[row.addr]
+            status = str(addrs.status[row.addr])
             placed["niet_geplaatst" if status == "onbekend" else status] += 1
     receipt = {
         **counts,
@@ -1241,7 +1241,10 @@ def _write_csv(path: Path, partner: Partner, f: FileOut) -> None:
 
 
 def _write_xlsx(path: Path, partner: Partner, f: FileOut) -> None:
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
+    wb = xlsxwriter.Workbook(
+        str(path),
+        {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False},
+    )
     wb.set_properties(
         {
             "title": f"{partner.naam} {_DASH} aanlevering",
@@ -1359,9 +1362,16 @@ def _extra_addresses(
 
 
 def _generate(
-    seed: int, scale: float, progress: Callable[[str], None]
-) -> tuple[dict[str, Any], list[FileOut], pl.DataFrame, pl.DataFrame]:
-    """All pure generation; returns reference tables, files and truth."""
+    seed: int,
+    scale: float,
+    progress: Callable[[str], None],
+    emit: Callable[[FileOut], None],
+) -> tuple[dict[str, Any], pl.DataFrame]:
+    """All generation; returns reference tables and truth.
+
+    Each upload file is handed to ``emit`` as soon as it is built and then forgotten (only its
+    accepted rows are kept, as arrays), so memory does not grow with all files at once.
+    """
     rng = np.random.default_rng(seed)
     r = random.Random(int(rng.integers(0, 2**63 - 1)))
     wijken = load_wijken()
@@ -1391,32 +1401,31 @@ def _generate(
         max(4, round(0.004 * nu)),
         max(6, round(0.012 * nu)),
     )
+    n_onb, n_out = len(onbekend), len(buiten_idx)
     addrs = Addresses(
-        pc6=[*zaanstad.pc6.tolist(), *(a[0] for a in onbekend), *others.pc6[buiten_idx].tolist()],
-        hnr=[
-            *zaanstad.huisnummer.tolist(),
-            *(a[1] for a in onbekend),
-            *others.huisnummer[buiten_idx].tolist(),
-        ],
-        letter=[
-            *zaanstad.huisletter.tolist(),
-            *(a[2] for a in onbekend),
-            *others.huisletter[buiten_idx].tolist(),
-        ],
-        toev=[
-            *zaanstad.toevoeging.tolist(),
-            *(a[3] for a in onbekend),
-            *others.toevoeging[buiten_idx].tolist(),
-        ],
-        status=["geplaatst"] * n_z
-        + ["onbekend"] * len(onbekend)
-        + ["buiten_gemeente"] * len(buiten_idx),
-        buurt=[*("BU" + zaanstad.buurt).tolist(), *[None] * (len(onbekend) + len(buiten_idx))],
-        wijk=[
-            *("WK" + zaanstad.wijk).tolist(),
-            *["onbekend"] * len(onbekend),
-            *[None] * len(buiten_idx),
-        ],
+        pc6=np.concatenate([zaanstad.pc6, [a[0] for a in onbekend], others.pc6[buiten_idx]]),
+        hnr=np.concatenate(
+            [zaanstad.huisnummer, [a[1] for a in onbekend], others.huisnummer[buiten_idx]]
+        ).astype(np.int64),
+        letter=np.concatenate(
+            [zaanstad.huisletter, [a[2] for a in onbekend], others.huisletter[buiten_idx]]
+        ),
+        toev=np.concatenate(
+            [zaanstad.toevoeging, [a[3] for a in onbekend], others.toevoeging[buiten_idx]]
+        ),
+        status=np.repeat(
+            np.array(["geplaatst", "onbekend", "buiten_gemeente"]), [n_z, n_onb, n_out]
+        ),
+        buurt=np.concatenate(
+            [np.char.add("BU", zaanstad.buurt).astype(object), np.full(n_onb + n_out, None)]
+        ),
+        wijk=np.concatenate(
+            [
+                np.char.add("WK", zaanstad.wijk).astype(object),
+                np.full(n_onb, "onbekend", dtype=object),
+                np.full(n_out, None),
+            ]
+        ),
     )
 
     # Episodes: (address, code) for Zaanstad users, plus 1-2 codes for the extra households.
@@ -1440,7 +1449,9 @@ def _generate(
     ep_org[beg] = "sociaal-wijkteam"
 
     progress("partnerbestanden opbouwen")
-    files: list[FileOut] = []
+    addr_parts: list[np.ndarray] = []
+    code_parts: list[np.ndarray] = []
+    org_parts: list[np.ndarray] = []
     for partner in PARTNERS:
         sel = np.flatnonzero(ep_org == partner.org)
         has_end = partner.has("einddatum")
@@ -1466,28 +1477,30 @@ def _generate(
                 [row for row, x in zip(ok, which, strict=True) if x >= 0.55],
             ]
         for name, part in zip(partner.files, split, strict=True):
-            files.append(_build_file(rng, r, partner, name, part, addrs, n_z, names, own))
+            f = _build_file(rng, r, partner, name, part, addrs, n_z, names, own)
+            emit(f)
+            addr_parts.append(np.array([row.addr for row in f.accepted], dtype=np.int64))
+            code_parts.append(np.array([row.code for row in f.accepted], dtype=object))
+            org_parts.append(np.full(len(f.accepted), f.org, dtype=object))
+            del f
 
     progress("waarheid afleiden")
-    domain_of = catalogue
-    recs = [
-        (
-            addrs.pc6[row.addr],
-            addrs.hnr[row.addr],
-            addrs.letter[row.addr],
-            addrs.toev[row.addr],
-            addrs.status[row.addr],
-            addrs.buurt[row.addr],
-            addrs.wijk[row.addr],
-            row.code,
-            domain_of[row.code],
-            f.org,
-        )
-        for f in files
-        for row in f.accepted
-    ]
+    acc_addr = np.concatenate(addr_parts)
+    acc_code = np.concatenate(code_parts)
+    acc_org = np.concatenate(org_parts)
     accepted = pl.DataFrame(
-        recs,
+        {
+            "postcode": addrs.pc6[acc_addr],
+            "huisnummer": addrs.hnr[acc_addr],
+            "huisletter": addrs.letter[acc_addr],
+            "toevoeging": addrs.toev[acc_addr],
+            "status": addrs.status[acc_addr],
+            "buurt_code": addrs.buurt[acc_addr],
+            "wijk_code": addrs.wijk[acc_addr],
+            "voorziening": acc_code,
+            "domein": np.array([catalogue[c] for c in acc_code], dtype=object),
+            "organisatie": acc_org,
+        },
         schema={
             "postcode": pl.String,
             "huisnummer": pl.Int64,
@@ -1500,7 +1513,6 @@ def _generate(
             "domein": pl.String,
             "organisatie": pl.String,
         },
-        orient="row",
     )
     key = ["postcode", "huisnummer", "huisletter", "toevoeging"]
     truth = (
@@ -1516,7 +1528,7 @@ def _generate(
         .sort(key)
     )
     reference = {"pc6hnr": pc6hnr, "wijken": wijken, "generated": generated, "n_dwellings": n_z}
-    return reference, files, truth, accepted
+    return reference, truth
 
 
 def synthesise(
@@ -1535,9 +1547,6 @@ def synthesise(
     if scale <= 0:
         raise ValueError("scale must be positive")
     say = progress or (lambda _msg: None)
-    reference, files, truth, _accepted = _generate(seed, scale, say)
-
-    say("bestanden schrijven")
     out_dir = Path(out_dir)
     ref_dir = out_dir / "referentie"
     up_dir = out_dir / "uploads"
@@ -1545,18 +1554,12 @@ def synthesise(
     for d in (ref_dir, up_dir, truth_dir):
         d.mkdir(parents=True, exist_ok=True)
 
-    pc6hnr_path = ref_dir / "pc6hnr.csv"
-    reference["pc6hnr"].write_csv(pc6hnr_path, separator=";")
-    (ref_dir / "wijken.csv").write_bytes(
-        _wijken_csv(reference["wijken"], reference["generated"], scale)
-    )
-    (ref_dir / "wijken.geojson").write_bytes(
-        _data_file("cbs/zaanstad_wijken_2024.geojson").read_bytes()
-    )
-
     upload_paths: list[Path] = []
     receipts: dict[str, Any] = {}
-    for f in files:
+    n_rows = 0
+
+    def write_upload(f: FileOut) -> None:
+        nonlocal n_rows
         partner = _PARTNER_BY_ORG[f.org]
         folder = up_dir / f.org
         folder.mkdir(exist_ok=True)
@@ -1567,6 +1570,19 @@ def synthesise(
             _write_csv(path, partner, f)
         upload_paths.append(path)
         receipts[f"{f.org}/{f.name}"] = f.receipt
+        n_rows += len(f.cells)
+
+    reference, truth = _generate(seed, scale, say, write_upload)
+
+    say("referentie en waarheid schrijven")
+    pc6hnr_path = ref_dir / "pc6hnr.csv"
+    reference["pc6hnr"].write_csv(pc6hnr_path, separator=";")
+    (ref_dir / "wijken.csv").write_bytes(
+        _wijken_csv(reference["wijken"], reference["generated"], scale)
+    )
+    (ref_dir / "wijken.geojson").write_bytes(
+        _data_file("cbs/zaanstad_wijken_2024.geojson").read_bytes()
+    )
 
     config_path = out_dir / "factlab.toml"
     config_path.write_text(render_config(), encoding="utf-8")
@@ -1590,9 +1606,9 @@ def synthesise(
         truth_files=files_path,
         n_dwellings=int(reference["n_dwellings"]),
         n_households_with_provision=truth.height,
-        n_files=len(files),
-        n_organisations=len({f.org for f in files}),
-        n_rows=sum(len(f.cells) for f in files),
+        n_files=len(upload_paths),
+        n_organisations=len({p.parent.name for p in upload_paths}),
+        n_rows=n_rows,
         seed=seed,
         scale=scale,
     )
