@@ -1160,7 +1160,7 @@ def _build_file(
         s, e = _oop_dates(r, has_end)
         rows.append(Row("oop", addr, r.choice(org_codes), s, e))
     n_base = len(rows)
-    n_inv = max(1, int(0.012 * n_base)) if n_base >= 60 else 0
+    n_inv = max(1, int(0.012 * n_base)) if n_base >= 50 else 0
     flaws = [f for f in _FLAWS if has_end or f != "datum_volgorde"]
     for i in range(n_inv):
         flaw = flaws[i % len(flaws)] if i < len(flaws) else r.choice(flaws)
@@ -1187,7 +1187,7 @@ def _build_file(
         keep_cells.append(c)
     # Plant exact duplicates (~1%) of accepted rows, a few rows after their original.
     ok_pos = [i for i, row in enumerate(keep_rows) if row.kind == "ok"]
-    n_dup = round(0.01 * len(keep_rows))
+    n_dup = max(1, round(0.01 * len(keep_rows))) if len(keep_rows) >= 30 else 0
     dup_src = sorted(r.sample(ok_pos, min(n_dup, len(ok_pos))))
     keyed: list[tuple[float, int, str, Row, list[Any]]] = [
         (float(i), 0, "orig", row, c)
