@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from factlab.report import inline_plotly, render_report
 TABLE_DIR = "tabellen"
 WORKBOOK = "tabellen.xlsx"
 REPORT = "rapport.html"
+_FIXED_CREATED = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def protected_tables(
@@ -84,6 +86,8 @@ def workbook_bytes(tables: Mapping[str, pl.DataFrame], rules: DisclosureRules) -
     """One sheet per table plus a 'toelichting' sheet; secret cells read 'geheim', greyed."""
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    # A fixed creation date keeps the workbook byte-identical across reruns.
+    book.set_properties({"created": _FIXED_CREATED})
     bold = book.add_format({"bold": True, "bottom": 1})
     secret = book.add_format({"italic": True, "font_color": "#555555", "bg_color": "#E7E6E6"})
     info = book.add_worksheet("toelichting")
@@ -109,6 +113,8 @@ def workbook_bytes(tables: Mapping[str, pl.DataFrame], rules: DisclosureRules) -
                 if value is None:
                     if _is_secret(name, column, row):
                         sheet.write_string(i, j, "geheim", secret)
+                elif isinstance(value, str):
+                    sheet.write_string(i, j, value)  # never parsed as a formula or URL
                 else:
                     sheet.write(i, j, value)
         sheet.freeze_panes(1, 2)

@@ -23,13 +23,24 @@ MASTER = b"factlab-test-master-key-32-bytes!"
 def _settings(gemeente: Path, out: Path, edition: str = "2026", **extra) -> RunSettings:
     config = load_config(gemeente / "factlab.toml")
     return RunSettings(
-        uploads=gemeente / "uploads", out=out, edition=edition, config=config, period=config.period, **extra
+        uploads=gemeente / "uploads",
+        out=out,
+        edition=edition,
+        config=config,
+        period=config.period,
+        **extra,
     )
 
 
 def _households(frame: pl.DataFrame) -> Counter:
     return Counter(
-        (r["wijk_code"], r["buurt_code"], tuple(r["voorzieningen"]), tuple(r["domeinen"]), tuple(r["organisaties"]))
+        (
+            r["wijk_code"],
+            r["buurt_code"],
+            tuple(r["voorzieningen"]),
+            tuple(r["domeinen"]),
+            tuple(r["organisaties"]),
+        )
         for r in frame.iter_rows(named=True)
     )
 
@@ -63,7 +74,9 @@ def test_receipts_match_the_truth_per_file(run, gemeente: Path) -> None:
     assert len(expected) >= 8
     for name, counts in expected.items():
         organisation, file_name = name.split("/")
-        receipt = json.loads((result.edition_dir / "ontvangst" / organisation / f"{file_name}.json").read_text())
+        receipt = json.loads(
+            (result.edition_dir / "ontvangst" / organisation / f"{file_name}.json").read_text()
+        )
         assert receipt["status"] == "verwerkt"
         for key, value in counts.items():
             if key == "afgewezen_rijen":
@@ -76,8 +89,17 @@ def test_placement_counts_add_up_in_audit(run, gemeente: Path) -> None:
     result, key, _, truth = run
     audit = json.loads((result.edition_dir / AUDIT_FILE).read_text())
     totals = audit["totalen"]
-    assert totals["geaccepteerd"] == totals["geplaatst"] + totals["niet_geplaatst"] + totals["buiten_gemeente"]
-    assert totals["rijen_gelezen"] == totals["geaccepteerd"] + totals["afgewezen"] + totals["dubbel"] + totals["buiten_periode"]
+    assert (
+        totals["geaccepteerd"]
+        == totals["geplaatst"] + totals["niet_geplaatst"] + totals["buiten_gemeente"]
+    )
+    assert (
+        totals["rijen_gelezen"]
+        == totals["geaccepteerd"]
+        + totals["afgewezen"]
+        + totals["dubbel"]
+        + totals["buiten_periode"]
+    )
     assert audit["sleutel"] == {"modus": "managed", "vingerafdruk": key.fingerprint}
     households = pl.read_parquet(result.households_file)
     unknown = truth.filter(pl.col("status") == "onbekend").height
@@ -111,19 +133,32 @@ def test_no_address_pseudonym_or_key_in_any_output(run, gemeente: Path) -> None:
 def test_rerun_gives_identical_outputs_with_managed_and_with_fresh_keys(
     synth_source: Path, tmp_path: Path
 ) -> None:
-    outputs = []
     keys: list[PseudonymKey] = [
         derive_edition_key(MASTER, "2026"),
         derive_edition_key(MASTER, "2026"),
         ephemeral_key(),
+        ephemeral_key(),
     ]
+    outputs = []
     for attempt, key in enumerate(keys):
         copy = tmp_path / f"g{attempt}"
         shutil.copytree(synth_source, copy)
         result = run_edition(_settings(copy, tmp_path / f"out{attempt}"), key)
-        outputs.append({p.relative_to(result.edition_dir): p.read_bytes() for p in _files(result.edition_dir) if p.name != AUDIT_FILE})
-    assert outputs[0] == outputs[1] == outputs[2]
-    assert any(p.name == HOUSEHOLDS_FILE for p in outputs[0])
+        files = _files(result.edition_dir)
+        outputs.append(
+            {
+                p.relative_to(result.edition_dir): p.read_bytes()
+                for p in files
+                if p.name != AUDIT_FILE
+            }
+        )
+    assert outputs[0] == outputs[1]
+    assert outputs[2] == outputs[3]  # two different random keys, same files
+    # Across key modes only the report's sentence on the key mode differs.
+    assert {p: b for p, b in outputs[0].items() if p.name != "rapport.html"} == {
+        p: b for p, b in outputs[2].items() if p.name != "rapport.html"
+    }
+    assert {HOUSEHOLDS_FILE, "rapport.html", "tabellen.xlsx"} <= {p.name for p in outputs[0]}
 
 
 def test_key_never_touches_disk(synth_source: Path, tmp_path: Path) -> None:
@@ -159,7 +194,9 @@ def test_published_edition_is_not_silently_overwritten(synth_source: Path, tmp_p
     assert replaced.households < first.households  # rebuilt from only the new delivery
 
 
-def test_bad_edition_name_and_missing_uploads_are_clear_errors(gemeente: Path, tmp_path: Path) -> None:
+def test_bad_edition_name_and_missing_uploads_are_clear_errors(
+    gemeente: Path, tmp_path: Path
+) -> None:
     with pytest.raises(FactlabError, match="editienaam"):
         run_edition(_settings(gemeente, tmp_path / "o", edition="../x"), ephemeral_key())
     settings = _settings(gemeente, tmp_path / "o")

@@ -1,0 +1,97 @@
+"""The ``factlab`` command as a user meets it: help on every command, clear errors, a working demo."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+FACTLAB = [sys.executable, "-m", "factlab.cli"]
+
+
+def _factlab(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*FACTLAB, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize("command", [[], ["synth"], ["run"], ["demo"]])
+def test_every_command_has_help(command: list[str]) -> None:
+    result = _factlab(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage" in result.stdout
+
+
+def test_demo_runs_the_whole_pipeline_and_says_where_results_are(tmp_path: Path) -> None:
+    result = _factlab("demo", "--out", str(tmp_path / "demo"))
+    assert result.returncode == 0, result.stderr
+    edition = tmp_path / "demo" / "uitvoer" / "demo-2026"
+    assert str(edition) in result.stderr.replace("\n", "")
+    households = pl.read_parquet(edition / "huishoudens.parquet")
+    assert households.height > 10_000
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_refuses_to_wipe_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    (tmp_path / "mine.txt").write_text("keep me")
+    result = _factlab("demo", "--out", str(tmp_path))
+    assert result.returncode == 2
+    assert "geen demomap" in result.stderr
+    assert (tmp_path / "mine.txt").read_text() == "keep me"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--edition", "2026", "--config", "missing.toml"], "bestaat niet"),
+        (["--edition", "2026", "--period", "2026"], "periode"),
+        (["--edition", "a/b"], "editienaam"),
+        (["--edition", "2026", "--key-mode", "managed"], "FACTLAB_KEY"),
+    ],
+)
+def test_user_mistakes_get_one_clear_message_and_no_traceback(
+    gemeente: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = _factlab(
+        "run",
+        "--uploads",
+        str(gemeente / "uploads"),
+        "--out",
+        str(tmp_path / "out"),
+        *args,
+        cwd=gemeente,
+        env={"FACTLAB_KEY": ""},
+    )
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_run_with_managed_key_finds_config_beside_uploads(gemeente: Path, tmp_path: Path) -> None:
+    key = "a2V5LWZvci10ZXN0cy1vbmx5LTMyLWJ5dGVzLWxvbmchIQ=="
+    result = _factlab(
+        "run",
+        "--uploads",
+        str(gemeente / "uploads"),
+        "--out",
+        str(tmp_path / "out"),
+        "--edition",
+        "2026",
+        "--key-mode",
+        "managed",
+        env={"FACTLAB_KEY": key},
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "2026" / "huishoudens.parquet").is_file()
+    assert key not in result.stderr + result.stdout
