@@ -1,14 +1,23 @@
-"""Read one partner upload (CSV in any of the agreed dialects, or XLSX) into a string frame.
+"""Read one partner upload (CSV in any of the agreed dialects, or XLSX) as batches of text cells.
 
 Partners export from whatever system they have: Excel "CSV" in Windows-1252 with ``;``, UTF-8
-with a BOM, tab-separated text, or an XLSX workbook. This connector detects encoding, delimiter
-and file type from the content (not the file name), and returns every cell as text, so that
-validation sees exactly what the partner wrote. Nothing here interprets addresses.
+with a BOM, Excel "Unicode text" (UTF-16, tab-separated), or an XLSX workbook. This connector
+detects encoding, delimiter and file type from the content (not the file name), and returns
+every cell as text, so that validation sees exactly what the partner wrote. Nothing here
+interprets addresses.
+
+Files are read in batches of rows, so a file of hundreds of megabytes is processed in bounded
+memory. UTF-8 files (the format we ask for, and what most systems export) are streamed from
+disk by polars. Windows-1252 and UTF-16 files come from Excel, which cannot export more than
+about a million rows: they are decoded in memory, then batched.
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -18,8 +27,14 @@ import polars as pl
 from factlab.errors import FactlabError
 
 ROW_COLUMN = "rij"  # spreadsheet row number: header is row 1, first data row is row 2
+BATCH_ROWS = 500_000
+DUPLICATE_SUFFIX = "_duplicated_"  # polars' name for a repeated header; XLSX does the same
 _XLSX_MAGIC = b"PK\x03\x04"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_UTF8_BOM = b"\xef\xbb\xbf"
 _DELIMITERS = (";", ",", "\t")
+_SNIFF_BYTES = 1 << 16
+_CHUNK_BYTES = 1 << 20
 
 
 class UnreadableFile(FactlabError):
@@ -27,24 +42,67 @@ class UnreadableFile(FactlabError):
 
 
 @dataclass(frozen=True)
-class RawTable:
-    """A partner file as text cells plus what was detected about its format."""
+class PartnerFile:
+    """An upload whose format is known; :meth:`batches` reads it (again) from the start.
 
-    frame: pl.DataFrame  # ``rij`` + one String column per header cell, names as written
+    Reading is repeatable because a run decides about a file (accept or quarantine) after one
+    pass over all its rows, and only then stages the accepted rows in a second pass.
+    """
+
+    path: Path
     file_format: str  # "csv" or "xlsx"
     encoding: str | None
     delimiter: str | None
+    sheet: str | None = None
+
+    def describe(self) -> dict[str, str | None]:
+        """The detected format as it appears in the receipt (Dutch keys)."""
+        described = {
+            "type": self.file_format,
+            "codering": self.encoding,
+            "scheidingsteken": {";": ";", ",": ",", "\t": "tab"}.get(self.delimiter or ""),
+        }
+        if self.sheet is not None:
+            described["werkblad"] = self.sheet
+        return described
+
+    def batches(self, rows: int = BATCH_ROWS) -> Iterator[pl.DataFrame]:
+        """Frames of at most ``rows`` rows: ``rij`` + one String column per header cell."""
+        if self.file_format == "xlsx":
+            yield from _xlsx_batches(self.path, self.sheet, rows)
+        elif self.encoding in ("utf-8", "utf-8-sig"):
+            yield from _csv_file_batches(self.path, self.delimiter or ";", rows)
+        else:
+            text = self.path.read_bytes().decode(self.encoding or "cp1252", errors="replace")
+            yield from _csv_text_batches(text, self.delimiter or ";", rows)
 
 
-def _decode(data: bytes) -> tuple[str, str]:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
+def _is_utf8(path: Path) -> bool:
+    """Decode the whole file incrementally: one bad byte anywhere means it is not UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        return data.decode("utf-8"), "utf-8"
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(_CHUNK_BYTES), b""):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace"), "cp1252"
+        return False
+    return True
+
+
+def _encoding(path: Path, head: bytes) -> str:
+    if head.startswith(_UTF8_BOM):
+        return "utf-8-sig"
+    if head.startswith(_UTF16_BOMS):
+        return "utf-16"
+    return "utf-8" if _is_utf8(path) else "cp1252"
+
+
+def _header_line(text: str) -> str:
+    text = text.lstrip("\ufeff\r\n")
+    if not text.strip():
+        raise UnreadableFile("het bestand is leeg")
+    return text.split("\n", 1)[0].rstrip("\r")
 
 
 def _delimiter(header_line: str) -> str:
@@ -71,28 +129,39 @@ def _drop_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(filled)
 
 
-def read_csv_text(text: str) -> tuple[pl.DataFrame, str]:
-    """Parse CSV text (header required) into string columns plus ``rij``."""
-    text = text.lstrip("\r\n")
-    first = text.split("\n", 1)[0]
-    if not text.strip():
-        raise UnreadableFile("het bestand is leeg")
-    delimiter = _delimiter(first)
+def _finish(frame: pl.DataFrame) -> pl.DataFrame:
+    return _drop_blank_rows(frame.with_columns(pl.col(ROW_COLUMN).cast(pl.Int64)))
+
+
+def _scan_options(delimiter: str) -> dict[str, object]:
+    return {
+        "separator": delimiter,
+        "infer_schema": False,
+        "truncate_ragged_lines": True,
+        "raise_if_empty": False,
+    }
+
+
+def _csv_file_batches(path: Path, delimiter: str, rows: int) -> Iterator[pl.DataFrame]:
+    # Blank lines stay as empty records, so ``rij`` counts records as a spreadsheet shows them.
+    scan = pl.scan_csv(path, **_scan_options(delimiter)).with_row_index(ROW_COLUMN, offset=2)  # type: ignore[arg-type]
     try:
-        frame = pl.read_csv(
-            io.BytesIO(text.encode("utf-8")),
-            separator=delimiter,
-            infer_schema=False,
-            truncate_ragged_lines=True,
-            raise_if_empty=False,
-        )
+        for batch in scan.collect_batches(chunk_size=rows):
+            yield _finish(batch)
     except pl.exceptions.PolarsError as error:
         raise UnreadableFile(f"het bestand is geen leesbare CSV ({type(error).__name__})") from None
-    _check_header(frame.columns)
-    frame = frame.with_row_index(ROW_COLUMN, offset=2).with_columns(
-        pl.col(ROW_COLUMN).cast(pl.Int64)
-    )
-    return _drop_blank_rows(frame), delimiter
+
+
+def _csv_text_batches(text: str, delimiter: str, rows: int) -> Iterator[pl.DataFrame]:
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(text.lstrip("\ufeff").encode("utf-8")),
+            **_scan_options(delimiter),  # type: ignore[arg-type]
+        ).with_row_index(ROW_COLUMN, offset=2)
+    except pl.exceptions.PolarsError as error:
+        raise UnreadableFile(f"het bestand is geen leesbare CSV ({type(error).__name__})") from None
+    for offset in range(0, max(frame.height, 1), rows):
+        yield _finish(frame.slice(offset, rows))
 
 
 def _cell_text(value: object) -> str | None:
@@ -109,49 +178,74 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
-def read_xlsx(path: Path) -> pl.DataFrame:
-    """First sheet of a workbook as text cells plus ``rij``."""
+def _open_workbook(path: Path):  # type: ignore[no-untyped-def]
     from openpyxl import load_workbook  # imported here: only XLSX uploads pay for it
 
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        return load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types for a damaged workbook
         raise UnreadableFile(
             f"het Excel-bestand is niet te openen ({type(error).__name__})"
         ) from None
+
+
+def _header_names(header: tuple[object, ...]) -> list[str]:
+    names: list[str] = []
+    for position, cell in enumerate(header):
+        name = _cell_text(cell) or ""
+        names.append(name if name not in names else f"{name}{DUPLICATE_SUFFIX}{position}")
+    return names
+
+
+def _first_filled_sheet(path: Path) -> str:
+    """The first worksheet with a header row: a leading empty or cover sheet is skipped."""
+    workbook = _open_workbook(path)
     try:
-        sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None:
-            raise UnreadableFile("het eerste werkblad is leeg")
-        names = [_cell_text(cell) or "" for cell in header]
-        _check_header(names)
-        records = []
-        for index, row in enumerate(rows):
-            cells = [_cell_text(cell) for cell in row]
-            if any(cell and cell.strip() for cell in cells):
-                records.append((index + 2, cells))
+        for sheet in workbook.worksheets:
+            header = next(sheet.iter_rows(values_only=True, max_row=1), None)
+            if header and any(_cell_text(c) and str(c).strip() for c in header):
+                return str(sheet.title)
     finally:
         workbook.close()
-    columns: dict[str, list[object]] = {ROW_COLUMN: [r for r, _ in records]}
-    for position, name in enumerate(names):
-        columns[name if name not in columns else f"{name}_duplicated_{position}"] = [
-            cells[position] if position < len(cells) else None for _, cells in records
-        ]
-    schema = {name: pl.String for name in columns} | {ROW_COLUMN: pl.Int64}
-    return pl.DataFrame(columns, schema=schema)
+    raise UnreadableFile("de werkmap bevat geen werkblad met een kopregel")
 
 
-def read_partner_file(path: Path) -> RawTable:
-    """Read an upload whatever its dialect; raise :class:`UnreadableFile` if it is no table."""
-    data = path.read_bytes()
-    if data.startswith(_XLSX_MAGIC):
-        return RawTable(read_xlsx(path), "xlsx", None, None)
-    if b"\0" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+def _xlsx_batches(path: Path, sheet_name: str | None, rows: int) -> Iterator[pl.DataFrame]:
+    workbook = _open_workbook(path)
+    try:
+        sheet = workbook[sheet_name] if sheet_name else workbook.worksheets[0]
+        cells = sheet.iter_rows(values_only=True)
+        names = _header_names(next(cells, ()))
+        _check_header(names)
+        schema = {ROW_COLUMN: pl.Int64} | dict.fromkeys(names, pl.String)
+        records: list[list[object]] = []
+        for index, row in enumerate(cells):
+            texts = [_cell_text(cell) for cell in row[: len(names)]]
+            records.append([index + 2, *texts, *[None] * (len(names) - len(texts))])
+            if len(records) == rows:
+                yield _drop_blank_rows(pl.DataFrame(records, schema=schema, orient="row"))
+                records = []
+        yield _drop_blank_rows(pl.DataFrame(records, schema=schema, orient="row"))
+    finally:
+        workbook.close()
+
+
+def _csv_header_names(header_line: str, delimiter: str) -> list[str]:
+    return next(csv.reader([header_line], delimiter=delimiter), [])
+
+
+def open_partner_file(path: Path) -> PartnerFile:
+    """Detect an upload's format; raise :class:`UnreadableFile` if it is no table at all."""
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    if head.startswith(_XLSX_MAGIC):
+        return PartnerFile(path, "xlsx", None, None, _first_filled_sheet(path))
+    if b"\0" in head[:8192] and not head.startswith(_UTF16_BOMS):
         raise UnreadableFile(
             "dit is geen tekstbestand (binaire inhoud); lever CSV (UTF-8 of Windows-1252) of XLSX aan"
         )
-    text, encoding = _decode(data)
-    frame, delimiter = read_csv_text(text)
-    return RawTable(frame, "csv", encoding, delimiter)
+    encoding = _encoding(path, head)
+    header = _header_line(head.decode(encoding, errors="replace"))
+    delimiter = _delimiter(header)
+    _check_header(_csv_header_names(header, delimiter))
+    return PartnerFile(path, "csv", encoding, delimiter)

@@ -17,6 +17,16 @@ Crash safety ("nothing lost") comes from the order of effects:
 
 Outputs never depend on the key (the pseudonym is dropped and rows are ordered by content),
 so a rerun gives the same files even with a fresh ephemeral key.
+
+Each upload is read twice, in batches (bounded memory): the first pass only validates, so a file
+with too many invalid rows (``max_rejected_share``) or one that cannot be read is quarantined
+whole before any of its rows is staged; the second pass places, pseudonymises and stages the
+valid rows. The quality checkpoint (:mod:`factlab.quality`) runs on the household table before
+it is written and on the published tables after; a failure stops the run before ``audit.json``
+so the edition is never complete.
+
+For the kill-and-rerun tests, ``FACTLAB_TEST_KILL_AT=<point>`` makes the process SIGKILL itself
+at one of :data:`KILL_POINTS`; without it the checkpoints do nothing.
 """
 
 from __future__ import annotations
@@ -24,9 +34,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import platform
 import re
 import shutil
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,20 +48,27 @@ from typing import Any
 
 import polars as pl
 
-from connectors.cbs import read_pc6hnr, read_wijken, read_wijkkaart
+from connectors.cbs import read_pc6hnr
 from connectors.partner_files import UnreadableFile
 from factlab import __version__
 from factlab.catalogue import load_catalogue
 from factlab.config import EditionConfig, Period
-from factlab.disclose import DEFAULT_RULES, DisclosureError, DisclosureRules
 from factlab.errors import FactlabError
+from factlab.feedback import CSV_SUFFIX, MARKDOWN_SUFFIX, Feedback, feedback
 from factlab.files import atomic_write_bytes, atomic_write_text
-from factlab.intake import QUARANTINE_FOLDER, Upload, discover, read_delivery
+from factlab.intake import (
+    QUARANTINE_FOLDER,
+    Delivery,
+    Skipped,
+    Upload,
+    find_uploads,
+    open_delivery,
+)
 from factlab.keys import PseudonymKey
 from factlab.link import link
-from factlab.place import OUTSIDE, place, placement_counts
+from factlab.place import OUTSIDE, PLACEMENTS, place
 from factlab.pseudonymise import pseudonymise
-from factlab.publish import publish
+from factlab.quality import Quality, check_households, check_tables
 from factlab.receipts import (
     QUARANTINED,
     Outcome,
@@ -58,8 +77,9 @@ from factlab.receipts import (
     quarantine_receipt,
     totals,
 )
+from factlab.safe_text import neutralise
 from factlab.staging import Staging
-from factlab.validate import repeated_rows, validate
+from factlab.validate import DuplicateTracker, Tally, validate
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +87,12 @@ EDITION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 HOUSEHOLDS_FILE = "huishoudens.parquet"
 AUDIT_FILE = "audit.json"
 RECEIPTS_FOLDER = "ontvangst"
+QUALITY_FOLDER = "kwaliteit"
+MAX_REJECTED_SHARE = 0.05
+KILL_ENVIRONMENT = "FACTLAB_TEST_KILL_AT"
+#: Where a test may kill a run: after the first upload's first pass, after staging, after the
+#: household table, after the receipts, after audit.json, and after consuming the first upload.
+KILL_POINTS = ("gelezen", "gestaged", "huishoudens", "ontvangst", "audit", "opruimen")
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -81,6 +107,8 @@ class RunSettings:
     config: EditionConfig
     period: Period | None = None
     replace: bool = False
+    max_rejected_share: float = MAX_REJECTED_SHARE  # above this share a file is quarantined
+    settle_seconds: float = 0.0  # files modified more recently are left for the next run
 
 
 @dataclass
@@ -91,6 +119,7 @@ class RunResult:
     households: int
     outcomes: list[Outcome] = field(default_factory=list)
     already_published: bool = False
+    skipped: list[Skipped] = field(default_factory=list)
 
     @property
     def households_file(self) -> Path:
@@ -108,6 +137,12 @@ def _software() -> dict[str, str]:
     return versions
 
 
+def _checkpoint(point: str) -> None:
+    """Die here, without cleaning up, if a kill-and-rerun test asks for it."""
+    if os.environ.get(KILL_ENVIRONMENT) == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _receipt_path(edition_dir: Path, upload: Upload) -> Path:
     return edition_dir / RECEIPTS_FOLDER / upload.organisation / f"{upload.name}.json"
 
@@ -120,27 +155,41 @@ def _check_edition_name(edition: str) -> None:
         )
 
 
+def _write_feedback(folder: Path, name: str, written: Feedback) -> None:
+    atomic_write_text(folder / f"{name}{MARKDOWN_SUFFIX}", written.markdown)
+    atomic_write_bytes(folder / f"{name}{CSV_SUFFIX}", written.csv)
+
+
 def _quarantine_target(uploads: Path, upload: Upload) -> Path:
-    return uploads / QUARANTINE_FOLDER / upload.organisation / upload.name
+    """Where a quarantined upload goes; an earlier quarantined file of that name is kept."""
+    target = uploads / QUARANTINE_FOLDER / upload.organisation / upload.name
+    if target.exists():
+        target = target.with_name(f"{target.stem}.{upload.sha256[:8]}{target.suffix}")
+    return target
 
 
 def _consume(settings: RunSettings, outcomes: list[Outcome]) -> None:
-    """Delete processed uploads; move quarantined ones, with their feedback, aside."""
+    """Delete processed uploads; move quarantined ones, with their feedback, aside.
+
+    A file that changed after this run read it (a re-upload under the same name) is left for
+    the next run.
+    """
     for outcome in outcomes:
         upload = outcome.upload
-        if not upload.path.exists():
+        if not upload.unchanged():
             continue
         if outcome.status == QUARANTINED:
             target = _quarantine_target(settings.uploads, upload)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(
-                target.with_name(f"{upload.name}.feedback.txt"),
-                f"Bestand {upload.label} is niet verwerkt.\nReden: {outcome.receipt['reden']}\n"
-                "Verbeter het bestand en lever het opnieuw aan in uw uploadmap.\n",
-            )
+            if outcome.feedback is not None:
+                _write_feedback(target.parent, target.name, outcome.feedback)
             upload.path.replace(target)
         else:
             upload.path.unlink()
+        _checkpoint("opruimen")
+
+
+def _identity(upload: Upload) -> tuple[str, str, str]:
+    return upload.organisation, neutralise(upload.name), upload.sha256
 
 
 def _finish_published(settings: RunSettings, edition_dir: Path) -> RunResult | None:
@@ -152,13 +201,13 @@ def _finish_published(settings: RunSettings, edition_dir: Path) -> RunResult | N
         return None
     audit = json.loads(audit_path.read_text(encoding="utf-8"))
     known = {(r["organisatie"], r["bestand"], r["sha256"]): r for r in audit["bestanden"]}
-    present = list(discover(settings.uploads))
+    found = find_uploads(settings.uploads, settings.settle_seconds)
     leftovers = [
-        Outcome(u, known[(u.organisation, u.name, u.sha256)])
-        for u in present
-        if (u.organisation, u.name, u.sha256) in known
+        _leftover(edition_dir, upload, known[_identity(upload)])
+        for upload in found.uploads
+        if _identity(upload) in known
     ]
-    new = [u for u in present if (u.organisation, u.name, u.sha256) not in known]
+    new = [u for u in found.uploads if _identity(u) not in known]
     _consume(settings, leftovers)
     if new and not settings.replace:
         raise FactlabError(
@@ -171,7 +220,91 @@ def _finish_published(settings: RunSettings, edition_dir: Path) -> RunResult | N
         shutil.rmtree(edition_dir)
         return None
     households = int(audit["totalen"]["huishoudens"])
-    return RunResult(edition_dir, households, leftovers, already_published=True)
+    return RunResult(
+        edition_dir, households, leftovers, already_published=True, skipped=found.skipped
+    )
+
+
+def _leftover(edition_dir: Path, upload: Upload, receipt: dict[str, Any]) -> Outcome:
+    """A published edition's upload that a killed run did not consume yet, with its feedback."""
+    folder = _receipt_path(edition_dir, upload).parent
+    markdown = folder / f"{upload.name}{MARKDOWN_SUFFIX}"
+    written = (
+        Feedback(
+            markdown.read_text(encoding="utf-8"),
+            (folder / f"{upload.name}{CSV_SUFFIX}").read_bytes(),
+        )
+        if markdown.exists()
+        else None
+    )
+    return Outcome(upload, receipt, written)
+
+
+def _first_pass(delivery: Delivery, codes: frozenset[str], period: Period | None) -> Tally:
+    """Validate every batch; nothing is kept but the counts and the rejections."""
+    tally = Tally()
+    duplicates = DuplicateTracker()
+    for raw, mapped in delivery.batches():
+        checked = validate(
+            mapped, catalogue_codes=codes, period=period, duplicate_mask=duplicates.mask(raw)
+        )
+        tally = tally.add(checked)
+        _checkpoint("gelezen")
+    return tally
+
+
+def _second_pass(
+    delivery: Delivery,
+    settings: RunSettings,
+    staging: Staging,
+    key: PseudonymKey,
+    address_table: pl.DataFrame,
+    catalogue: pl.DataFrame,
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Place, pseudonymise and stage the valid rows; returns (placements, rows per provision)."""
+    codes = frozenset(catalogue.get_column("code"))
+    domains = catalogue.select(pl.col("code").alias("voorziening"), "domein")
+    placements = dict.fromkeys(PLACEMENTS, 0)
+    provisions: dict[str, int] = {}
+    duplicates = DuplicateTracker()
+    for raw, mapped in delivery.batches():
+        checked = validate(
+            mapped,
+            catalogue_codes=codes,
+            period=settings.period,
+            duplicate_mask=duplicates.mask(raw),
+        )
+        placed = place(checked.valid, address_table, settings.config.gemeente_code)
+        for outcome, n in placed.group_by("plaatsing").len().iter_rows():
+            placements[outcome] += n
+        for code, n in placed.group_by("voorziening").len().iter_rows():
+            provisions[code] = provisions.get(code, 0) + n
+        analysed = placed.filter(pl.col("plaatsing") != OUTSIDE).join(domains, on="voorziening")
+        if analysed.height:
+            columns = ("adres_sleutel", "wijk_code", "buurt_code", "voorziening", "domein")
+            staged = pseudonymise(
+                analysed.select(*columns, "startdatum", "einddatum").with_columns(
+                    organisatie=pl.lit(delivery.upload.organisation)
+                ),
+                key,
+                staging.connection,  # type: ignore[arg-type]
+            )
+            staging.write(staged)
+    return placements, provisions
+
+
+def _quarantined(upload: Upload, name: str, reason: str, tally: Tally | None) -> Outcome:
+    log.warning("%s: in quarantaine: %s", upload.label, reason)
+    written = feedback(upload.label, name, processed=False, reason=reason, tally=tally)
+    return Outcome(upload, quarantine_receipt(upload, name, reason), written)
+
+
+def _too_many_rejected(tally: Tally, limit: float) -> str:
+    return (
+        f"{tally.rejected_rows} van de {tally.rows_read - tally.duplicates} rijen "
+        f"({tally.rejected_share:.1%}) zijn afgewezen; boven {limit:.0%} wordt een bestand niet "
+        "verwerkt, want dan is er waarschijnlijk iets mis met de export als geheel"
+    )
 
 
 def _process_upload(
@@ -182,104 +315,77 @@ def _process_upload(
     address_table: pl.DataFrame,
     catalogue: pl.DataFrame,
 ) -> Outcome:
-    partner = settings.config.partner(upload.organisation)
+    name = settings.config.partner(upload.organisation).naam
     try:
-        delivery = read_delivery(upload, partner)
+        delivery = open_delivery(upload, settings.config.partner(upload.organisation))
+        tally = _first_pass(delivery, frozenset(catalogue.get_column("code")), settings.period)
     except UnreadableFile as error:
-        log.warning("%s: in quarantaine: %s", upload.label, error)
-        return Outcome(upload, quarantine_receipt(upload, partner.naam, str(error)))
-    checked = validate(
-        delivery.frame,
-        catalogue_codes=frozenset(catalogue.get_column("code")),
-        period=settings.period,
-        duplicate_mask=repeated_rows(delivery.raw.frame),
+        return _quarantined(upload, name, str(error), None)
+    if tally.rejected_share > settings.max_rejected_share:
+        return _quarantined(
+            upload, name, _too_many_rejected(tally, settings.max_rejected_share), tally
+        )
+    placements, provisions = _second_pass(
+        delivery, settings, staging, key, address_table, catalogue
     )
-    placed = place(checked.valid, address_table, settings.config.gemeente_code)
-    analysed = placed.filter(pl.col("plaatsing") != OUTSIDE).join(
-        catalogue.select(pl.col("code").alias("voorziening"), "domein"), on="voorziening"
-    )
-    staged = pseudonymise(
-        analysed.select(
-            "adres_sleutel",
-            "wijk_code",
-            "buurt_code",
-            "voorziening",
-            "domein",
-            "startdatum",
-            "einddatum",
-        ).with_columns(organisatie=pl.lit(upload.organisation)),
-        key,
-        staging.connection,  # type: ignore[arg-type]
-    )
-    staging.write(staged)
-    file_format = {
-        "type": delivery.raw.file_format,
-        "codering": delivery.raw.encoding,
-        "scheidingsteken": {";": ";", ",": ",", "\t": "tab"}.get(delivery.raw.delimiter or ""),
-    }
     receipt = processed_receipt(
-        upload,
-        partner.naam,
-        file_format,
-        checked,
-        placement_counts(placed),
-        placed.select("voorziening"),
+        upload, name, delivery.file.describe(), tally, placements, provisions
     )
     log.info(
         "%s: %d rijen gelezen, %d geaccepteerd, %d afgewezen",
         upload.label,
-        checked.rows_read,
-        checked.valid.height,
-        checked.rejected_rows,
+        tally.rows_read,
+        tally.accepted,
+        tally.rejected_rows,
     )
-    return Outcome(upload, receipt)
+    written = feedback(upload.label, name, processed=True, reason=None, tally=tally)
+    return Outcome(upload, receipt, written)
 
 
-def _wijken(config: EditionConfig, address_table: pl.DataFrame) -> pl.DataFrame:
-    """Wijk names and dwellings from CBS kerncijfers; without them, the wijken of the address table."""
-    if config.wijken is not None:
-        return read_wijken(config.wijken)
-    codes = (
-        address_table.filter(pl.col("gemeente_code") == config.gemeente_code)
-        .get_column("wijk_code")
-        .unique()
-        .sort()
-    )
-    return pl.DataFrame(
-        {"wijk_code": codes, "wijk_naam": codes, "woningen": [None] * len(codes)},
-        schema={"wijk_code": pl.String, "wijk_naam": pl.String, "woningen": pl.Int64},
-    )
-
-
-def _publish(
-    config: EditionConfig,
-    households: pl.DataFrame,
-    address_table: pl.DataFrame,
-    catalogue: pl.DataFrame,
-    provenance: dict[str, Any],
-    edition_dir: Path,
-) -> None:
-    """Analyse, protect and write the tables and the report (issue 3's publish stage)."""
-    rules = DisclosureRules(
-        threshold=int(config.disclosure.get("drempel", DEFAULT_RULES.threshold)),
-        rounding=int(config.disclosure.get("afronding", DEFAULT_RULES.rounding)),
-    )
-    try:
-        publish(
-            households,
-            gemeente_code=config.gemeente_code,
-            gemeente_naam=config.gemeente_naam,
-            wijken=_wijken(config, address_table),
-            kaart=read_wijkkaart(config.kaart) if config.kaart else None,
-            provenance=provenance,
-            out_dir=edition_dir,
-            rules=rules,
-            catalogue=catalogue,
-        )
-    except DisclosureError as error:
+def _process_all(
+    settings: RunSettings,
+    uploads: list[Upload],
+    staging: Staging,
+    key: PseudonymKey,
+    report: Progress,
+) -> list[Outcome]:
+    address_table = read_pc6hnr(settings.config.address_table)
+    catalogue = load_catalogue(settings.config.catalogue)
+    outcomes: list[Outcome] = []
+    first_by_hash: dict[str, Upload] = {}
+    for done, upload in enumerate(uploads):
+        report(f"verwerken: {upload.label}", done, len(uploads))
+        if upload.sha256 in first_by_hash:
+            partner_name = settings.config.partner(upload.organisation).naam
+            receipt = duplicate_upload_receipt(upload, partner_name, first_by_hash[upload.sha256])
+            outcomes.append(Outcome(upload, receipt))
+            continue
+        first_by_hash[upload.sha256] = upload
+        outcomes.append(_process_upload(upload, settings, staging, key, address_table, catalogue))
+    changed = [u.label for u in uploads if not u.unchanged()]
+    if changed:
         raise FactlabError(
-            f"publicatie geweigerd door de openbaarmakingscontrole: {error}"
-        ) from None
+            f"bestand(en) gewijzigd terwijl de run ze las: {', '.join(changed)}; er is niets "
+            "verwerkt of verwijderd. Start de run opnieuw als de aanlevering klaar is."
+        )
+    return outcomes
+
+
+def _stop_if_failed(checked: Quality, edition_dir: Path) -> None:
+    """A failed quality check withdraws what was written (Data Docs stay, to explain why)."""
+    if checked.passed:
+        return
+    for path in edition_dir.iterdir():
+        if path.name == QUALITY_FOLDER:
+            continue
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    raise FactlabError(
+        f"de kwaliteitscontrole is niet geslaagd; er is niets gepubliceerd. {checked.message()} "
+        f"Zie {edition_dir / QUALITY_FOLDER / 'index.html'}."
+    )
 
 
 def run_edition(
@@ -296,50 +402,56 @@ def run_edition(
         finished = _finish_published(settings, edition_dir)
         if finished is not None:
             return finished
-        address_table = read_pc6hnr(settings.config.address_table)
-        catalogue = load_catalogue(settings.config.catalogue)
-        uploads = list(discover(settings.uploads))
-        outcomes: list[Outcome] = []
-        first_by_hash: dict[str, Upload] = {}
-        for done, upload in enumerate(uploads):
-            report(f"verwerken: {upload.label}", done, len(uploads))
-            if upload.sha256 in first_by_hash:
-                partner_name = settings.config.partner(upload.organisation).naam
-                receipt = duplicate_upload_receipt(
-                    upload, partner_name, first_by_hash[upload.sha256]
-                )
-                outcomes.append(Outcome(upload, receipt))
-                continue
-            first_by_hash[upload.sha256] = upload
-            outcomes.append(
-                _process_upload(upload, settings, staging, key, address_table, catalogue)
+        found = find_uploads(settings.uploads, settings.settle_seconds)
+        for skipped in found.skipped:
+            log.warning(
+                "%s/%s: %s: %s",
+                skipped.organisation,
+                neutralise(skipped.name),
+                skipped.status,
+                skipped.reason,
             )
+        uploads = found.uploads
+        outcomes = _process_all(settings, uploads, staging, key, report)
+        _checkpoint("gestaged")
         report("koppelen per huishouden", len(uploads), len(uploads))
         households = link(staging.connection, staging.files)  # type: ignore[arg-type]
-
-        buffer = io.BytesIO()
-        households.write_parquet(buffer)
-        atomic_write_bytes(edition_dir / HOUSEHOLDS_FILE, buffer.getvalue())
         receipts = [outcome.receipt for outcome in outcomes]
-        for outcome in outcomes:
-            atomic_write_text(_receipt_path(edition_dir, outcome.upload), _json(outcome.receipt))
-        audit = {
+        quality_dir = edition_dir / QUALITY_FOLDER
+        checked = check_households(households, quality_dir)
+        provenance: dict[str, Any] = {
             "editie": settings.edition,
             "gemeente": {
                 "code": settings.config.gemeente_code,
-                "naam": settings.config.gemeente_naam,
+                "naam": neutralise(settings.config.gemeente_naam),
             },
             "periode": settings.period.as_dict() if settings.period else None,
             "sleutel": {"modus": key.mode, "vingerafdruk": key.fingerprint},
             "software": _software(),
             "gestart": started,
             "bestanden": [{k: v for k, v in r.items() if k != "afwijzingen"} for r in receipts],
+            "overgeslagen": [skipped.as_dict() for skipped in found.skipped],
             "totalen": totals(receipts) | {"huishoudens": households.height},
+            "kwaliteit": checked.summary(),
         }
-        report("publiceren: tabellen en rapport", len(uploads), len(uploads))
-        _publish(settings.config, households, address_table, catalogue, audit, edition_dir)
-        audit["voltooid"] = datetime.now(UTC).isoformat(timespec="seconds")
+        _stop_if_failed(checked, edition_dir)
+
+        buffer = io.BytesIO()
+        households.write_parquet(buffer)
+        atomic_write_bytes(edition_dir / HOUSEHOLDS_FILE, buffer.getvalue())
+        _checkpoint("huishoudens")
+        checked = checked.merge(check_tables(edition_dir, quality_dir))
+        provenance["kwaliteit"] = checked.summary()
+        _stop_if_failed(checked, edition_dir)
+        for outcome in outcomes:
+            path = _receipt_path(edition_dir, outcome.upload)
+            atomic_write_text(path, _json(outcome.receipt))
+            if outcome.feedback is not None:
+                _write_feedback(path.parent, outcome.upload.name, outcome.feedback)
+        _checkpoint("ontvangst")
+        audit = provenance | {"voltooid": datetime.now(UTC).isoformat(timespec="seconds")}
         atomic_write_text(edition_dir / AUDIT_FILE, _json(audit))
+        _checkpoint("audit")
         _consume(settings, outcomes)
     report("klaar", len(uploads), len(uploads))
-    return RunResult(edition_dir, households.height, outcomes)
+    return RunResult(edition_dir, households.height, outcomes, skipped=found.skipped)

@@ -3,32 +3,55 @@
 The upload folder holds one folder per partner organisation (``<uploads>/<organisatie>/``).
 Intake only reads: consuming (deleting) an upload happens at the end of a run, after its
 receipt is written, so that a crash never loses a delivery.
+
+Not every file in an upload folder is a delivery. A file that is still being written (a
+``.part``/``.tmp`` download, an Office lock file ``~$...``, or one modified within the
+settling time) is left for the next run; a symbolic link, or anything resolving outside the
+upload folder, is refused, because following it could read (and later delete) a file the
+partner never delivered. Both are reported, neither is consumed.
 """
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from connectors.partner_files import ROW_COLUMN, RawTable, UnreadableFile, read_partner_file
+from connectors.partner_files import (
+    BATCH_ROWS,
+    DUPLICATE_SUFFIX,
+    ROW_COLUMN,
+    PartnerFile,
+    UnreadableFile,
+    open_partner_file,
+)
 from factlab.config import CANONICAL_COLUMNS, ORGANISATION_PATTERN, PartnerSettings, header_key
 from factlab.files import sha256_file
+from factlab.safe_text import neutralise
 
 QUARANTINE_FOLDER = "_quarantaine"
 _ALIASES = {"toevoeging": "huisnummertoevoeging"}
 REQUIRED_COLUMNS = ("postcode", "huisnummer", "voorziening")
+IN_PROGRESS_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".filepart")
+IN_PROGRESS_PREFIXES = ("~$", ".~lock.")
+_DUPLICATE_NAME = re.compile(re.escape(DUPLICATE_SUFFIX) + r"\d+$")
+
+WRITING = "wordt nog geschreven"
+REFUSED = "geweigerd"
 
 
 @dataclass(frozen=True)
 class Upload:
-    """One file in the upload folder."""
+    """One file in the upload folder, as it was when the run found it."""
 
     organisation: str
     path: Path
     sha256: str
+    stamp: tuple[int, int] = (0, 0)  # (size, mtime_ns): a changed file is not consumed
 
     @property
     def name(self) -> str:
@@ -37,34 +60,128 @@ class Upload:
     @property
     def label(self) -> str:
         """How the file is named in receipts and messages: ``organisatie/bestand``."""
-        return f"{self.organisation}/{self.path.name}"
+        return neutralise(f"{self.organisation}/{self.path.name}")
+
+    def unchanged(self) -> bool:
+        """True if the file on disk is still the one this run read."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return False
+        return (stat.st_size, stat.st_mtime_ns) == self.stamp
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """An upload mapped onto the delivery format: canonical String columns plus ``rij``."""
+class Skipped:
+    """A file found in the upload folder but not read in this run, and why (in Dutch)."""
 
-    upload: Upload
-    frame: pl.DataFrame
-    raw: RawTable
+    organisation: str
+    name: str
+    status: str  # WRITING or REFUSED
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "organisatie": self.organisation,
+            "bestand": neutralise(self.name),
+            "status": self.status,
+            "reden": self.reason,
+        }
 
 
-def discover(uploads: Path) -> Iterator[Upload]:
-    """Yield every upload file in a stable order (organisation, file name).
+@dataclass(frozen=True)
+class Found:
+    """What a look at the upload folder found: deliveries to read and files left alone."""
 
-    Hidden files and the quarantine folder are skipped.
+    uploads: list[Upload]
+    skipped: list[Skipped]
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _refusal(path: Path, root: Path) -> str | None:
+    if path.is_symlink():
+        return "symbolische koppeling; lever het bestand zelf aan in de uploadmap"
+    if not path.resolve().is_relative_to(root):
+        return "het pad wijst buiten de uploadmap"
+    return None
+
+
+def _in_progress(path: Path, now: float, settle_seconds: float) -> str | None:
+    name = path.name.lower()
+    if name.endswith(IN_PROGRESS_SUFFIXES) or path.name.startswith(IN_PROGRESS_PREFIXES):
+        return "tijdelijk of vergrendeld bestand: het wordt nog geschreven; volgende run opnieuw"
+    if now - path.stat().st_mtime < settle_seconds:
+        return f"minder dan {settle_seconds:g} seconden geleden gewijzigd; volgende run opnieuw"
+    return None
+
+
+def find_uploads(uploads: Path, settle_seconds: float = 0.0) -> Found:
+    """Every delivery in a stable order (organisation, file name), plus the files left alone.
+
+    Hidden files and the quarantine folder are ignored silently; a folder whose name is no
+    organisation code (see the configuration) too.
     """
-    for folder in sorted(p for p in uploads.iterdir() if p.is_dir()):
+    root = uploads.resolve()
+    now = time.time()
+    found: list[Upload] = []
+    skipped: list[Skipped] = []
+    for folder in sorted(uploads.iterdir()):
         if folder.name.startswith((".", "_")) or not ORGANISATION_PATTERN.match(folder.name):
             continue
-        for path in sorted(p for p in folder.iterdir() if p.is_file()):
-            if path.name.startswith("."):
+        refusal = _refusal(folder, root)
+        if refusal:
+            skipped.append(Skipped(folder.name, "", REFUSED, f"uploadmap: {refusal}"))
+            continue
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            refusal = _refusal(path, root)
+            if refusal:
+                skipped.append(Skipped(folder.name, path.name, REFUSED, refusal))
                 continue
-            yield Upload(folder.name, path, sha256_file(path))
+            writing = _in_progress(path, now, settle_seconds)
+            if writing:
+                skipped.append(Skipped(folder.name, path.name, WRITING, writing))
+            elif path.is_file() and not path.name.startswith("."):
+                found.append(Upload(folder.name, path, sha256_file(path), _stamp(path)))
+    return Found(found, skipped)
 
 
 class MissingColumns(UnreadableFile):
-    """Required columns are absent after mapping."""
+    """Required columns are absent (or ambiguous) after mapping."""
+
+
+def _canonical_targets(columns: list[str], partner: PartnerSettings) -> dict[str, str]:
+    """Partner column -> canonical column; a canonical column named twice is refused."""
+    renames: dict[str, str] = {}
+    for column in columns:
+        if column == ROW_COLUMN:
+            continue
+        key = header_key(_DUPLICATE_NAME.sub("", column))
+        target = partner.columns.get(key) or _ALIASES.get(key) or key
+        if target not in CANONICAL_COLUMNS:
+            continue
+        if target in renames.values():
+            raise MissingColumns(
+                f"de kolom {target} komt meer dan eens voor in de kopregel; houd er één over"
+            )
+        renames[column] = target
+    missing = [c for c in REQUIRED_COLUMNS if c not in renames.values()]
+    if missing:
+        found = ", ".join(neutralise(c) for c in columns if c != ROW_COLUMN)
+        raise MissingColumns(
+            f"verplichte kolom(men) ontbreken: {', '.join(missing)} (gevonden kolommen: {found})"
+        )
+    return renames
+
+
+def _cell(column: str) -> pl.Expr:
+    """A cell as written, minus surrounding spaces and Excel's text-marking apostrophe."""
+    return pl.col(column).str.strip_chars().str.strip_prefix("'").str.strip_chars()
 
 
 def map_columns(raw: pl.DataFrame, partner: PartnerSettings) -> pl.DataFrame:
@@ -72,33 +189,33 @@ def map_columns(raw: pl.DataFrame, partner: PartnerSettings) -> pl.DataFrame:
 
     Unknown extra columns are dropped here (they may hold free text we do not want to carry).
     """
-    renames: dict[str, str] = {}
-    for column in raw.columns:
-        if column == ROW_COLUMN:
-            continue
-        key = header_key(column)
-        target = partner.columns.get(key) or _ALIASES.get(key) or key
-        if target in CANONICAL_COLUMNS and target not in renames.values():
-            renames[column] = target
-    missing = [c for c in REQUIRED_COLUMNS if c not in renames.values()]
-    if missing:
-        raise MissingColumns(
-            f"verplichte kolom(men) ontbreken: {', '.join(missing)} "
-            f"(gevonden kolommen: {', '.join(c for c in raw.columns if c != ROW_COLUMN)})"
-        )
-    frame = raw.select(ROW_COLUMN, *(pl.col(src).alias(dst) for src, dst in renames.items()))
+    renames = _canonical_targets(raw.columns, partner)
+    frame = raw.select(ROW_COLUMN, *(_cell(src).alias(dst) for src, dst in renames.items()))
     frame = frame.with_columns(
         pl.lit(None, dtype=pl.String).alias(c) for c in CANONICAL_COLUMNS if c not in frame.columns
     ).select(ROW_COLUMN, *CANONICAL_COLUMNS)
     if partner.codes:
-        code = pl.col("voorziening").str.strip_chars()
+        code = pl.col("voorziening")
         frame = frame.with_columns(
             code.str.to_uppercase().replace_strict(partner.codes, default=code).alias("voorziening")
         )
     return frame
 
 
-def read_delivery(upload: Upload, partner: PartnerSettings) -> Delivery:
-    """Read and map one upload; raises :class:`UnreadableFile` for a file that is no delivery."""
-    raw = read_partner_file(upload.path)
-    return Delivery(upload, map_columns(raw.frame, partner), raw)
+@dataclass(frozen=True)
+class Delivery:
+    """An upload whose format is known, readable (again and again) as mapped batches."""
+
+    upload: Upload
+    file: PartnerFile
+    partner: PartnerSettings
+
+    def batches(self, rows: int = BATCH_ROWS) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+        """(raw, mapped) frames: the cells as written, and the canonical String columns."""
+        for raw in self.file.batches(rows):
+            yield raw, map_columns(raw, self.partner)
+
+
+def open_delivery(upload: Upload, partner: PartnerSettings) -> Delivery:
+    """Detect an upload's format; raises :class:`UnreadableFile` for a file that is no table."""
+    return Delivery(upload, open_partner_file(upload.path), partner)

@@ -1,7 +1,8 @@
 """Receipts: what happened to each upload, as the partner and the auditor read it.
 
 A receipt is plain JSON with Dutch keys (partners read it) and only counts, row numbers and
-rule names: never a cell value, because a cell may hold an address.
+rule names: never a cell value, because a cell may hold an address. File and organisation
+names are neutralised (:mod:`factlab.safe_text`): they reach spreadsheets and the report.
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import polars as pl
-
+from factlab.feedback import Feedback
 from factlab.intake import Upload
 from factlab.place import OUTSIDE, PLACED, UNKNOWN
-from factlab.validate import Checked
+from factlab.safe_text import neutralise
+from factlab.validate import Tally
 from schemas.delivery import RULES_BY_CODE
 
 PROCESSED = "verwerkt"
@@ -38,6 +39,7 @@ class Outcome:
 
     upload: Upload
     receipt: dict[str, Any]
+    feedback: Feedback | None = None  # what the partner reads; none for a duplicate upload
 
     @property
     def status(self) -> str:
@@ -47,8 +49,8 @@ class Outcome:
 def _base(upload: Upload, organisation_name: str, status: str) -> dict[str, Any]:
     return {
         "organisatie": upload.organisation,
-        "organisatie_naam": organisation_name,
-        "bestand": upload.name,
+        "organisatie_naam": neutralise(organisation_name),
+        "bestand": neutralise(upload.name),
         "sha256": upload.sha256,
         "status": status,
     }
@@ -58,11 +60,11 @@ def processed_receipt(
     upload: Upload,
     organisation_name: str,
     file_format: dict[str, str | None],
-    checked: Checked,
+    tally: Tally,
     placements: dict[str, int],
-    provisions: pl.DataFrame,
+    provisions: dict[str, int],
 ) -> dict[str, Any]:
-    """Receipt of a processed file; ``provisions`` is the accepted rows' ``voorziening`` column frame."""
+    """Receipt of a processed file; ``provisions`` counts the accepted rows per provision code."""
     rejections = [
         {
             "rij": row,
@@ -70,20 +72,19 @@ def processed_receipt(
             "regel": rule,
             "toelichting": RULES_BY_CODE[rule].problem,
         }
-        for row, column, rule in checked.rejections.iter_rows()
+        for row, column, rule in tally.rejections.sort("rij", "regel").iter_rows()
     ]
-    per_code = provisions.group_by("voorziening").len().sort("voorziening")
     return _base(upload, organisation_name, PROCESSED) | {
         "formaat": file_format,
-        "rijen_gelezen": checked.rows_read,
-        "dubbel": checked.duplicates,
-        "afgewezen": checked.rejected_rows,
-        "buiten_periode": checked.out_of_period,
-        "geaccepteerd": checked.valid.height,
+        "rijen_gelezen": tally.rows_read,
+        "dubbel": tally.duplicates,
+        "afgewezen": tally.rejected_rows,
+        "buiten_periode": tally.out_of_period,
+        "geaccepteerd": tally.accepted,
         "geplaatst": placements[PLACED],
         "niet_geplaatst": placements[UNKNOWN],
         "buiten_gemeente": placements[OUTSIDE],
-        "voorzieningen": {code: int(n) for code, n in per_code.iter_rows()},
+        "voorzieningen": dict(sorted(provisions.items())),
         "afwijzingen": rejections,
     }
 

@@ -1,22 +1,27 @@
 """Validate stage: check every row against the delivery rules and normalise what passes.
 
-Exact duplicate rows are counted and dropped first; then every rule of
-:mod:`schemas.delivery` is evaluated at once. A row breaking any rule is rejected with each
-rule it breaks (row number, column, rule; never the value, which may be an address). Valid rows
-outside the reporting period are counted and dropped. What remains carries the canonical
-address key, which exists only in memory until the pseudonymise stage replaces it.
+Exact duplicate rows are counted and dropped first; then the delivery contract
+(:mod:`schemas.contract`, a pandera schema built from the rules of :mod:`schemas.delivery`) is
+checked eagerly with lazy error collection, so every failing row and every rule it breaks is
+found in one pass. A row breaking any rule is rejected with each rule it breaks (row number,
+column, rule; never the value, which may be an address). Valid rows outside the reporting
+period are counted and dropped. What remains carries the canonical address key, which exists
+only in memory until the pseudonymise stage replaces it.
+
+A large file is validated batch by batch: :class:`DuplicateTracker` finds repeats across
+batches, and :class:`Tally` adds the batches' counts up to the file's.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 
 import polars as pl
 
 from connectors.partner_files import ROW_COLUMN
 from factlab import addresses
 from factlab.config import Period
-from schemas.delivery import RULES
 
 VALID_COLUMNS = (
     ROW_COLUMN,
@@ -42,12 +47,24 @@ class Checked:
     out_of_period: int
 
 
+EXCEL_EPOCH = date(1899, 12, 30)  # day 0 of Excel's serial dates (1900 leap-year bug included)
+
+
 def parse_date(raw: pl.Expr) -> pl.Expr:
-    """Dates as partners write them: ISO ``2026-03-01`` (also with a time) or ``01-03-2026``."""
-    text = raw.cast(pl.String).str.strip_chars()
+    """Dates as partners write them.
+
+    ISO ``2026-03-01`` (also with a time), ``01-03-2026`` and the two-digit year ``01-03-26``
+    (``/`` and ``.`` work as separators too), and an Excel serial date such as ``46082``: what a
+    date cell becomes when a workbook is saved as CSV with a number format.
+    """
+    text = raw.cast(pl.String).str.strip_chars().str.replace_all(r"[./]", "-")
+    serial = text.str.extract(r"^([1-9]\d{4})$", 1).cast(pl.Int64, strict=False)
     return pl.coalesce(
         text.str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d", strict=False),
-        text.str.strptime(pl.Date, "%d-%m-%Y", strict=False),
+        pl.when(text.str.contains(r"^\d{1,2}-\d{1,2}-\d{2}$"))
+        .then(text.str.strptime(pl.Date, "%d-%m-%y", strict=False))
+        .otherwise(text.str.strptime(pl.Date, "%d-%m-%Y", strict=False)),
+        pl.lit(EXCEL_EPOCH) + pl.duration(days=serial),
     )
 
 
@@ -55,6 +72,35 @@ def repeated_rows(frame: pl.DataFrame) -> pl.Series:
     """True for each row that repeats an earlier row exactly (row number aside)."""
     cells = [c for c in frame.columns if c != ROW_COLUMN]
     return frame.select(~pl.struct(cells).is_first_distinct()).to_series()
+
+
+class DuplicateTracker:
+    """Finds rows repeating an earlier row of the same file, also across batches.
+
+    Within a batch rows are compared exactly; against earlier batches by two independent 64-bit
+    row hashes (16 bytes per row, so memory stays proportionate even for a huge file).
+    """
+
+    def __init__(self) -> None:
+        self._seen = pl.DataFrame(schema={"h1": pl.UInt64, "h2": pl.UInt64})
+
+    def mask(self, raw: pl.DataFrame) -> pl.Series:
+        """True for each row of ``raw`` that repeats an earlier row of the file."""
+        cells = raw.select(c for c in raw.columns if c != ROW_COLUMN)
+        hashes = pl.DataFrame({"h1": cells.hash_rows(seed=1), "h2": cells.hash_rows(seed=2)})
+        earlier = (
+            hashes.join(
+                self._seen.with_columns(hit=pl.lit(True)),
+                on=["h1", "h2"],
+                how="left",
+                maintain_order="left",
+            )
+            .get_column("hit")
+            .fill_null(False)
+        )
+        mask = repeated_rows(raw) | earlier
+        self._seen = pl.concat([self._seen, hashes]).unique()
+        return mask
 
 
 def _working_columns(frame: pl.DataFrame) -> pl.DataFrame:
@@ -91,27 +137,13 @@ def validate(
     ``duplicate_mask`` marks rows that repeat an earlier row of the raw file exactly; when it is
     not given, duplicates are found on the mapped columns.
     """
+    from schemas.contract import broken_rules  # pandera is heavy: keep it off CLI start-up
+
     rows_read = frame.height
     if duplicate_mask is None:
         duplicate_mask = repeated_rows(frame)
-    unique = frame.filter(~duplicate_mask)
-    work = _working_columns(unique).with_columns(
-        pl.struct(
-            **{rule.code: rule.broken(catalogue_codes).fill_null(False) for rule in RULES}
-        ).alias("_broken")
-    )
-    broken = work.select(ROW_COLUMN, pl.col("_broken").struct.unnest())
-    rejections = (
-        broken.unpivot(index=ROW_COLUMN, variable_name="regel", value_name="gebroken")
-        .filter(pl.col("gebroken"))
-        .with_columns(
-            kolom=pl.col("regel").replace_strict(
-                {r.code: r.column for r in RULES}, return_dtype=pl.String
-            )
-        )
-        .select(ROW_COLUMN, "kolom", "regel")
-        .sort(ROW_COLUMN, "regel")
-    )
+    work = _working_columns(frame.filter(~duplicate_mask))
+    rejections = broken_rules(work, catalogue_codes)
     rejected = rejections.get_column(ROW_COLUMN).unique()
     passing = work.filter(~pl.col(ROW_COLUMN).is_in(rejected.implode()))
     in_period = passing.filter(overlaps(period)) if period else passing
@@ -134,3 +166,31 @@ def validate(
         rejected_rows=len(rejected),
         out_of_period=passing.height - in_period.height,
     )
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A whole file's validation counts, added up over its batches (no rows kept)."""
+
+    rows_read: int = 0
+    duplicates: int = 0
+    rejected_rows: int = 0
+    out_of_period: int = 0
+    accepted: int = 0
+    rejections: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REJECTION_SCHEMA))
+
+    def add(self, checked: Checked) -> Tally:
+        return Tally(
+            rows_read=self.rows_read + checked.rows_read,
+            duplicates=self.duplicates + checked.duplicates,
+            rejected_rows=self.rejected_rows + checked.rejected_rows,
+            out_of_period=self.out_of_period + checked.out_of_period,
+            accepted=self.accepted + checked.valid.height,
+            rejections=pl.concat([self.rejections, checked.rejections]),
+        )
+
+    @property
+    def rejected_share(self) -> float:
+        """Rejected rows as a share of the distinct rows read (0 for a file without rows)."""
+        distinct = self.rows_read - self.duplicates
+        return self.rejected_rows / distinct if distinct else 0.0

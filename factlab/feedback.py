@@ -1,0 +1,133 @@
+"""Partner feedback: what was wrong with a delivery and what to do, for a non-technical reader.
+
+Every processed or quarantined upload gets two files next to its receipt: a Markdown page in
+plain Dutch (which rules were broken, on how many rows, what to do) and a CSV of the failing
+row numbers that opens in Dutch Excel (``;``, UTF-8 with BOM). Both are generated from the
+rules in :mod:`schemas.delivery`, so feedback and checks cannot drift apart. Like the receipt,
+feedback names rows, columns and rules, never a cell value: a cell may hold an address.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+import polars as pl
+
+from connectors.partner_files import ROW_COLUMN
+from factlab.safe_text import neutralise
+from factlab.validate import Tally
+from schemas.delivery import RULES, RULES_BY_CODE
+
+MARKDOWN_SUFFIX = ".terugkoppeling.md"
+CSV_SUFFIX = ".afgewezen.csv"
+ROWS_SHOWN = 20  # row numbers listed per rule on the page; the CSV has them all
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The two feedback files' contents."""
+
+    markdown: str
+    csv: bytes
+
+
+def _row_list(rows: list[int]) -> str:
+    shown = ", ".join(str(r) for r in rows[:ROWS_SHOWN])
+    more = len(rows) - ROWS_SHOWN
+    return f"{shown} en nog {more} (zie de CSV)" if more > 0 else shown
+
+
+def _summary(tally: Tally) -> list[str]:
+    return [
+        f"- Gelezen rijen: {tally.rows_read}",
+        f"- Dubbele rijen (precies gelijk aan een eerdere rij, één keer geteld): {tally.duplicates}",
+        f"- Afgewezen rijen: {tally.rejected_rows} ({tally.rejected_share:.1%} van de unieke rijen)",
+        f"- Buiten de verslagperiode: {tally.out_of_period}",
+        f"- Geaccepteerd: {tally.accepted}",
+    ]
+
+
+def _per_rule(rejections: pl.DataFrame) -> list[str]:
+    lines: list[str] = []
+    per_rule = rejections.group_by("regel").agg(pl.col(ROW_COLUMN).unique().sort())
+    rows_of = dict(per_rule.iter_rows())
+    for rule in RULES:  # in the order of the delivery format, not alphabetically
+        rows = rows_of.get(rule.code)
+        if not rows:
+            continue
+        lines += [
+            f"### {rule.problem}",
+            "",
+            f"- Kolom: {rule.column} (regel `{rule.code}`)",
+            f"- Aantal rijen: {len(rows)}",
+            f"- Rijnummers: {_row_list(rows)}",
+            f"- Wat u kunt doen: {rule.advice}",
+            "",
+        ]
+    return lines
+
+
+def feedback(
+    label: str,
+    organisation_name: str,
+    *,
+    processed: bool,
+    reason: str | None,
+    tally: Tally | None,
+) -> Feedback:
+    """Feedback for one upload. ``tally`` is None for a file that could not be read at all."""
+    verdict = (
+        "Het bestand is verwerkt."
+        if processed
+        else "Het bestand is **niet verwerkt** en apart gezet (quarantaine)."
+    )
+    lines = [
+        "# Terugkoppeling op uw aanlevering",
+        "",
+        f"- Bestand: {neutralise(label)}",
+        f"- Organisatie: {neutralise(organisation_name)}",
+        "",
+        verdict,
+        "",
+    ]
+    if reason:
+        lines += [f"Reden: {reason}", ""]
+    if tally is not None:
+        lines += ["## Samenvatting", "", *_summary(tally), ""]
+        if tally.rejected_rows:
+            lines += [
+                "## Afgewezen rijen",
+                "",
+                "Rijnummers zijn die van Excel: de kopregel is rij 1, de eerste gegevensregel "
+                "rij 2. Een rij kan om meer dan één reden zijn afgewezen.",
+                "",
+                *_per_rule(tally.rejections),
+            ]
+    lines += ["## Wat nu?", ""]
+    if processed and not (tally and tally.rejected_rows):
+        lines.append("Alles is in orde; u hoeft niets te doen.")
+    elif processed:
+        lines.append(
+            "De goede rijen zijn meegeteld. Verbeter de afgewezen rijen in uw bronsysteem, "
+            "zodat ze bij de volgende aanlevering wel meetellen."
+        )
+    else:
+        lines.append(
+            "Verbeter het bestand en zet het opnieuw in uw uploadmap; het wordt bij de "
+            "volgende run verwerkt. Neem bij vragen contact op met de beheerder van Factlab."
+        )
+    return Feedback("\n".join(lines) + "\n", _csv(tally))
+
+
+def _csv(tally: Tally | None) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["rij", "kolom", "regel", "probleem", "wat_te_doen"])
+    rows = [] if tally is None else tally.rejections.sort(ROW_COLUMN, "regel").iter_rows()
+    writer.writerows(
+        (row, column, code, RULES_BY_CODE[code].problem, RULES_BY_CODE[code].advice)
+        for row, column, code in rows
+    )
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")

@@ -1,0 +1,298 @@
+"""Quality checkpoint (Great Expectations): the household table and the published tables.
+
+Two suites run in every edition: one over the de-identified household table before it is
+written (types, ranges, allowed codes, no identifying columns, counts consistent with the
+lists) and one over the published tables after :mod:`factlab.publish` wrote them (only contract
+columns; every published count a multiple of 5 and never 0-7; totals within rounding of their
+parts). A failure stops the run before ``audit.json``, so nothing is published.
+
+Great Expectations 1.x validates pandas frames; it runs in an ephemeral context (no project
+folder, nothing written but the Data Docs into ``<out>/<edition>/kwaliteit/``) with usage
+statistics off. It is imported inside the functions: the CLI starts without paying for it.
+Data Docs load their styling from CDNs, so the run also keeps a self-contained summary
+(:meth:`Quality.summary`) that the report renders from the audit record.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from factlab.catalogue import DOMAINS, load_catalogue
+from factlab.config import ORGANISATION_PATTERN
+from factlab.link import HOUSEHOLD_COLUMNS
+
+TABLE_FOLDER = "tabellen"
+#: A published count: a multiple of 5 of at least 10 (0-7 are suppressed, 8 and 9 round to 10).
+PUBLISHED_COUNT = r"^[1-9][0-9]*[05]$"
+_LIST_SEPARATOR = "|"
+_ORG = ORGANISATION_PATTERN.pattern.removeprefix("^").removesuffix("$")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation's outcome, in Dutch, without data values."""
+
+    naam: str
+    geslaagd: bool
+    toelichting: str
+
+
+@dataclass(frozen=True)
+class Quality:
+    """The outcome of the quality suites run so far."""
+
+    checks: tuple[Check, ...] = field(default_factory=tuple)
+
+    @property
+    def passed(self) -> bool:
+        return all(check.geslaagd for check in self.checks)
+
+    def merge(self, other: Quality) -> Quality:
+        return Quality(self.checks + other.checks)
+
+    def summary(self) -> dict[str, Any]:
+        """``{"geslaagd", "controles": [{"naam", "geslaagd", "toelichting"}]}`` for the report."""
+        return {
+            "geslaagd": self.passed,
+            "controles": [
+                {"naam": c.naam, "geslaagd": c.geslaagd, "toelichting": c.toelichting}
+                for c in self.checks
+            ],
+        }
+
+    def message(self) -> str:
+        failed = [f"{c.naam} ({c.toelichting})" for c in self.checks if not c.geslaagd]
+        return "Niet geslaagd: " + "; ".join(failed) + "."
+
+
+# --------------------------------------------------------------------------- running a suite
+
+
+@dataclass(frozen=True)
+class _Expect:
+    """An expectation to build once GE is imported: its class name, arguments and Dutch name."""
+
+    kind: str
+    naam: str
+    kwargs: dict[str, Any]
+
+
+def _context(docs_dir: Path):  # type: ignore[no-untyped-def]
+    os.environ["GX_ANALYTICS_ENABLED"] = "false"  # before the import: no usage statistics
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        data_docs_sites={
+            "kwaliteit": {
+                "class_name": "SiteBuilder",
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(docs_dir),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            }
+        },
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+    )
+    return gx, gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _run(batches: Iterable[tuple[str, pl.DataFrame, list[_Expect]]], docs_dir: Path) -> Quality:
+    """Validate each (name, frame, expectations) as a checkpoint that updates the Data Docs."""
+    batches = list(batches)
+    if not batches:
+        return Quality()
+    gx, context = _context(docs_dir)
+    source = context.data_sources.add_pandas("factlab")
+    checks: list[Check] = []
+    for name, frame, expectations in batches:
+        suite = context.suites.add(gx.ExpectationSuite(name=name))
+        for expect in expectations:
+            expectation = getattr(gx.expectations, expect.kind)(**expect.kwargs)
+            expectation.notes = expect.naam
+            suite.add_expectation(expectation)
+        batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=name, data=batch, suite=suite)
+        )
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=name,
+                validation_definitions=[definition],
+                actions=[gx.checkpoint.UpdateDataDocsAction(name="kwaliteit")],
+            )
+        )
+        result = checkpoint.run(batch_parameters={"dataframe": frame.to_pandas()})
+        for run in result.run_results.values():
+            checks.extend(_check(name, outcome) for outcome in run.results)
+    return Quality(tuple(checks))
+
+
+def _check(suite: str, outcome: Any) -> Check:
+    """Dutch summary of one GE result: counts only, never the unexpected values themselves."""
+    notes = outcome.expectation_config.notes or outcome.expectation_config.type
+    result = outcome.result or {}
+    if outcome.success:
+        detail = "in orde"
+    elif "unexpected_count" in result:
+        detail = f"{result['unexpected_count']} waarde(n) buiten de verwachting"
+    elif outcome.exception_info and outcome.exception_info.get("raised_exception"):
+        detail = "de controle kon niet worden uitgevoerd"
+    else:
+        detail = "niet volgens de verwachting"
+    return Check(f"{suite}: {notes}", bool(outcome.success), detail)
+
+
+# --------------------------------------------------------------------------- the suites
+
+
+def _one_of(values: Iterable[str]) -> str:
+    return "|".join(sorted(re.escape(v) for v in values))
+
+
+def _list_pattern(values: Iterable[str]) -> str:
+    """A ``|``-joined list whose every element is one of ``values``."""
+    one = f"(?:{_one_of(values)})"
+    return rf"^{one}(?:\|{one})*$"
+
+
+def _household_frame(households: pl.DataFrame) -> pl.DataFrame:
+    """GE sees lists as ``|``-joined text plus their lengths, next to the table's own columns."""
+    lists = ("voorzieningen", "domeinen", "organisaties")
+    return households.with_columns(
+        *(pl.col(c).list.join(_LIST_SEPARATOR) for c in lists if c in households.columns),
+        *(
+            pl.col(c).list.len().cast(pl.Int64).alias(f"lengte_{c}")
+            for c in lists
+            if c in households.columns
+        ),
+    )
+
+
+def household_expectations(codes: Iterable[str]) -> list[_Expect]:
+    """The suite over the de-identified household table (see the module docstring)."""
+    codes = sorted(codes)
+    counted = {
+        "aantal_voorzieningen": ("voorzieningen", len(codes)),
+        "aantal_domeinen": ("domeinen", len(DOMAINS)),
+        "aantal_organisaties": ("organisaties", None),
+    }
+    expectations = [
+        _Expect(
+            "ExpectTableColumnsToMatchOrderedList",
+            "alleen de kolommen van het contract (geen adres, pseudoniem of rijnummer)",
+            {"column_list": [*HOUSEHOLD_COLUMNS, *(f"lengte_{v}" for v, _ in counted.values())]},
+        ),
+        _Expect("ExpectColumnValuesToNotBeNull", "wijkcode altijd gevuld", {"column": "wijk_code"}),
+        _Expect(
+            "ExpectColumnValuesToMatchRegex",
+            "wijkcode is een CBS-wijkcode of 'onbekend'",
+            {"column": "wijk_code", "regex": r"^(?:WK[0-9]{6}|onbekend)$"},
+        ),
+        _Expect(
+            "ExpectColumnValuesToMatchRegex",
+            "buurtcode is een CBS-buurtcode (of leeg)",
+            {"column": "buurt_code", "regex": r"^BU[0-9]{8}$"},
+        ),
+        _Expect(
+            "ExpectColumnValuesToMatchRegex",
+            "voorzieningen komen uit de catalogus",
+            {"column": "voorzieningen", "regex": _list_pattern(codes)},
+        ),
+        _Expect(
+            "ExpectColumnValuesToMatchRegex",
+            "domeinen zijn bekende domeinen",
+            {"column": "domeinen", "regex": _list_pattern(DOMAINS)},
+        ),
+        _Expect(
+            "ExpectColumnValuesToMatchRegex",
+            "organisaties zijn organisatiecodes",
+            {"column": "organisaties", "regex": rf"^{_ORG}(?:\|{_ORG})*$"},
+        ),
+    ]
+    for count, (listed, most) in counted.items():
+        expectations += [
+            _Expect(
+                "ExpectColumnValuesToBeInTypeList",
+                f"{count} is een geheel getal",
+                {"column": count, "type_list": ["uint32", "UInt32", "int64", "Int64"]},
+            ),
+            _Expect(
+                "ExpectColumnValuesToBeBetween",
+                f"{count} ligt tussen 1 en {most or 'het aantal partners'}",
+                {"column": count, "min_value": 1, "max_value": most},
+            ),
+            _Expect(
+                "ExpectColumnPairValuesToBeEqual",
+                f"{count} klopt met de lijst {listed}",
+                {"column_A": count, "column_B": f"lengte_{listed}"},
+            ),
+        ]
+    expectations.append(
+        _Expect(
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            "niet meer domeinen dan voorzieningen",
+            {"column_A": "aantal_voorzieningen", "column_B": "aantal_domeinen", "or_equal": True},
+        )
+    )
+    return expectations
+
+
+def check_households(
+    households: pl.DataFrame, docs_dir: Path, catalogue: pl.DataFrame | None = None
+) -> Quality:
+    """Run the household-table suite; Data Docs go to ``docs_dir``."""
+    codes = (catalogue if catalogue is not None else load_catalogue()).get_column("code")
+    frame = _household_frame(households)
+    return _run([("huishoudens", frame, household_expectations(codes))], docs_dir)
+
+
+def table_expectations(name: str, columns: list[str]) -> list[_Expect]:
+    """The suite over one published table, from its contract in :mod:`factlab.disclose`."""
+    from factlab.disclose import CONTRACTS
+
+    contract = CONTRACTS.get(name)
+    if contract is None:
+        return [_Expect("ExpectTableRowCountToEqual", "tabel heeft een contract", {"value": -1})]
+    expectations = [
+        _Expect(
+            "ExpectTableColumnsToMatchOrderedList",
+            "alleen de kolommen van het contract",
+            {"column_list": [c.name for c in contract.columns]},
+        )
+    ]
+    expectations += [
+        _Expect(
+            "ExpectColumnValuesToMatchRegex",
+            f"{c.name}: veelvoud van 5 en nooit 0-7",
+            {"column": c.name, "regex": PUBLISHED_COUNT},
+        )
+        for c in contract.columns
+        if c.role == "count" and c.name in columns
+    ]
+    return expectations
+
+
+def check_tables(edition_dir: Path, docs_dir: Path) -> Quality:
+    """Run the published-tables suite over ``<edition>/tabellen/*.csv`` (if publish wrote any)."""
+    folder = edition_dir / TABLE_FOLDER
+    paths = sorted(folder.glob("*.csv")) if folder.is_dir() else []
+    batches = []
+    for path in paths:
+        frame = pl.read_csv(path, infer_schema=False)
+        batches.append((f"tabel_{path.stem}", frame, table_expectations(path.stem, frame.columns)))
+    return _run(batches, docs_dir)
