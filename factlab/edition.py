@@ -48,11 +48,12 @@ from typing import Any
 
 import polars as pl
 
-from connectors.cbs import read_pc6hnr
+from connectors.cbs import read_pc6hnr, read_wijken, read_wijkkaart
 from connectors.partner_files import UnreadableFile
 from factlab import __version__
 from factlab.catalogue import load_catalogue
 from factlab.config import EditionConfig, Period
+from factlab.disclose import DEFAULT_RULES, DisclosureError, DisclosureRules
 from factlab.errors import FactlabError
 from factlab.feedback import CSV_SUFFIX, MARKDOWN_SUFFIX, Feedback, feedback
 from factlab.files import atomic_write_bytes, atomic_write_text
@@ -68,6 +69,7 @@ from factlab.keys import PseudonymKey
 from factlab.link import link
 from factlab.place import OUTSIDE, PLACEMENTS, place
 from factlab.pseudonymise import pseudonymise
+from factlab.publish import publish
 from factlab.quality import Quality, check_households, check_tables
 from factlab.receipts import (
     QUARANTINED,
@@ -388,6 +390,52 @@ def _stop_if_failed(checked: Quality, edition_dir: Path) -> None:
     )
 
 
+def _wijken(config: EditionConfig) -> pl.DataFrame:
+    """Wijk names and dwellings from CBS kerncijfers; without them, the wijken of the address table."""
+    if config.wijken is not None:
+        return read_wijken(config.wijken)
+    codes = (
+        read_pc6hnr(config.address_table)
+        .filter(pl.col("gemeente_code") == config.gemeente_code)
+        .get_column("wijk_code")
+        .unique()
+        .sort()
+    )
+    return pl.DataFrame(
+        {"wijk_code": codes, "wijk_naam": codes, "woningen": [None] * len(codes)},
+        schema={"wijk_code": pl.String, "wijk_naam": pl.String, "woningen": pl.Int64},
+    )
+
+
+def _publish(
+    config: EditionConfig,
+    households: pl.DataFrame,
+    provenance: dict[str, Any],
+    edition_dir: Path,
+) -> None:
+    """Analyse, protect and write the tables and the report (the publish stage)."""
+    rules = DisclosureRules(
+        threshold=int(config.disclosure.get("drempel", DEFAULT_RULES.threshold)),
+        rounding=int(config.disclosure.get("afronding", DEFAULT_RULES.rounding)),
+    )
+    try:
+        publish(
+            households,
+            gemeente_code=config.gemeente_code,
+            gemeente_naam=config.gemeente_naam,
+            wijken=_wijken(config),
+            kaart=read_wijkkaart(config.kaart) if config.kaart else None,
+            provenance=provenance,
+            out_dir=edition_dir,
+            rules=rules,
+            catalogue=load_catalogue(config.catalogue),
+        )
+    except DisclosureError as error:
+        raise FactlabError(
+            f"publicatie geweigerd door de openbaarmakingscontrole: {error}"
+        ) from None
+
+
 def run_edition(
     settings: RunSettings, key: PseudonymKey, progress: Progress | None = None
 ) -> RunResult:
@@ -440,6 +488,8 @@ def run_edition(
         households.write_parquet(buffer)
         atomic_write_bytes(edition_dir / HOUSEHOLDS_FILE, buffer.getvalue())
         _checkpoint("huishoudens")
+        report("publiceren: tabellen en rapport", len(uploads), len(uploads))
+        _publish(settings.config, households, provenance, edition_dir)
         checked = checked.merge(check_tables(edition_dir, quality_dir))
         provenance["kwaliteit"] = checked.summary()
         _stop_if_failed(checked, edition_dir)
