@@ -1,0 +1,172 @@
+"""Every corpus case (tests/corpus/cases.py) gets its stated outcome in one real CLI run.
+
+All cases are partner folders of one upload folder, so this also shows that a bad file of one
+partner never stops the files of other partners. The run goes through the CLI: no traceback
+may reach the user, and nothing identifying may reach the output or the console.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from factlab.cli import app
+from factlab.feedback import CSV_SUFFIX, MARKDOWN_SUFFIX
+from factlab.intake import find_uploads
+from tests.corpus.cases import (
+    CASES,
+    DUPLICATE,
+    POSTCODE,
+    PROCESSED,
+    QUARANTINED,
+    REFUSED,
+    WRITING,
+    Case,
+    Expected,
+)
+from tests.leakscan import scan_for_leaks
+
+EDITION = "2026"
+PAIRS = [(case, name) for case in CASES for name in case.expected]
+
+
+def write_reference(folder: Path, partner_names: dict[str, str]) -> Path:
+    """A gemeente with one postcode (all of 1503AB in one buurt) and a config; returns it."""
+    table = pl.DataFrame(
+        {"pc6": POSTCODE, "huisnummer": range(1, 10_000), "buurt": "04790101"}
+    ).with_columns(wijk=pl.lit("047901"), gemeente=pl.lit("0479"))
+    table.write_csv(folder / "adressen.csv", separator=";")
+    partners = "".join(
+        f"[partners.{org}]\nnaam = {json.dumps(name)}\n" for org, name in partner_names.items()
+    )
+    (folder / "factlab.toml").write_text(
+        '[editie]\ngemeente = "GM0479"\ngemeentenaam = "Zaanstad"\n'
+        'periode = "2026-01-01:2026-12-31"\n[referentie]\nadressen = "adressen.csv"\n' + partners,
+        encoding="utf-8",
+    )
+    return folder / "factlab.toml"
+
+
+def write_case(uploads: Path, case: Case, outside: Path) -> None:
+    folder = uploads / case.name
+    folder.mkdir(parents=True)
+    for name, content in case.files.items():
+        (folder / name).write_bytes(content)
+    for name, target in case.links.items():
+        (outside / target).parent.mkdir(parents=True, exist_ok=True)
+        (outside / target).write_text(f"postcode;huisnummer;voorziening\n{POSTCODE};1;WMO-HH\n")
+        (folder / name).symlink_to(outside / target)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("corpus")
+    config = write_reference(
+        root, {c.name: c.partner_name for c in CASES if c.partner_name is not None}
+    )
+    for case in CASES:
+        write_case(root / "uploads", case, root)
+    result = CliRunner().invoke(
+        app,
+        ["run", "--uploads", str(root / "uploads"), "--out", str(root / "uit"),
+         "--edition", EDITION, "--config", str(config)],
+    )  # fmt: skip
+    audit = json.loads((root / "uit" / EDITION / "audit.json").read_text())
+    return root, result, audit
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(PAIRS) >= 30
+    assert len({c.name for c in CASES}) == len(CASES)
+
+
+def test_run_succeeds_without_traceback(corpus) -> None:
+    _, result, _ = corpus
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+
+
+def _receipt(root: Path, case: Case, name: str) -> dict:
+    path = root / "uit" / EDITION / "ontvangst" / case.name / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(("case", "name"), PAIRS, ids=[f"{c.name}/{n}" for c, n in PAIRS])
+def test_case_gets_its_outcome(corpus, case: Case, name: str) -> None:
+    root, _, audit = corpus
+    expected: Expected = case.expected[name]
+    upload = root / "uploads" / case.name / name
+    if expected.status in (WRITING, REFUSED):
+        skipped = {(s["organisatie"], s["bestand"]): s for s in audit["overgeslagen"]}
+        assert skipped[(case.name, name)]["status"] == expected.status
+        assert expected.reason in skipped[(case.name, name)]["reden"]
+        assert upload.is_symlink() or upload.exists()  # left alone, not consumed
+        return
+    receipt = _receipt(root, case, name)
+    assert receipt["status"] == expected.status
+    assert expected.reason in receipt.get("reden", "")
+    assert not upload.exists()  # consumed: deleted or moved to quarantine
+    if expected.status == QUARANTINED:
+        moved = root / "uploads" / "_quarantaine" / case.name / name
+        assert moved.exists()
+        assert moved.with_name(name + MARKDOWN_SUFFIX).exists()
+        assert moved.with_name(name + CSV_SUFFIX).exists()
+        return
+    if expected.status == DUPLICATE:
+        return
+    assert expected.status == PROCESSED
+    assert receipt["geaccepteerd"] == expected.accepted
+    assert receipt["afgewezen"] == expected.rejected
+    assert receipt["dubbel"] == expected.duplicates
+    found = {(r["rij"], r["regel"]) for r in receipt["afwijzingen"]}
+    if expected.rules is not None:
+        assert found == expected.rules
+    failing = pl.read_csv(
+        root / "uit" / EDITION / "ontvangst" / case.name / f"{name}{CSV_SUFFIX}", separator=";"
+    )
+    assert set(failing.select("rij", "regel").iter_rows()) == found
+
+
+def test_feedback_page_is_plain_dutch_with_rows_and_advice(corpus) -> None:
+    root, _, _ = corpus
+    page = (
+        root / "uit" / EDITION / "ontvangst" / "c16-eind-voor-start" / f"a.csv{MARKDOWN_SUFFIX}"
+    ).read_text(encoding="utf-8")
+    assert "De einddatum ligt voor de startdatum." in page
+    assert "Rijnummers: 42" in page
+    assert "Wat u kunt doen: Controleer beide datums." in page
+
+
+def test_names_that_reach_spreadsheets_are_neutralised(corpus) -> None:
+    root, _, audit = corpus
+    case = next(c for c in CASES if c.name == "c30-formule-injectie")
+    receipt = _receipt(root, case, next(iter(case.files)))
+    assert receipt["bestand"].startswith("'=")
+    assert receipt["organisatie_naam"] == "'=cmd|' /C calc'!A0"
+    for entry in audit["bestanden"]:
+        for field in ("bestand", "organisatie_naam"):
+            assert not entry[field].startswith(("=", "+", "-", "@"))
+
+
+def test_no_address_or_cell_value_reaches_output_or_console(corpus) -> None:
+    root, result, _ = corpus
+    truth = pl.DataFrame({"postcode": POSTCODE, "huisnummer": range(1, 10_000)})
+    assert scan_for_leaks([root / "uit"], truth=truth, texts={"console": result.output}) == []
+    everything = "".join(p.read_text(errors="replace") for p in (root / "uit").rglob("*.json"))
+    assert "HYPERLINK(\"http" not in everything and "@SUM" not in everything
+
+
+def test_a_file_modified_moments_ago_is_left_for_the_next_run(tmp_path: Path) -> None:
+    (tmp_path / "partner").mkdir()
+    old, fresh = tmp_path / "partner" / "oud.csv", tmp_path / "partner" / "vers.csv"
+    old.write_text("x")
+    fresh.write_text("y")
+    os.utime(old, (1_000_000_000, 1_000_000_000))
+    found = find_uploads(tmp_path, settle_seconds=30)
+    assert [u.name for u in found.uploads] == ["oud.csv"]
+    assert [(s.name, s.status) for s in found.skipped] == [("vers.csv", WRITING)]
