@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
-from test_publish import run
 
+from factlab.config import load_config
 from factlab.disclose import DisclosureError, DisclosureRules
+from factlab.edition import RunSettings, run_edition
+from factlab.keys import ephemeral_key
 from factlab.report import fmt_count, fmt_pct, gate_html
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -69,12 +73,17 @@ def test_html_gate_accepts_published_counts_and_allowed_fingerprint():
 @pytest.mark.skipif(
     not CHROMIUM.exists(), reason="/usr/bin/chromium ontbreekt (apt-get install chromium)"
 )
-def test_report_renders_offline_in_chromium(tmp_path):
+def test_report_renders_offline_in_chromium(synth_source: Path, tmp_path: Path):
+    """The report of a real run on synthetic Zaanstad, opened with the network cut off."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
-    out = tmp_path / "2024-test"
-    run(out)
-    report = (out / "rapport.html").resolve()
+    shutil.copytree(synth_source, tmp_path / "gemeente")
+    config = load_config(tmp_path / "gemeente" / "factlab.toml")
+    settings = RunSettings(
+        tmp_path / "gemeente" / "uploads", tmp_path / "out", "2026", config, config.period
+    )
+    report = (run_edition(settings, ephemeral_key()).edition_dir / "rapport.html").resolve()
     failed: list[str] = []
     other: list[str] = []
     started = time.monotonic()
@@ -111,6 +120,15 @@ def test_report_renders_offline_in_chromium(tmp_path):
         rendered = page.eval_on_selector_all(
             ".plotly-graph-div", "els => els.map(e => [e.id, !!e.querySelector('.main-svg')])"
         )
+        # Every chart fits its box (none cut off at the right edge) once the page has settled.
+        too_wide = (
+            "() => [...document.querySelectorAll('.plotly-graph-div')].filter(e =>"
+            " e.querySelector('.main-svg').getBoundingClientRect().width"
+            " > e.getBoundingClientRect().width + 1).map(e => e.id)"
+        )
+        with contextlib.suppress(PlaywrightTimeout):
+            page.wait_for_function(f"({too_wide})().length === 0", timeout=5000)
+        overflowing = page.evaluate(too_wide)
         csp = page.evaluate("window.__csp")
         # Sorting the wijk table by a count column works without any library.
         page.click("#wijktabel th:nth-child(4) button")
@@ -121,5 +139,6 @@ def test_report_renders_offline_in_chromium(tmp_path):
     print(f"\nscreenshot: {shot}  ({time.monotonic() - started:.1f}s)")
     assert failed == [] and other == [] and csp == []
     assert sorted(i for i, ok in rendered if ok) == sorted(FIGURES)
+    assert overflowing == []
     assert sorted_attr == "ascending"
     assert shot.stat().st_size > 50_000
