@@ -100,7 +100,7 @@ def _context(docs_dir: Path):  # type: ignore[no-untyped-def]
                 "class_name": "SiteBuilder",
                 "store_backend": {
                     "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str(docs_dir),
+                    "base_directory": str(docs_dir.resolve()),  # GE wants absolute
                 },
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             }
