@@ -34,12 +34,14 @@ def test_every_command_has_help(command: list[str]) -> None:
 
 
 def test_demo_runs_the_whole_pipeline_and_says_where_results_are(tmp_path: Path) -> None:
-    result = _factlab("demo", "--out", str(tmp_path / "demo"))
+    result = _factlab("demo", "--out", "demo", cwd=tmp_path)  # relative, as a new user types it
     assert result.returncode == 0, result.stderr
     edition = tmp_path / "demo" / "uitvoer" / "demo-2026"
-    assert str(edition) in result.stderr.replace("\n", "")
+    assert "demo/uitvoer/demo-2026" in result.stderr.replace("\n", "")
     households = pl.read_parquet(edition / "huishoudens.parquet")
     assert households.height > 10_000
+    for name in ("rapport.html", "tabellen.xlsx", "tabellen/kerncijfers.csv", "audit.json"):
+        assert (edition / name).is_file(), name
     assert "Traceback" not in result.stderr
 
 
