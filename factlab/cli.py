@@ -87,9 +87,13 @@ def _print_result(result: RunResult) -> None:
     summary = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
     console.print(f"Bestanden: {summary or 'geen'}")
     console.print(f"Huishoudens met een voorziening: {result.households}")
-    console.print(f"Resultaten in: [bold]{result.edition_dir}[/]")
-    for path in sorted(result.edition_dir.iterdir()):
+    folder = result.edition_dir.resolve()
+    console.print(f"Resultaten in: [bold]{folder}[/]")
+    for path in sorted(folder.iterdir()):
         console.print(f"  {path.name}{'/' if path.is_dir() else ''}")
+    report = folder / "rapport.html"
+    if report.is_file():
+        console.print(f"Open het rapport: [bold]{report.as_uri()}[/]")
 
 
 def _configure_logging(verbose: bool) -> None:
