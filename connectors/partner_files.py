@@ -143,13 +143,24 @@ def _scan_options(delimiter: str) -> dict[str, object]:
 
 
 def _csv_file_batches(path: Path, delimiter: str, rows: int) -> Iterator[pl.DataFrame]:
-    # Blank lines stay as empty records, so ``rij`` counts records as a spreadsheet shows them.
+    """Slice by slice: each slice is parsed on demand, so at most one batch is in memory.
+
+    (``collect_batches`` would be simpler, but it reads ahead of a slow consumer without bound.)
+    Blank lines stay as empty records, so ``rij`` counts records as a spreadsheet shows them.
+    """
     scan = pl.scan_csv(path, **_scan_options(delimiter)).with_row_index(ROW_COLUMN, offset=2)  # type: ignore[arg-type]
-    try:
-        for batch in scan.collect_batches(chunk_size=rows):
-            yield _finish(batch)
-    except pl.exceptions.PolarsError as error:
-        raise UnreadableFile(f"het bestand is geen leesbare CSV ({type(error).__name__})") from None
+    offset = 0
+    while True:
+        try:
+            batch = scan.slice(offset, rows).collect()
+        except pl.exceptions.PolarsError as error:
+            raise UnreadableFile(
+                f"het bestand is geen leesbare CSV ({type(error).__name__})"
+            ) from None
+        yield _finish(batch)
+        if batch.height < rows:
+            return
+        offset += rows
 
 
 def _csv_text_batches(text: str, delimiter: str, rows: int) -> Iterator[pl.DataFrame]:

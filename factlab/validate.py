@@ -77,8 +77,10 @@ def repeated_rows(frame: pl.DataFrame) -> pl.Series:
 class DuplicateTracker:
     """Finds rows repeating an earlier row of the same file, also across batches.
 
-    Within a batch rows are compared exactly; against earlier batches by two independent 64-bit
-    row hashes (16 bytes per row, so memory stays proportionate even for a huge file).
+    Rows are compared by two independently seeded 64-bit row hashes (16 bytes per row kept, so
+    memory stays proportionate even for a huge file; comparing the text cells themselves
+    costs far more). The earlier hashes are probed with the batch's (a small hash set), never
+    the other way round.
     """
 
     def __init__(self) -> None:
@@ -88,19 +90,14 @@ class DuplicateTracker:
         """True for each row of ``raw`` that repeats an earlier row of the file."""
         cells = raw.select(c for c in raw.columns if c != ROW_COLUMN)
         hashes = pl.DataFrame({"h1": cells.hash_rows(seed=1), "h2": cells.hash_rows(seed=2)})
-        earlier = (
-            hashes.join(
-                self._seen.with_columns(hit=pl.lit(True)),
-                on=["h1", "h2"],
-                how="left",
-                maintain_order="left",
+        candidates = self._seen.filter(pl.col("h1").is_in(hashes.get_column("h1").implode()))
+        earlier = hashes.select(
+            pl.struct("h1", "h2").is_in(
+                candidates.select(pl.struct("h1", "h2")).to_series().implode()
             )
-            .get_column("hit")
-            .fill_null(False)
-        )
-        mask = repeated_rows(raw) | earlier
-        self._seen = pl.concat([self._seen, hashes]).unique()
-        return mask
+        ).to_series()
+        self._seen = pl.concat([self._seen, hashes], rechunk=False)
+        return earlier | ~hashes.select(pl.struct("h1", "h2").is_first_distinct()).to_series()
 
 
 def _working_columns(frame: pl.DataFrame) -> pl.DataFrame:

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from factlab.cli import app
 from factlab.feedback import CSV_SUFFIX, MARKDOWN_SUFFIX
 from factlab.intake import find_uploads
+from tests.corpus.build import write_case, write_reference
 from tests.corpus.cases import (
     CASES,
     DUPLICATE,
@@ -33,34 +34,6 @@ from tests.leakscan import scan_for_leaks
 
 EDITION = "2026"
 PAIRS = [(case, name) for case in CASES for name in case.expected]
-
-
-def write_reference(folder: Path, partner_names: dict[str, str]) -> Path:
-    """A gemeente with one postcode (all of 1503AB in one buurt) and a config; returns it."""
-    table = pl.DataFrame(
-        {"pc6": POSTCODE, "huisnummer": range(1, 10_000), "buurt": "04790101"}
-    ).with_columns(wijk=pl.lit("047901"), gemeente=pl.lit("0479"))
-    table.write_csv(folder / "adressen.csv", separator=";")
-    partners = "".join(
-        f"[partners.{org}]\nnaam = {json.dumps(name)}\n" for org, name in partner_names.items()
-    )
-    (folder / "factlab.toml").write_text(
-        '[editie]\ngemeente = "GM0479"\ngemeentenaam = "Zaanstad"\n'
-        'periode = "2026-01-01:2026-12-31"\n[referentie]\nadressen = "adressen.csv"\n' + partners,
-        encoding="utf-8",
-    )
-    return folder / "factlab.toml"
-
-
-def write_case(uploads: Path, case: Case, outside: Path) -> None:
-    folder = uploads / case.name
-    folder.mkdir(parents=True)
-    for name, content in case.files.items():
-        (folder / name).write_bytes(content)
-    for name, target in case.links.items():
-        (outside / target).parent.mkdir(parents=True, exist_ok=True)
-        (outside / target).write_text(f"postcode;huisnummer;voorziening\n{POSTCODE};1;WMO-HH\n")
-        (folder / name).symlink_to(outside / target)
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +131,7 @@ def test_no_address_or_cell_value_reaches_output_or_console(corpus) -> None:
     truth = pl.DataFrame({"postcode": POSTCODE, "huisnummer": range(1, 10_000)})
     assert scan_for_leaks([root / "uit"], truth=truth, texts={"console": result.output}) == []
     everything = "".join(p.read_text(errors="replace") for p in (root / "uit").rglob("*.json"))
-    assert "HYPERLINK(\"http" not in everything and "@SUM" not in everything
+    assert 'HYPERLINK("http' not in everything and "@SUM" not in everything
 
 
 def test_a_file_modified_moments_ago_is_left_for_the_next_run(tmp_path: Path) -> None:

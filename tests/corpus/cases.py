@@ -49,7 +49,9 @@ class Case:
 
 def rows(case: int, n: int = GOOD_ROWS, code: str = "WMO-HH") -> list[list[str]]:
     """``n`` distinct valid rows with house numbers unique to the case."""
-    return [[POSTCODE, str(case * 100 + i), "", "", code, "2026-01-01", ""] for i in range(1, n + 1)]
+    return [
+        [POSTCODE, str(case * 100 + i), "", "", code, "2026-01-01", ""] for i in range(1, n + 1)
+    ]
 
 
 def _field(value: str, sep: str) -> str:
@@ -95,14 +97,28 @@ OK = Expected(PROCESSED, accepted=GOOD_ROWS)
 FIRST_BAD = GOOD_ROWS + 2  # row number of the first row after the good ones
 
 CASES: tuple[Case, ...] = (
-    Case("c01-plain", "UTF-8, puntkomma: the format we ask for", {"a.csv": utf8(csv(rows(1)))}, {"a.csv": OK}),
+    Case(
+        "c01-plain",
+        "UTF-8, puntkomma: the format we ask for",
+        {"a.csv": utf8(csv(rows(1)))},
+        {"a.csv": OK},
+    ),
     Case("c02-komma", "comma-separated", {"a.csv": utf8(csv(rows(2), sep=","))}, {"a.csv": OK}),
     Case("c03-tab", "tab-separated text", {"a.txt": utf8(csv(rows(3), sep="\t"))}, {"a.txt": OK}),
-    Case("c04-bom", "UTF-8 with BOM (Excel 'CSV UTF-8')", {"a.csv": b"\xef\xbb\xbf" + utf8(csv(rows(4)))}, {"a.csv": OK}),
+    Case(
+        "c04-bom",
+        "UTF-8 with BOM (Excel 'CSV UTF-8')",
+        {"a.csv": b"\xef\xbb\xbf" + utf8(csv(rows(4)))},
+        {"a.csv": OK},
+    ),
     Case(
         "c05-cp1252",
         "Windows-1252 accents in an extra column (Excel 'CSV')",
-        {"a.csv": csv([[*r, "Zoë Brontë café"] for r in rows(5)], header=[*HEADER, "opmerking"]).encode("cp1252")},
+        {
+            "a.csv": csv(
+                [[*r, "Zoë Brontë café"] for r in rows(5)], header=[*HEADER, "opmerking"]
+            ).encode("cp1252")
+        },
         {"a.csv": OK},
     ),
     Case(
@@ -111,9 +127,19 @@ CASES: tuple[Case, ...] = (
         {"a.txt": csv(rows(6), sep="\t", end="\r\n").encode("utf-16")},
         {"a.txt": OK},
     ),
-    Case("c07-alleen-kop", "header only: nothing to report", {"a.csv": utf8(csv([]))}, {"a.csv": Expected(PROCESSED)}),
+    Case(
+        "c07-alleen-kop",
+        "header only: nothing to report",
+        {"a.csv": utf8(csv([]))},
+        {"a.csv": Expected(PROCESSED)},
+    ),
     Case("c08-leeg", "empty file", {"a.csv": b""}, {"a.csv": Expected(QUARANTINED, reason="leeg")}),
-    Case("c08b-witruimte", "only blank lines", {"a.csv": b"\r\n\r\n  \n"}, {"a.csv": Expected(QUARANTINED, reason="leeg")}),
+    Case(
+        "c08b-witruimte",
+        "only blank lines",
+        {"a.csv": b"\r\n\r\n  \n"},
+        {"a.csv": Expected(QUARANTINED, reason="leeg")},
+    ),
     Case(
         "c09-kolom-mist",
         "required column voorziening missing",
@@ -123,7 +149,13 @@ CASES: tuple[Case, ...] = (
     Case(
         "c10-extra-kolommen",
         "extra columns (naam, bsn) are dropped",
-        {"a.csv": utf8(csv([[*r, "Jansen", "123456782"] for r in rows(10)], header=[*HEADER, "naam", "bsn"]))},
+        {
+            "a.csv": utf8(
+                csv(
+                    [[*r, "Jansen", "123456782"] for r in rows(10)], header=[*HEADER, "naam", "bsn"]
+                )
+            )
+        },
         {"a.csv": OK},
     ),
     Case(
@@ -135,7 +167,14 @@ CASES: tuple[Case, ...] = (
     Case(
         "c12-quotes",
         "quoted fields with embedded newlines and delimiters",
-        {"a.csv": utf8(csv([[*r, 'regel 1;\nregel 2, "aanhalingstekens"'] for r in rows(12)], header=[*HEADER, "opmerking"]))},
+        {
+            "a.csv": utf8(
+                csv(
+                    [[*r, 'regel 1;\nregel 2, "aanhalingstekens"'] for r in rows(12)],
+                    header=[*HEADER, "opmerking"],
+                )
+            )
+        },
         {"a.csv": OK},
     ),
     Case(
@@ -160,19 +199,47 @@ CASES: tuple[Case, ...] = (
         "c16-eind-voor-start",
         "einddatum before startdatum",
         {"a.csv": _bad(16, [POSTCODE, "1699", "", "", "WMO-HH", "2026-05-01", "01-04-2026"])},
-        {"a.csv": Expected(PROCESSED, GOOD_ROWS, 1, rules=_rules((FIRST_BAD, "einddatum_voor_startdatum")))},
+        {
+            "a.csv": Expected(
+                PROCESSED, GOOD_ROWS, 1, rules=_rules((FIRST_BAD, "einddatum_voor_startdatum"))
+            )
+        },
     ),
     Case(
         "c17-postcodes",
         "invalid postcodes 1234 A, 0123AB, 1234SA",
-        {"a.csv": _bad(17, ["1234 A", "1", "", "", "WMO-HH", "", ""], ["0123AB", "2", "", "", "WMO-HH", "", ""], ["1234SA", "3", "", "", "WMO-HH", "", ""], good=60)},
-        {"a.csv": Expected(PROCESSED, 60, 3, rules=_rules(*((62 + i, "postcode_ongeldig") for i in range(3))))},
+        {
+            "a.csv": _bad(
+                17,
+                ["1234 A", "1", "", "", "WMO-HH", "", ""],
+                ["0123AB", "2", "", "", "WMO-HH", "", ""],
+                ["1234SA", "3", "", "", "WMO-HH", "", ""],
+                good=60,
+            )
+        },
+        {
+            "a.csv": Expected(
+                PROCESSED, 60, 3, rules=_rules(*((62 + i, "postcode_ongeldig") for i in range(3)))
+            )
+        },
     ),
     Case(
         "c18-huisnummers",
         "huisnummer 0, negative, text only",
-        {"a.csv": _bad(18, [POSTCODE, "0", "", "", "WMO-HH", "", ""], [POSTCODE, "-5", "", "", "WMO-HH", "", ""], [POSTCODE, "abc", "", "", "WMO-HH", "", ""], good=60)},
-        {"a.csv": Expected(PROCESSED, 60, 3, rules=_rules(*((62 + i, "huisnummer_ongeldig") for i in range(3))))},
+        {
+            "a.csv": _bad(
+                18,
+                [POSTCODE, "0", "", "", "WMO-HH", "", ""],
+                [POSTCODE, "-5", "", "", "WMO-HH", "", ""],
+                [POSTCODE, "abc", "", "", "WMO-HH", "", ""],
+                good=60,
+            )
+        },
+        {
+            "a.csv": Expected(
+                PROCESSED, 60, 3, rules=_rules(*((62 + i, "huisnummer_ongeldig") for i in range(3)))
+            )
+        },
     ),
     Case(
         "c19-postbus",
@@ -184,7 +251,11 @@ CASES: tuple[Case, ...] = (
         "c20-onbekende-code",
         "unknown provision code",
         {"a.csv": _bad(20, [POSTCODE, "2099", "", "", "XYZ-99", "", ""])},
-        {"a.csv": Expected(PROCESSED, GOOD_ROWS, 1, rules=_rules((FIRST_BAD, "voorziening_onbekend")))},
+        {
+            "a.csv": Expected(
+                PROCESSED, GOOD_ROWS, 1, rules=_rules((FIRST_BAD, "voorziening_onbekend"))
+            )
+        },
     ),
     Case(
         "c21-apostrof",
@@ -195,7 +266,11 @@ CASES: tuple[Case, ...] = (
     Case(
         "c22-xlsx-bladen",
         "XLSX with several sheets: the first filled one is read",
-        {"a.xlsx": xlsx([("Levering", [HEADER, *rows(22)]), ("Toelichting", [["Zie handleiding"]])])},
+        {
+            "a.xlsx": xlsx(
+                [("Levering", [HEADER, *rows(22)]), ("Toelichting", [["Zie handleiding"]])]
+            )
+        },
         {"a.xlsx": OK},
     ),
     Case(
@@ -226,7 +301,10 @@ CASES: tuple[Case, ...] = (
         "c27-part",
         "a download still in progress (.part) and an editor's temp file",
         {"a.csv.part": utf8(csv(rows(27))), "b.tmp": utf8(csv(rows(27, 3)))},
-        {"a.csv.part": Expected(WRITING, reason="nog geschreven"), "b.tmp": Expected(WRITING, reason="nog geschreven")},
+        {
+            "a.csv.part": Expected(WRITING, reason="nog geschreven"),
+            "b.tmp": Expected(WRITING, reason="nog geschreven"),
+        },
     ),
     Case(
         "c28-lock",
@@ -258,7 +336,11 @@ CASES: tuple[Case, ...] = (
                 PROCESSED,
                 60,
                 3,
-                rules=_rules((62, "voorziening_onbekend"), (63, "postcode_ongeldig"), (64, "huisnummer_ongeldig")),
+                rules=_rules(
+                    (62, "voorziening_onbekend"),
+                    (63, "postcode_ongeldig"),
+                    (64, "huisnummer_ongeldig"),
+                ),
             )
         },
         partner_name="=cmd|' /C calc'!A0",
@@ -272,14 +354,29 @@ CASES: tuple[Case, ...] = (
     Case(
         "c32-te-veel-fout",
         "too many invalid rows (25%): quarantined whole, with feedback",
-        {"a.csv": _bad(32, *[["1234 A", str(i), "", "", "WMO-HH", "", ""] for i in range(10)], good=30)},
+        {
+            "a.csv": _bad(
+                32, *[["1234 A", str(i), "", "", "WMO-HH", "", ""] for i in range(10)], good=30
+            )
+        },
         {"a.csv": Expected(QUARANTINED, reason="10 van de 40 rijen")},
     ),
     Case(
         "c33-gemengd",
         "mixed delimiters: one row with commas",
         {"a.csv": _bad(33, [f"{POSTCODE},3399,,,WMO-HH,,"])},
-        {"a.csv": Expected(PROCESSED, GOOD_ROWS, 1, rules=_rules((FIRST_BAD, "postcode_ongeldig"), (FIRST_BAD, "huisnummer_ontbreekt"), (FIRST_BAD, "voorziening_ontbreekt")))},
+        {
+            "a.csv": Expected(
+                PROCESSED,
+                GOOD_ROWS,
+                1,
+                rules=_rules(
+                    (FIRST_BAD, "postcode_ongeldig"),
+                    (FIRST_BAD, "huisnummer_ontbreekt"),
+                    (FIRST_BAD, "voorziening_ontbreekt"),
+                ),
+            )
+        },
     ),
     Case(
         "c34-pipes",
@@ -293,11 +390,31 @@ CASES: tuple[Case, ...] = (
         {"a.csv": utf8(csv([*rows(35), rows(35)[0]]))},
         {"a.csv": Expected(PROCESSED, GOOD_ROWS, 0, duplicates=1)},
     ),
-    Case("c36-crlf", "Windows line endings", {"a.csv": utf8(csv(rows(36), end="\r\n"))}, {"a.csv": OK}),
+    Case(
+        "c36-crlf",
+        "Windows line endings",
+        {"a.csv": utf8(csv(rows(36), end="\r\n"))},
+        {"a.csv": OK},
+    ),
     Case(
         "c37-kop-anders",
         "headers in other case, with spaces, and 'toevoeging'",
-        {"a.csv": utf8(csv(rows(37), header=["Post code", "HUISNUMMER", "Huis_letter", "Toevoeging", "Voorziening", "Start datum", "Eind-datum"]))},
+        {
+            "a.csv": utf8(
+                csv(
+                    rows(37),
+                    header=[
+                        "Post code",
+                        "HUISNUMMER",
+                        "Huis_letter",
+                        "Toevoeging",
+                        "Voorziening",
+                        "Start datum",
+                        "Eind-datum",
+                    ],
+                )
+            )
+        },
         {"a.csv": OK},
     ),
     Case(

@@ -1,0 +1,54 @@
+"""Partner feedback: plain Dutch, every failing row, never a cell value, opens in Dutch Excel."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import polars as pl
+
+from factlab.config import CANONICAL_COLUMNS
+from factlab.feedback import ROWS_SHOWN, feedback
+from factlab.validate import Tally, validate
+
+CODES = frozenset({"WMO-HH"})
+
+
+def _tally(*rows: dict[str, str]) -> Tally:
+    records = [{c: row.get(c, "") for c in CANONICAL_COLUMNS} for row in rows]
+    frame = pl.DataFrame(records, schema=dict.fromkeys(CANONICAL_COLUMNS, pl.String))
+    frame = frame.with_row_index("rij", offset=2).with_columns(pl.col("rij").cast(pl.Int64))
+    return Tally().add(validate(frame, catalogue_codes=CODES, period=None))
+
+
+GOOD = {"postcode": "1503AB", "huisnummer": "12", "voorziening": "WMO-HH"}
+SECRET = {"postcode": "9999 Z", "huisnummer": "77", "voorziening": "WMO-HH"}
+
+
+def test_page_names_rows_rules_and_advice_but_no_values() -> None:
+    tally = _tally(GOOD, SECRET, GOOD | {"huisnummer": "13", "voorziening": "ONBEKEND"})
+    page = feedback("p/a.csv", "Partner", processed=True, reason=None, tally=tally)
+    text = page.markdown
+    assert "Het bestand is verwerkt." in text
+    assert "Rijnummers: 3" in text and "Rijnummers: 4" in text
+    assert "Controleer de postcode" in text
+    assert "9999" not in text and "ONBEKEND" not in text
+
+
+def test_csv_lists_every_failing_row_for_dutch_excel() -> None:
+    bad = [GOOD | {"huisnummer": str(n), "postcode": "0000AA"} for n in range(1, 31)]
+    tally = _tally(*bad)
+    page = feedback("p/a.csv", "Partner", processed=False, reason="te veel", tally=tally)
+    assert page.csv.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(page.csv.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == ["rij", "kolom", "regel", "probleem", "wat_te_doen"]
+    assert [int(r[0]) for r in rows[1:]] == list(range(2, 32))
+    assert f"en nog {30 - ROWS_SHOWN} (zie de CSV)" in page.markdown
+    assert "niet verwerkt" in page.markdown and "Reden: te veel" in page.markdown
+
+
+def test_unreadable_file_gets_a_reason_and_an_empty_csv() -> None:
+    page = feedback("p/=x.csv", "=naam", processed=False, reason="het bestand is leeg", tally=None)
+    assert "Bestand: p/=x.csv" in page.markdown  # organisation first: not a formula
+    assert "Organisatie: '=naam" in page.markdown
+    assert page.csv.decode("utf-8-sig").splitlines() == ["rij;kolom;regel;probleem;wat_te_doen"]
