@@ -15,6 +15,7 @@ Data Docs load their styling from CDNs, so the run also keeps a self-contained s
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterable
@@ -86,6 +87,7 @@ class _Expect:
 
 def _context(docs_dir: Path):  # type: ignore[no-untyped-def]
     os.environ["GX_ANALYTICS_ENABLED"] = "false"  # before the import: no usage statistics
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)  # not in a -v run's log
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
         DataContextConfig,
@@ -283,12 +285,61 @@ def table_expectations(name: str, columns: list[str]) -> list[_Expect]:
     return expectations
 
 
+def _total_gaps(name: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Per total cell: its distance to the sum of its wijk parts, and the rounding margin.
+
+    Only where the gemeente total and all its parts are published: each published count is
+    rounded to a multiple of 5, so each may be off by 2.5, and the total by (parts + 1) x 2.5.
+    """
+    from factlab.disclose import CONTRACTS
+
+    schema = {"tabel": pl.String, "kolom": pl.String, "verschil": pl.Float64, "marge": pl.Float64}
+    contract = CONTRACTS.get(name)
+    if contract is None or not contract.per_gebied or "gebied_code" not in frame.columns:
+        return pl.DataFrame(schema=schema)
+    keys = [c.name for c in contract.columns if c.role == "key" and c.name in frame.columns]
+    is_total = pl.col("gebied_code").str.starts_with("GM")
+    gaps = []
+    for column in (c.name for c in contract.columns if c.role == "count"):
+        if column not in frame.columns:
+            continue
+        values = frame.select(
+            "gebied_code", *keys, pl.col(column).cast(pl.Int64, strict=False).alias("n")
+        ).with_columns(_alle=pl.lit(0))
+        by = [*keys, "_alle"]
+        parts = (
+            values.filter(~is_total)
+            .group_by(by)
+            .agg(som=pl.col("n").sum(), delen=pl.len(), verborgen=pl.col("n").null_count())
+        )
+        gaps.append(
+            values.filter(is_total & pl.col("n").is_not_null())
+            .join(parts.filter(pl.col("verborgen") == 0), on=by)
+            .select(
+                tabel=pl.lit(name),
+                kolom=pl.lit(column),
+                verschil=(pl.col("n") - pl.col("som")).abs().cast(pl.Float64),
+                marge=(pl.col("delen") + 1) * 2.5,
+            )
+        )
+    return pl.concat([pl.DataFrame(schema=schema), *gaps])
+
+
 def check_tables(edition_dir: Path, docs_dir: Path) -> Quality:
     """Run the published-tables suite over ``<edition>/tabellen/*.csv`` (if publish wrote any)."""
     folder = edition_dir / TABLE_FOLDER
     paths = sorted(folder.glob("*.csv")) if folder.is_dir() else []
     batches = []
+    gaps = []
     for path in paths:
         frame = pl.read_csv(path, infer_schema=False)
         batches.append((f"tabel_{path.stem}", frame, table_expectations(path.stem, frame.columns)))
+        gaps.append(_total_gaps(path.stem, frame))
+    if gaps:
+        totals = _Expect(
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            "totalen binnen de afronding gelijk aan de som van hun delen",
+            {"column_A": "marge", "column_B": "verschil", "or_equal": True},
+        )
+        batches.append(("totalen", pl.concat(gaps), [totals]))
     return _run(batches, docs_dir)

@@ -96,3 +96,20 @@ def test_unknown_table_or_extra_column_fails(tmp_path: Path) -> None:
 def test_no_tables_no_checks(tmp_path: Path) -> None:
     assert check_tables(tmp_path, tmp_path / "docs") == Quality()
     assert not (tmp_path / "docs").exists()
+
+
+@pytest.mark.parametrize(("parts", "ok"), [(("50", "45"), True), (("20", "20"), False)])
+def test_totals_within_rounding_of_their_parts(tmp_path: Path, parts, ok: bool) -> None:
+    from factlab.disclose import CONTRACTS
+
+    name, contract = next((n, c) for n, c in CONTRACTS.items() if c.per_gebied)
+    edition = tmp_path / "2026"
+    (edition / "tabellen").mkdir(parents=True)
+    rows = []
+    for code, count in (("GM0999", "100"), ("WK099901", parts[0]), ("WK099902", parts[1])):
+        rows.append({c.name: (count if c.role == "count" else "x") for c in contract.columns})
+        rows[-1]["gebied_code"] = code
+    pl.DataFrame(rows).write_csv(edition / "tabellen" / f"{name}.csv")
+    result = check_tables(edition, tmp_path / "docs")
+    totals = [c for c in result.checks if c.naam.startswith("totalen")]
+    assert [c.geslaagd for c in totals] == [ok]
