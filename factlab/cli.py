@@ -17,10 +17,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from factlab.config import Period, load_config
 from factlab.edition import RunResult, RunSettings, run_edition
 from factlab.errors import FactlabError
 from factlab.keys import PseudonymKey, ephemeral_key, managed_key_from_environment
+from factlab.receipts import QUARANTINED
+from factlab.safe_text import neutralise
 
 app = typer.Typer(
     help="Factlab: samenloop van voorzieningen per huishouden, privacyvriendelijk gekoppeld.",
@@ -81,11 +82,17 @@ def _run(settings: RunSettings, key_mode: KeyModeOption) -> RunResult:
 def _print_result(result: RunResult) -> None:
     if result.already_published:
         console.print(f"Editie was al gepubliceerd: {result.edition_dir}")
-    statuses: dict[str, int] = {}
-    for outcome in result.outcomes:
-        statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
-    summary = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+    summary = ", ".join(f"{n} {status}" for status, n in result.status_counts().items())
     console.print(f"Bestanden: {summary or 'geen'}")
+    for outcome in result.outcomes:
+        if outcome.status == QUARANTINED:
+            console.print(
+                f"  [yellow]quarantaine:[/] {outcome.upload.label}: {outcome.receipt.get('reden', '')}"
+            )
+    for skipped in result.skipped:
+        console.print(
+            f"  [yellow]overgeslagen:[/] {skipped.organisation}/{neutralise(skipped.name)}: {skipped.reason}"
+        )
     console.print(f"Huishoudens met een voorziening: {result.households}")
     folder = result.edition_dir.resolve()
     console.print(f"Resultaten in: [bold]{folder}[/]")
@@ -152,25 +159,40 @@ def run(
         bool,
         typer.Option(help="Een al gepubliceerde editie opnieuw opbouwen uit de huidige uploads."),
     ] = False,
+    max_afgewezen: Annotated[
+        float | None,
+        typer.Option(
+            help="Een bestand gaat in quarantaine als meer dan dit aandeel van de regels is "
+            "afgewezen (standaard uit de configuratie, anders 0.05)."
+        ),
+    ] = None,
+    wachttijd: Annotated[
+        float | None,
+        typer.Option(
+            help="Bestanden die korter dan zoveel seconden geleden zijn gewijzigd, worden nog "
+            "geschreven: ze blijven staan voor de volgende run (standaard uit de configuratie, anders 0)."
+        ),
+    ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Toon voortgang per bestand.")
     ] = False,
 ) -> None:
-    """Verwerk alle uploads tot een editie: ontvangstbewijzen en de huishoudtabel."""
+    """Verwerk alle uploads tot een editie: ontvangstbewijzen, huishoudtabel, tabellen en rapport."""
     _configure_logging(verbose)
     with _user_errors():
         config_path = config or next(
             (p for p in (uploads.parent / "factlab.toml", Path("factlab.toml")) if p.is_file()),
             uploads.parent / "factlab.toml",
         )
-        edition_config = load_config(config_path)
-        settings = RunSettings(
+        settings = RunSettings.from_options(
+            config_path,
             uploads=uploads,
             out=out,
             edition=edition,
-            config=edition_config,
-            period=Period.parse(period) if period else edition_config.period,
+            period=period,
             replace=replace,
+            max_rejected_share=max_afgewezen,
+            settle_seconds=wachttijd,
         )
         result = _run(settings, key_mode)
     _print_result(result)
@@ -196,13 +218,11 @@ def demo(
         gemeente = out / "gemeente"
         console.print(f"Synthetische gemeente maken in {gemeente} ...")
         synthesise(gemeente, seed=seed)
-        config = load_config(gemeente / "factlab.toml")
-        settings = RunSettings(
+        settings = RunSettings.from_options(
+            gemeente / "factlab.toml",
             uploads=gemeente / "uploads",
             out=out / "uitvoer",
             edition=DEMO_EDITION,
-            config=config,
-            period=config.period,
         )
         result = _run(settings, KeyModeOption.ephemeral)
     _print_result(result)

@@ -26,6 +26,8 @@ CANONICAL_COLUMNS = (
     "einddatum",
 )
 ORGANISATION_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+MAX_REJECTED_SHARE = 0.05  # a file with a larger share of rejected rows is quarantined whole
+SETTLE_SECONDS = 0.0  # files modified more recently than this are left for the next run
 
 
 def header_key(name: str) -> str:
@@ -82,6 +84,8 @@ class EditionConfig:
     period: Period | None = None
     partners: dict[str, PartnerSettings] = field(default_factory=dict)
     disclosure: dict[str, Any] = field(default_factory=dict)
+    max_rejected_share: float = MAX_REJECTED_SHARE
+    settle_seconds: float = SETTLE_SECONDS
 
     def partner(self, organisation: str) -> PartnerSettings:
         """Settings for ``organisation``; an unconfigured partner uses the plain format."""
@@ -119,6 +123,29 @@ def _partner(organisation: str, raw: dict[str, Any]) -> PartnerSettings:
     return PartnerSettings(naam=str(raw.get("naam", organisation)), columns=columns, codes=codes)
 
 
+def check_share(value: float, name: str) -> float:
+    """A share between 0 and 1, or a :class:`ConfigError` naming the setting."""
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(
+            f"{name} moet een aandeel tussen 0 en 1 zijn (bijvoorbeeld 0.05), niet {value}"
+        )
+    return value
+
+
+def check_seconds(value: float, name: str) -> float:
+    """A non-negative number of seconds, or a :class:`ConfigError` naming the setting."""
+    if value < 0:
+        raise ConfigError(f"{name} moet 0 of meer seconden zijn, niet {value}")
+    return value
+
+
+def _number(section: dict[str, Any], key: str, default: float) -> float:
+    value = section.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"[aanlevering] {key} moet een getal zijn, niet {value!r}")
+    return float(value)
+
+
 def load_config(path: Path) -> EditionConfig:
     """Read ``factlab.toml``; every problem is a :class:`ConfigError` naming the setting."""
     if not path.is_file():
@@ -136,6 +163,7 @@ def load_config(path: Path) -> EditionConfig:
             f"[editie] gemeente moet een CBS-gemeentecode zijn zoals GM0479, niet {code!r}"
         )
     period = edition.get("periode")
+    delivery = raw.get("aanlevering", {})
     return EditionConfig(
         gemeente_code=code,
         gemeente_naam=str(edition.get("gemeentenaam", code)),
@@ -146,4 +174,11 @@ def load_config(path: Path) -> EditionConfig:
         period=Period.parse(str(period)) if period else None,
         partners={org: _partner(org, dict(s)) for org, s in raw.get("partners", {}).items()},
         disclosure=dict(raw.get("openbaarmaking", {})),
+        max_rejected_share=check_share(
+            _number(delivery, "max_afgewezen", MAX_REJECTED_SHARE), "[aanlevering] max_afgewezen"
+        ),
+        settle_seconds=check_seconds(
+            _number(delivery, "wachttijd_seconden", SETTLE_SECONDS),
+            "[aanlevering] wachttijd_seconden",
+        ),
     )

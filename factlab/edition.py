@@ -52,7 +52,15 @@ from connectors.cbs import read_pc6hnr, read_wijken, read_wijkkaart
 from connectors.partner_files import UnreadableFile
 from factlab import __version__
 from factlab.catalogue import load_catalogue
-from factlab.config import EditionConfig, Period
+from factlab.config import (
+    MAX_REJECTED_SHARE,
+    SETTLE_SECONDS,
+    EditionConfig,
+    Period,
+    check_seconds,
+    check_share,
+    load_config,
+)
 from factlab.disclose import DEFAULT_RULES, DisclosureError, DisclosureRules
 from factlab.errors import FactlabError
 from factlab.feedback import CSV_SUFFIX, MARKDOWN_SUFFIX, Feedback, feedback
@@ -90,7 +98,6 @@ HOUSEHOLDS_FILE = "huishoudens.parquet"
 AUDIT_FILE = "audit.json"
 RECEIPTS_FOLDER = "ontvangst"
 QUALITY_FOLDER = "kwaliteit"
-MAX_REJECTED_SHARE = 0.05
 KILL_ENVIRONMENT = "FACTLAB_TEST_KILL_AT"
 #: Where a test may kill a run: after the first upload's first pass, after staging, after the
 #: household table, after the receipts, after audit.json, and after consuming the first upload.
@@ -110,7 +117,39 @@ class RunSettings:
     period: Period | None = None
     replace: bool = False
     max_rejected_share: float = MAX_REJECTED_SHARE  # above this share a file is quarantined
-    settle_seconds: float = 0.0  # files modified more recently are left for the next run
+    settle_seconds: float = SETTLE_SECONDS  # files modified more recently are left for later
+
+    def __post_init__(self) -> None:
+        check_share(self.max_rejected_share, "max_afgewezen")
+        check_seconds(self.settle_seconds, "wachttijd")
+
+    @classmethod
+    def from_options(
+        cls,
+        config_path: Path,
+        *,
+        uploads: Path,
+        out: Path,
+        edition: str,
+        period: str | None = None,
+        replace: bool = False,
+        max_rejected_share: float | None = None,
+        settle_seconds: float | None = None,
+    ) -> RunSettings:
+        """Settings from the config file, with the options a user gave taking precedence."""
+        config = load_config(config_path)
+        return cls(
+            uploads=uploads,
+            out=out,
+            edition=edition,
+            config=config,
+            period=Period.parse(period) if period else config.period,
+            replace=replace,
+            max_rejected_share=config.max_rejected_share
+            if max_rejected_share is None
+            else max_rejected_share,
+            settle_seconds=config.settle_seconds if settle_seconds is None else settle_seconds,
+        )
 
 
 @dataclass
@@ -122,6 +161,13 @@ class RunResult:
     outcomes: list[Outcome] = field(default_factory=list)
     already_published: bool = False
     skipped: list[Skipped] = field(default_factory=list)
+
+    def status_counts(self) -> dict[str, int]:
+        """How many uploads ended in each status (verwerkt, quarantaine, ...)."""
+        counts: dict[str, int] = {}
+        for outcome in self.outcomes:
+            counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        return dict(sorted(counts.items()))
 
     @property
     def households_file(self) -> Path:

@@ -20,6 +20,7 @@ import polars as pl
 from factlab.errors import FactlabError
 
 STAGING_FOLDER = ".staging"
+DUCKDB_MEMORY_LIMIT = "2GB"
 
 
 class Staging:
@@ -49,8 +50,14 @@ class Staging:
             shutil.rmtree(self.path)
         self.path.mkdir(mode=0o700)
         spill = self.path / "duckdb"
+        # A memory limit makes DuckDB spill to the staging folder instead of growing without bound
+        # on a huge edition; spill files hold pseudonyms, so they must live here and nowhere else.
         self.connection = duckdb.connect(
-            config={"temp_directory": str(spill), "threads": os.cpu_count() or 1}
+            config={
+                "temp_directory": str(spill),
+                "threads": os.cpu_count() or 1,
+                "memory_limit": DUCKDB_MEMORY_LIMIT,
+            }
         )
         return self
 

@@ -16,46 +16,28 @@ from typing import Any, Literal
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
-from factlab.config import Period, load_config
 from factlab.edition import RunSettings, run_edition
 from factlab.keys import ephemeral_key, managed_key_from_environment
 
 
 @task(name="editie-verwerken", retries=0, persist_result=False, cache_policy=None)
 def process_edition(
-    uploads: Path,
-    out: Path,
-    edition: str,
-    config: Path,
-    period: str | None,
-    key_mode: Literal["ephemeral", "managed"],
-    replace: bool,
+    settings: RunSettings, key_mode: Literal["ephemeral", "managed"]
 ) -> dict[str, Any]:
     """Run the edition; the key is made and dropped inside this task."""
     logger = get_run_logger()
-    edition_config = load_config(config)
-    settings = RunSettings(
-        uploads=uploads,
-        out=out,
-        edition=edition,
-        config=edition_config,
-        period=Period.parse(period) if period else edition_config.period,
-        replace=replace,
-    )
+    edition = settings.edition
     key = managed_key_from_environment(edition) if key_mode == "managed" else ephemeral_key()
 
     def progress(what: str, done: int, total: int) -> None:
         logger.info("%s (%d/%d)", what, done, total)
 
     result = run_edition(settings, key, progress)
-    statuses: dict[str, int] = {}
-    for outcome in result.outcomes:
-        statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
     return {
         "editie": edition,
         "map": str(result.edition_dir),
         "huishoudens": result.households,
-        "bestanden": statuses,
+        "bestanden": result.status_counts(),
         "al_gepubliceerd": result.already_published,
     }
 
@@ -79,12 +61,25 @@ def edition_flow(
     period: str | None = None,
     key_mode: Literal["ephemeral", "managed"] = "ephemeral",
     replace: bool = False,
+    max_rejected_share: float | None = None,
+    settle_seconds: float | None = None,
 ) -> dict[str, Any]:
-    """Process all uploads into an edition; ``edition`` defaults to the current month (2026-11)."""
+    """Process all uploads into an edition; ``edition`` defaults to the current month (2026-11).
+
+    ``max_rejected_share`` and ``settle_seconds`` default to the config's ``[aanlevering]``.
+    """
     name = edition or date.today().strftime("%Y-%m")
-    summary = process_edition(
-        Path(uploads), Path(out), name, Path(config), period, key_mode, replace
+    settings = RunSettings.from_options(
+        Path(config),
+        uploads=Path(uploads),
+        out=Path(out),
+        edition=name,
+        period=period,
+        replace=replace,
+        max_rejected_share=max_rejected_share,
+        settle_seconds=settle_seconds,
     )
+    summary = process_edition(settings, key_mode)
     create_markdown_artifact(
         key=f"factlab-{name.lower().replace('.', '-').replace('_', '-')}",
         markdown=_summary_markdown(summary),

@@ -97,3 +97,19 @@ def test_run_with_managed_key_finds_config_beside_uploads(gemeente: Path, tmp_pa
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "2026" / "huishoudens.parquet").is_file()
     assert key not in result.stderr + result.stdout
+
+
+def test_options_override_the_config_and_are_checked(gemeente: Path, tmp_path: Path) -> None:
+    result = _factlab(
+        "run", "--uploads", str(gemeente / "uploads"), "--out", str(tmp_path / "out"), "--edition", "2026",
+        "--max-afgewezen", "2",
+    )  # fmt: skip
+    assert result.returncode == 2 and "tussen 0 en 1" in result.stderr
+    # Everything counts as still being written with a long settling time: nothing is consumed.
+    result = _factlab(
+        "run", "--uploads", str(gemeente / "uploads"), "--out", str(tmp_path / "out"), "--edition", "2026",
+        "--wachttijd", "100000",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "overgeslagen" in result.stderr
+    assert any((gemeente / "uploads").rglob("*.csv"))

@@ -65,3 +65,18 @@ def test_header_matching_ignores_case_spaces_underscores_hyphens() -> None:
     assert {
         header_key(h) for h in ("Huis_Nummer", "huis-nummer", " HUIS NUMMER ", "\ufeffhuisnummer")
     } == {"huisnummer"}
+
+
+def test_delivery_settings_have_defaults_and_are_checked(tmp_path: Path) -> None:
+    assert load_config(_config(tmp_path, BASE)).max_rejected_share == 0.05
+    config = load_config(
+        _config(tmp_path, BASE + "[aanlevering]\nmax_afgewezen = 0.1\nwachttijd_seconden = 30\n")
+    )
+    assert (config.max_rejected_share, config.settle_seconds) == (0.1, 30.0)
+    for body, message in (
+        ("max_afgewezen = 5", "tussen 0 en 1"),
+        ("wachttijd_seconden = -1", "0 of meer"),
+        ('max_afgewezen = "veel"', "getal"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            load_config(_config(tmp_path, BASE + f"[aanlevering]\n{body}\n"))
