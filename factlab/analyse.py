@@ -22,6 +22,8 @@ from typing import Any
 
 import polars as pl
 
+from schemas.receipt import COUNT_KEYS as RECEIPT_COUNT_KEYS
+
 CellKey = tuple[str, ...]
 
 ONBEKEND = "onbekend"
@@ -52,17 +54,6 @@ DOMAIN_LABELS: dict[str, str] = {
     "onderwijs": "Onderwijs",
     "inburgering": "Inburgering",
 }
-#: Count keys of a receipt (provenance ``bestanden[*]``), in the order they are published.
-RECEIPT_COUNTS: tuple[str, ...] = (
-    "rijen_gelezen",
-    "geaccepteerd",
-    "afgewezen",
-    "dubbel",
-    "buiten_periode",
-    "geplaatst",
-    "niet_geplaatst",
-    "buiten_gemeente",
-)
 TOTAAL = "totaal"
 
 
@@ -516,9 +507,9 @@ def receipts_tables(
         row = per_org.setdefault(
             org,
             {"naam": str(receipt.get("organisatie_naam") or org)}
-            | dict.fromkeys(RECEIPT_COUNTS, 0),
+            | dict.fromkeys(RECEIPT_COUNT_KEYS, 0),
         )
-        for key in RECEIPT_COUNTS:
+        for key in RECEIPT_COUNT_KEYS:
             row[key] += int(receipt.get(key) or 0)
         for code, n in (receipt.get("voorzieningen") or {}).items():
             per_org_prov[(org, str(code))] += int(n)
@@ -527,13 +518,13 @@ def receipts_tables(
     rows = [
         base
         | {"organisatie": o, "organisatie_naam": per_org[o]["naam"]}
-        | {k: per_org[o][k] for k in RECEIPT_COUNTS}
+        | {k: per_org[o][k] for k in RECEIPT_COUNT_KEYS}
         for o in orgs
     ]
     rows.append(
         base
         | {"organisatie": TOTAAL, "organisatie_naam": "Alle organisaties"}
-        | {k: sum(per_org[o][k] for o in orgs) for k in RECEIPT_COUNTS}
+        | {k: sum(per_org[o][k] for o in orgs) for k in RECEIPT_COUNT_KEYS}
     )
     prov_rows = [
         base
@@ -547,7 +538,7 @@ def receipts_tables(
         "organisatie_naam": pl.String,
     }
     tables = {
-        "aanlevering": _table(rows, text | dict.fromkeys(RECEIPT_COUNTS, COUNT)),
+        "aanlevering": _table(rows, text | dict.fromkeys(RECEIPT_COUNT_KEYS, COUNT)),
         "aanlevering_voorzieningen": _table(
             prov_rows, text | {"voorziening": pl.String, "rijen": COUNT}
         ),
@@ -556,7 +547,9 @@ def receipts_tables(
     def key(org: str, column: str) -> CellKey:
         return ("aanlevering", gemeente_code, org, column)
 
-    relations = [Relation(key(TOTAAL, c), tuple(key(o, c) for o in orgs)) for c in RECEIPT_COUNTS]
+    relations = [
+        Relation(key(TOTAAL, c), tuple(key(o, c) for o in orgs)) for c in RECEIPT_COUNT_KEYS
+    ]
     candidates = {
         "rijen_gelezen": ("geaccepteerd", "afgewezen", "dubbel", "buiten_periode"),
         "geaccepteerd": ("geplaatst", "niet_geplaatst", "buiten_gemeente"),

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from factlab.analyse import CellKey, Relation
+from schemas.receipt import COUNT_KEYS as RECEIPT_COUNT_KEYS
 
 
 class DisclosureError(RuntimeError):
@@ -228,19 +229,7 @@ CONTRACTS: dict[str, TableContract] = {
                 *GEBIED,
                 Column("organisatie", "key"),
                 Column("organisatie_naam", "label"),
-                *(
-                    _count(n, "aanlevering", per_column=True)
-                    for n in (
-                        "rijen_gelezen",
-                        "geaccepteerd",
-                        "afgewezen",
-                        "dubbel",
-                        "buiten_periode",
-                        "geplaatst",
-                        "niet_geplaatst",
-                        "buiten_gemeente",
-                    )
-                ),
+                *(_count(n, "aanlevering", per_column=True) for n in RECEIPT_COUNT_KEYS),
                 _derived("plaatsingsgraad_pct", "pct", "geplaatst", "geaccepteerd"),
             ),
             per_gebied=False,

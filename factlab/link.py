@@ -13,6 +13,8 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from schemas.households import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA
+
 LINK_SQL = """
 WITH households AS (
     SELECT
@@ -37,31 +39,10 @@ FROM households
 ORDER BY ALL
 """
 
-HOUSEHOLD_COLUMNS = (
-    "wijk_code",
-    "buurt_code",
-    "voorzieningen",
-    "domeinen",
-    "organisaties",
-    "aantal_voorzieningen",
-    "aantal_domeinen",
-    "aantal_organisaties",
-)
-
 
 def link(connection: duckdb.DuckDBPyConnection, staged_files: list[str]) -> pl.DataFrame:
     """Households from the staged parquet files (pseudoniem, wijk/buurt, voorziening, ...)."""
     if not staged_files:
-        return pl.DataFrame(
-            schema={
-                "wijk_code": pl.String,
-                "buurt_code": pl.String,
-                "voorzieningen": pl.List(pl.String),
-                "domeinen": pl.List(pl.String),
-                "organisaties": pl.List(pl.String),
-                "aantal_voorzieningen": pl.UInt32,
-                "aantal_domeinen": pl.UInt32,
-                "aantal_organisaties": pl.UInt32,
-            }
-        )
-    return connection.read_parquet(staged_files).query("staged", LINK_SQL).pl()
+        return pl.DataFrame(schema=HOUSEHOLD_SCHEMA)
+    households = connection.read_parquet(staged_files).query("staged", LINK_SQL).pl()
+    return households.select(HOUSEHOLD_COLUMNS)

@@ -27,7 +27,7 @@ import polars as pl
 
 from factlab.catalogue import DOMAINS, load_catalogue
 from factlab.config import ORGANISATION_PATTERN
-from factlab.link import HOUSEHOLD_COLUMNS
+from schemas.households import BUURT_CODE_PATTERN, HOUSEHOLD_COLUMNS, WIJK_CODE_PATTERN
 
 TABLE_FOLDER = "tabellen"
 #: A published count: a multiple of 5 of at least 10 (0-7 are suppressed, 8 and 9 round to 10).
@@ -199,12 +199,12 @@ def household_expectations(codes: Iterable[str]) -> list[_Expect]:
         _Expect(
             "ExpectColumnValuesToMatchRegex",
             "wijkcode is een CBS-wijkcode of 'onbekend'",
-            {"column": "wijk_code", "regex": r"^(?:WK[0-9]{6}|onbekend)$"},
+            {"column": "wijk_code", "regex": WIJK_CODE_PATTERN},
         ),
         _Expect(
             "ExpectColumnValuesToMatchRegex",
             "buurtcode is een CBS-buurtcode (of leeg)",
-            {"column": "buurt_code", "regex": r"^BU[0-9]{8}$"},
+            {"column": "buurt_code", "regex": BUURT_CODE_PATTERN},
         ),
         _Expect(
             "ExpectColumnValuesToMatchRegex",

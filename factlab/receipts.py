@@ -16,21 +16,11 @@ from factlab.place import OUTSIDE, PLACED, UNKNOWN
 from factlab.safe_text import neutralise
 from factlab.validate import Tally
 from schemas.delivery import RULES_BY_CODE
+from schemas.receipt import COUNT_KEYS
 
 PROCESSED = "verwerkt"
 QUARANTINED = "quarantaine"
 DUPLICATE_UPLOAD = "dubbele_aanlevering"
-
-COUNT_KEYS = (
-    "rijen_gelezen",
-    "dubbel",
-    "afgewezen",
-    "buiten_periode",
-    "geaccepteerd",
-    "geplaatst",
-    "niet_geplaatst",
-    "buiten_gemeente",
-)
 
 
 @dataclass(frozen=True)

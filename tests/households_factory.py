@@ -12,17 +12,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from factlab.catalogue import load_catalogue
+from schemas.households import HOUSEHOLD_SCHEMA
 
-SCHEMA = {
-    "wijk_code": pl.String,
-    "buurt_code": pl.String,
-    "voorzieningen": pl.List(pl.String),
-    "domeinen": pl.List(pl.String),
-    "organisaties": pl.List(pl.String),
-    "aantal_voorzieningen": pl.UInt32,
-    "aantal_domeinen": pl.UInt32,
-    "aantal_organisaties": pl.UInt32,
-}
 ORGANISATIONS = ("zorgbalans", "jeugdteam", "wijkteam", "werkplein", "schuldhulp-zw", "humanitas")
 
 
@@ -80,4 +71,4 @@ def households(seed: int, n: int, area: Gemeente, p_onbekend: float = 0.05) -> p
                 "aantal_organisaties": len(orgs),
             }
         )
-    return pl.DataFrame(rows, schema=SCHEMA, orient="row")
+    return pl.DataFrame(rows, schema=HOUSEHOLD_SCHEMA, orient="row")

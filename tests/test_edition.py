@@ -16,6 +16,7 @@ from factlab.edition import AUDIT_FILE, HOUSEHOLDS_FILE, RunSettings, run_editio
 from factlab.errors import FactlabError
 from factlab.keys import PseudonymKey, derive_edition_key, ephemeral_key
 from factlab.staging import STAGING_FOLDER
+from tests.leakscan import scan_for_leaks
 
 MASTER = b"factlab-test-master-key-32-bytes!"
 
@@ -123,9 +124,7 @@ def test_household_table_holds_no_identity(run) -> None:
 
 
 def test_no_address_pseudonym_or_key_in_any_output(run, gemeente: Path) -> None:
-    from tests.leakscan import scan_for_leaks  # the shared leak scanner (issue 4)
-
-    result, key, out, truth = run
+    _, key, out, truth = run
     leaks = scan_for_leaks([out], truth=truth, key=key)
     assert leaks == []
 

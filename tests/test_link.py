@@ -5,7 +5,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from factlab.link import HOUSEHOLD_COLUMNS, link
+from factlab.link import link
+from schemas.households import HOUSEHOLD_COLUMNS
 
 
 def _staged(tmp_path: Path, name: str, rows: list[tuple]) -> str:

@@ -1,0 +1,26 @@
+"""The de-identified household table (``huishoudens.parquet``): the contract between the link
+stage, which writes it, and everything after it (analysis, quality checks, notebooks).
+
+One row per household; no address, no pseudonym. Lists are sorted and hold distinct values,
+and each ``aantal_*`` column is the length of its list.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+HOUSEHOLD_SCHEMA: dict[str, pl.DataType] = {
+    "wijk_code": pl.String(),  # WK... of the gemeente, or "onbekend" (address not placed)
+    "buurt_code": pl.String(),  # BU..., null when the wijk is "onbekend"
+    "voorzieningen": pl.List(pl.String()),  # catalogue codes
+    "domeinen": pl.List(pl.String()),  # domains of those provisions
+    "organisaties": pl.List(pl.String()),  # organisation codes (upload folder names)
+    "aantal_voorzieningen": pl.UInt32(),
+    "aantal_domeinen": pl.UInt32(),
+    "aantal_organisaties": pl.UInt32(),
+}
+HOUSEHOLD_COLUMNS: tuple[str, ...] = tuple(HOUSEHOLD_SCHEMA)
+
+# CBS area codes; Amsterdam's are alphanumeric (WK0363AF, BU0363AF01).
+WIJK_CODE_PATTERN = r"^(?:WK[0-9A-Z]{6}|onbekend)$"
+BUURT_CODE_PATTERN = r"^BU[0-9A-Z]{8}$"
