@@ -17,12 +17,13 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
+from python_calamine import CalamineWorkbook
 
 from factlab.errors import FactlabError
 
@@ -176,7 +177,7 @@ def _csv_text_batches(text: str, delimiter: str, rows: int) -> Iterator[pl.DataF
 
 
 def _cell_text(value: object) -> str | None:
-    if value is None:
+    if value is None or value == "":
         return None
     if isinstance(value, datetime):
         return (
@@ -189,18 +190,20 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
-def _open_workbook(path: Path):  # type: ignore[no-untyped-def]
-    from openpyxl import load_workbook  # imported here: only XLSX uploads pay for it
+def _open_workbook(path: Path) -> CalamineWorkbook:
+    """Open a workbook with calamine (Rust): about ten times faster than openpyxl.
 
+    Like Excel, it reads formula cells as their stored result, never as a formula.
+    """
     try:
-        return load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many types for a damaged workbook
+        return CalamineWorkbook.from_path(str(path))
+    except Exception as error:  # calamine raises several types for a damaged workbook
         raise UnreadableFile(
             f"het Excel-bestand is niet te openen ({type(error).__name__})"
         ) from None
 
 
-def _header_names(header: tuple[object, ...]) -> list[str]:
+def _header_names(header: Sequence[object]) -> list[str]:
     names: list[str] = []
     for position, cell in enumerate(header):
         name = _cell_text(cell) or ""
@@ -211,34 +214,28 @@ def _header_names(header: tuple[object, ...]) -> list[str]:
 def _first_filled_sheet(path: Path) -> str:
     """The first worksheet with a header row: a leading empty or cover sheet is skipped."""
     workbook = _open_workbook(path)
-    try:
-        for sheet in workbook.worksheets:
-            header = next(sheet.iter_rows(values_only=True, max_row=1), None)
-            if header and any(_cell_text(c) and str(c).strip() for c in header):
-                return str(sheet.title)
-    finally:
-        workbook.close()
+    for name in workbook.sheet_names:
+        header = next(iter(workbook.get_sheet_by_name(name).iter_rows()), None)
+        if header and any(_cell_text(c) and str(c).strip() for c in header):
+            return str(name)
     raise UnreadableFile("de werkmap bevat geen werkblad met een kopregel")
 
 
 def _xlsx_batches(path: Path, sheet_name: str | None, rows: int) -> Iterator[pl.DataFrame]:
     workbook = _open_workbook(path)
-    try:
-        sheet = workbook[sheet_name] if sheet_name else workbook.worksheets[0]
-        cells = sheet.iter_rows(values_only=True)
-        names = _header_names(next(cells, ()))
-        _check_header(names)
-        schema = {ROW_COLUMN: pl.Int64} | dict.fromkeys(names, pl.String)
-        records: list[list[object]] = []
-        for index, row in enumerate(cells):
-            texts = [_cell_text(cell) for cell in row[: len(names)]]
-            records.append([index + 2, *texts, *[None] * (len(names) - len(texts))])
-            if len(records) == rows:
-                yield _drop_blank_rows(pl.DataFrame(records, schema=schema, orient="row"))
-                records = []
-        yield _drop_blank_rows(pl.DataFrame(records, schema=schema, orient="row"))
-    finally:
-        workbook.close()
+    sheet = workbook.get_sheet_by_name(sheet_name) if sheet_name else workbook.get_sheet_by_index(0)
+    cells = iter(sheet.iter_rows())
+    names = _header_names(next(cells, ()))
+    _check_header(names)
+    schema = {ROW_COLUMN: pl.Int64} | dict.fromkeys(names, pl.String)
+    records: list[list[object]] = []
+    for index, row in enumerate(cells):
+        texts = [_cell_text(cell) for cell in row[: len(names)]]
+        records.append([index + 2, *texts, *[None] * (len(names) - len(texts))])
+        if len(records) == rows:
+            yield _drop_blank_rows(pl.DataFrame(records, schema=schema, orient="row"))
+            records = []
+    yield _drop_blank_rows(pl.DataFrame(records, schema=schema, orient="row"))
 
 
 def _csv_header_names(header_line: str, delimiter: str) -> list[str]:
