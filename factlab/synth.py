@@ -41,6 +41,9 @@ import numpy as np
 import polars as pl
 import xlsxwriter
 
+from factlab.catalogue import load_catalogue
+from factlab.config import CANONICAL_COLUMNS, header_key
+
 __all__ = ["PERIOD_END", "PERIOD_START", "SynthSummary", "synthesise"]
 
 PERIOD_START = date(2026, 1, 1)
@@ -254,20 +257,10 @@ class Partner:
     @property
     def kolommen(self) -> dict[str, str]:
         """Headers that are not canonical names and need a connector mapping."""
-        canonical = {
-            "postcode",
-            "huisnummer",
-            "huisletter",
-            "huisnummertoevoeging",
-            "toevoeging",
-            "voorziening",
-            "startdatum",
-            "einddatum",
-        }
+        canonical = {*CANONICAL_COLUMNS, "toevoeging"}
         out: dict[str, str] = {}
         for header, role in self.columns:
-            key = "".join(ch for ch in header.lower() if ch not in " _-")
-            if not role.startswith("x:") and key not in canonical:
+            if not role.startswith("x:") and header_key(header) not in canonical:
                 out[header] = role
         return out
 
@@ -533,16 +526,16 @@ def load_wijken() -> list[Wijk]:
     ]
 
 
-def load_catalogue() -> dict[str, str]:
+def catalogue_domains() -> dict[str, str]:
     """Catalogue code -> domain, in catalogue order."""
-    text = _data_file("catalogus.csv").read_text(encoding="utf-8")
-    return {r["code"]: r["domein"] for r in csv.DictReader(io.StringIO(text))}
+    frame = load_catalogue()
+    return dict(zip(frame.get_column("code"), frame.get_column("domein"), strict=True))
 
 
-def load_catalogue_names() -> dict[str, str]:
+def catalogue_names() -> dict[str, str]:
     """Catalogue code -> name."""
-    text = _data_file("catalogus.csv").read_text(encoding="utf-8")
-    return {r["code"]: r["naam"] for r in csv.DictReader(io.StringIO(text))}
+    frame = load_catalogue()
+    return dict(zip(frame.get_column("code"), frame.get_column("naam"), strict=True))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1375,8 +1368,8 @@ def _generate(
     rng = np.random.default_rng(seed)
     r = random.Random(int(rng.integers(0, 2**63 - 1)))
     wijken = load_wijken()
-    catalogue = load_catalogue()
-    names = load_catalogue_names()
+    catalogue = catalogue_domains()
+    names = catalogue_names()
 
     progress("adressen en buurten genereren")
     zaanstad, others, used_pc6, zaanstad_pc4 = generate_dwellings(rng, wijken, scale)

@@ -19,28 +19,20 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
+from factlab.config import CANONICAL_COLUMNS
 from factlab.synth import (
     JWP_COMBOS,
     PERIOD_END,
     PERIOD_START,
     SynthSummary,
+    catalogue_domains,
     generate_dwellings,
-    load_catalogue,
     load_wijken,
     synthesise,
 )
 
 SMALL = 0.2
-CANONICAL = {
-    "postcode",
-    "huisnummer",
-    "huisletter",
-    "huisnummertoevoeging",
-    "toevoeging",
-    "voorziening",
-    "startdatum",
-    "einddatum",
-}
+CANONICAL = {*CANONICAL_COLUMNS, "toevoeging"}
 
 
 @pytest.fixture(scope="module")
@@ -233,7 +225,7 @@ def test_config_parses_and_maps_onto_the_catalogue(full: tuple[Path, SynthSummar
     }
     for key in ("adressen", "wijken", "kaart"):
         assert (root / config["referentie"][key]).is_file()
-    catalogue = load_catalogue()
+    catalogue = catalogue_domains()
     partners = config["partners"]
     orgs = {p.name for p in (root / "uploads").iterdir()}
     assert set(partners) == orgs
@@ -342,7 +334,7 @@ def test_truth_households_are_consistent(full: tuple[Path, SynthSummary]) -> Non
         pl.struct("postcode", "huisnummer", "huisletter", "toevoeging").is_unique().all()
     ).item()
     assert set(truth["status"].unique()) == {"geplaatst", "onbekend", "buiten_gemeente"}
-    catalogue = load_catalogue()
+    catalogue = catalogue_domains()
     for row in truth.iter_rows(named=True):
         assert row["voorzieningen"] and row["voorzieningen"] == sorted(set(row["voorzieningen"]))
         assert row["domeinen"] == sorted({catalogue[c] for c in row["voorzieningen"]})
