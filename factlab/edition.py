@@ -63,7 +63,7 @@ from factlab.config import (
 )
 from factlab.disclose import DEFAULT_RULES, DisclosureError, DisclosureRules
 from factlab.errors import FactlabError
-from factlab.feedback import CSV_SUFFIX, MARKDOWN_SUFFIX, Feedback, feedback
+from factlab.feedback import CSV_SUFFIX, MARKDOWN_SUFFIX, Feedback, feedback, percent_nl
 from factlab.files import atomic_write_bytes, atomic_write_text
 from factlab.intake import (
     QUARANTINE_FOLDER,
@@ -350,7 +350,7 @@ def _quarantined(upload: Upload, name: str, reason: str, tally: Tally | None) ->
 def _too_many_rejected(tally: Tally, limit: float) -> str:
     return (
         f"{tally.rejected_rows} van de {tally.rows_read - tally.duplicates} rijen "
-        f"({tally.rejected_share:.1%}) zijn afgewezen; boven {limit:.0%} wordt een bestand niet "
+        f"({percent_nl(tally.rejected_share)}) zijn afgewezen; boven {percent_nl(limit, 0)} wordt een bestand niet "
         "verwerkt, want dan is er waarschijnlijk iets mis met de export als geheel"
     )
 

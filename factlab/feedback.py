@@ -33,6 +33,11 @@ class Feedback:
     csv: bytes
 
 
+def percent_nl(share: float, decimals: int = 1) -> str:
+    """A share as a Dutch percentage: 0.012 -> ``1,2%``."""
+    return f"{share:.{decimals}%}".replace(".", ",")
+
+
 def _row_list(rows: list[int]) -> str:
     shown = ", ".join(str(r) for r in rows[:ROWS_SHOWN])
     more = len(rows) - ROWS_SHOWN
@@ -43,7 +48,7 @@ def _summary(tally: Tally) -> list[str]:
     return [
         f"- Gelezen rijen: {tally.rows_read}",
         f"- Dubbele rijen (precies gelijk aan een eerdere rij, één keer geteld): {tally.duplicates}",
-        f"- Afgewezen rijen: {tally.rejected_rows} ({tally.rejected_share:.1%} van de unieke rijen)",
+        f"- Afgewezen rijen: {tally.rejected_rows} ({percent_nl(tally.rejected_share)} van de unieke rijen)",
         f"- Buiten de verslagperiode: {tally.out_of_period}",
         f"- Geaccepteerd: {tally.accepted}",
     ]
