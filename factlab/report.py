@@ -304,7 +304,9 @@ def map_figure(
         )
     )
     _layout(
-        fig, height=460, legend={"title": {"text": value_label}, "orientation": "h", "y": -0.02}
+        fig,
+        height=460,
+        legend={"title": {"text": value_label, "side": "top"}, "orientation": "h", "y": -0.02},
     )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1)
