@@ -126,8 +126,8 @@ def synth(
     """Maak een realistische synthetische gemeente (Zaanstad) met uploads van partners."""
     from factlab.synth import synthesise
 
-    with _user_errors():
-        summary = synthesise(out, seed=seed, scale=scale)
+    with _user_errors(), console.status("synthetische gemeente maken") as status:
+        summary = synthesise(out, seed=seed, scale=scale, progress=status.update)
     console.print(f"Synthetische gemeente geschreven naar [bold]{out}[/]")
     console.print(f"  {summary.n_dwellings} woningen, {summary.n_files} uploadbestanden")
 
@@ -216,8 +216,8 @@ def demo(
         out.mkdir(parents=True)
         (out / DEMO_MARKER).write_text("Aangemaakt door 'factlab demo'; mag weg.\n")
         gemeente = out / "gemeente"
-        console.print(f"Synthetische gemeente maken in {gemeente} ...")
-        synthesise(gemeente, seed=seed)
+        with console.status(f"synthetische gemeente maken in {gemeente}") as status:
+            synthesise(gemeente, seed=seed, progress=status.update)
         settings = RunSettings.from_options(
             gemeente / "factlab.toml",
             uploads=gemeente / "uploads",
