@@ -84,6 +84,11 @@ def _print_result(result: RunResult) -> None:
         console.print(f"Editie was al gepubliceerd: {result.edition_dir}")
     summary = ", ".join(f"{n} {status}" for status, n in result.status_counts().items())
     console.print(f"Bestanden: {summary or 'geen'}")
+    if not result.outcomes and not result.skipped and not result.already_published:
+        console.print(
+            "  [yellow]Er stonden geen bestanden in de uploadmap;[/] partners zetten hun bestanden "
+            "in <uploadmap>/<organisatie>/ (zie docs/aanleverformaat.md)."
+        )
     for outcome in result.outcomes:
         if outcome.status == QUARANTINED:
             console.print(
