@@ -75,7 +75,7 @@ from factlab.intake import (
 )
 from factlab.keys import PseudonymKey
 from factlab.link import link
-from factlab.place import OUTSIDE, PLACEMENTS, place
+from factlab.place import OUTSIDE, PLACEMENTS, place, placement_counts
 from factlab.pseudonymise import pseudonymise
 from factlab.publish import publish
 from factlab.quality import Quality, check_households, check_tables
@@ -323,7 +323,7 @@ def _second_pass(
             duplicate_mask=duplicates.mask(raw),
         )
         placed = place(checked.valid, address_table, settings.config.gemeente_code)
-        for outcome, n in placed.group_by("plaatsing").len().iter_rows():
+        for outcome, n in placement_counts(placed).items():
             placements[outcome] += n
         for code, n in placed.group_by("voorziening").len().iter_rows():
             provisions[code] = provisions.get(code, 0) + n

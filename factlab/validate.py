@@ -23,15 +23,6 @@ from connectors.partner_files import ROW_COLUMN
 from factlab import addresses
 from factlab.config import Period
 
-VALID_COLUMNS = (
-    ROW_COLUMN,
-    "adres_sleutel",
-    "postcode",
-    "huisnummer",
-    "voorziening",
-    "startdatum",
-    "einddatum",
-)
 REJECTION_SCHEMA = {ROW_COLUMN: pl.Int64, "kolom": pl.String, "regel": pl.String}
 
 
@@ -39,7 +30,9 @@ REJECTION_SCHEMA = {ROW_COLUMN: pl.Int64, "kolom": pl.String, "regel": pl.String
 class Checked:
     """Outcome of validating one delivery."""
 
-    valid: pl.DataFrame  # VALID_COLUMNS, in period, one row per accepted input row
+    # rij, adres_sleutel, postcode, huisnummer, voorziening, startdatum, einddatum:
+    # one row per accepted input row, in the period.
+    valid: pl.DataFrame
     rejections: pl.DataFrame  # rij, kolom, regel: one row per broken rule
     rows_read: int
     duplicates: int
