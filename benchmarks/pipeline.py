@@ -10,7 +10,8 @@ memory of the process. Each scale runs in a fresh subprocess so peak memory is p
 
 Targets (on the 2-core reference machine): the demo gemeente (scale 1, ~29,000 upload rows)
 runs in under 12 s and 1 GB, so ``factlab demo`` finishes in seconds; ten times Zaanstad
-(~290,000 rows) in under 45 s and 1.5 GB. Measured 2026-11-22: 6.9 s / 511 MB and 12.3 s / 748 MB. A missed target is reported and makes the script exit 1.
+(~290,000 rows) in under 45 s and 1.5 GB. Measured 2026-11-22:
+6.9 s / 511 MB and 12.3 s / 748 MB. A missed target is reported and makes the script exit 1.
 """
 
 from __future__ import annotations
