@@ -172,11 +172,28 @@ def _canonical_targets(columns: list[str], partner: PartnerSettings) -> dict[str
         renames[column] = target
     missing = [c for c in REQUIRED_COLUMNS if c not in renames.values()]
     if missing:
-        found = ", ".join(neutralise(c) for c in columns if c != ROW_COLUMN)
         raise MissingColumns(
-            f"verplichte kolom(men) ontbreken: {', '.join(missing)} (gevonden kolommen: {found})"
+            f"verplichte kolom(men) ontbreken: {', '.join(missing)} ({_found_columns(columns)})"
         )
     return renames
+
+
+def _found_columns(columns: list[str]) -> str:
+    """The header as found, for the partner; but never a cell that may be data.
+
+    Without a header row the first data row is read as column names, and echoing it would put
+    an address into the receipt, the feedback and the log. Names with a digit are not shown.
+    """
+    names = [c for c in columns if c != ROW_COLUMN]
+    shown = [neutralise(c) for c in names if not any(ch.isdigit() for ch in c)]
+    hidden = len(names) - len(shown)
+    text = f"gevonden kolommen: {', '.join(shown) or 'geen'}"
+    if hidden:
+        text += (
+            f"; {hidden} kolomnaam/-namen met cijfers niet getoond. Als dat gegevens zijn, lijkt "
+            "de eerste regel gegevens in plaats van een kopregel: zet de kolomnamen op regel 1"
+        )
+    return text
 
 
 def _cell(column: str) -> pl.Expr:

@@ -423,4 +423,10 @@ CASES: tuple[Case, ...] = (
         {"a.csv": utf8(";;;;;;\n" + csv(rows(38)).split("\n", 1)[1])},
         {"a.csv": Expected(QUARANTINED, reason="kopregel is leeg")},
     ),
+    Case(
+        "c39-geen-kopregel",
+        "no header row: the first data row would be taken for column names",
+        {"a.csv": utf8(csv(rows(39)).split("\n", 1)[1])},
+        {"a.csv": Expected(QUARANTINED, reason="lijkt de eerste regel gegevens")},
+    ),
 )
