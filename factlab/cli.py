@@ -7,6 +7,7 @@ exit code 2, never a traceback. Long work shows a progress bar on a terminal.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from contextlib import contextmanager
 from enum import StrEnum
@@ -18,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from factlab.edition import RunResult, RunSettings, run_edition
-from factlab.errors import FactlabError
+from factlab.errors import DEBUG_VARIABLE, FactlabError, unexpected
 from factlab.keys import PseudonymKey, ephemeral_key, managed_key_from_environment
 from factlab.receipts import QUARANTINED
 from factlab.safe_text import neutralise
@@ -42,11 +43,17 @@ class KeyModeOption(StrEnum):
 
 @contextmanager
 def _user_errors():
+    """User mistakes: one clear message, exit 2. Bugs: a redacted message, exit 1."""
     try:
         yield
     except FactlabError as error:
         console.print(f"[bold red]Fout:[/] {error}")
         raise typer.Exit(code=2) from None
+    except Exception as error:
+        if os.environ.get(DEBUG_VARIABLE) == "1":
+            raise
+        console.print(f"[bold red]Fout:[/] {unexpected(error)}")
+        raise typer.Exit(code=1) from None
 
 
 @contextmanager

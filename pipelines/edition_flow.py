@@ -17,6 +17,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
 from factlab.edition import RunSettings, run_edition
+from factlab.errors import FactlabError, unexpected
 from factlab.keys import ephemeral_key, managed_key_from_environment
 
 
@@ -32,7 +33,14 @@ def process_edition(
     def progress(what: str, done: int, total: int) -> None:
         logger.info("%s (%d/%d)", what, done, total)
 
-    result = run_edition(settings, key, progress)
+    try:
+        result = run_edition(settings, key, progress)
+    except FactlabError:
+        raise  # a user mistake: its message names file, row and rule, never a value
+    except Exception as error:
+        # Prefect stores the message and traceback of a failed task; a bug's message may
+        # quote data, so only a redacted description leaves this task.
+        raise RuntimeError(unexpected(error)) from None
     return {
         "editie": edition,
         "map": str(result.edition_dir),

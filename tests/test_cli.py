@@ -113,3 +113,31 @@ def test_options_override_the_config_and_are_checked(gemeente: Path, tmp_path: P
     assert result.returncode == 0, result.stderr
     assert "overgeslagen" in result.stderr
     assert any((gemeente / "uploads").rglob("*.csv"))
+
+
+def test_a_bug_is_reported_without_the_data_in_its_message(
+    gemeente: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from factlab import cli
+
+    def broken(*args, **kwargs):
+        raise ValueError("could not parse '1503AB 12'")  # as a library error might quote data
+
+    monkeypatch.setattr(cli, "run_edition", broken)
+    args = [
+        "run",
+        "--uploads",
+        str(gemeente / "uploads"),
+        "--out",
+        str(tmp_path / "o"),
+        "--edition",
+        "x",
+    ]
+    result = CliRunner().invoke(cli.app, args)
+    assert result.exit_code == 1
+    assert "ValueError" in result.output and "1503AB" not in result.output
+    monkeypatch.setenv("FACTLAB_DEBUG", "1")
+    result = CliRunner().invoke(cli.app, args)
+    assert isinstance(result.exception, ValueError)  # a developer still gets the real error

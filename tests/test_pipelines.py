@@ -84,3 +84,25 @@ def test_deployments_point_at_the_flow_with_valid_parameters() -> None:
         assert (ROOT / path).is_file() and name == "edition_flow"
         assert set(deployment["parameters"]) <= parameters
         assert "FACTLAB_KEY" not in str(deployment["parameters"])
+
+
+def test_a_bug_reaches_prefect_without_the_data_in_its_message(
+    prefect_server, gemeente: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipelines.edition_flow as module
+
+    def broken(*args, **kwargs):
+        raise ValueError("could not parse '1503AB 12'")  # as a library error might quote data
+
+    monkeypatch.setattr(module, "run_edition", broken)
+    state = edition_flow(
+        uploads=str(gemeente / "uploads"),
+        out=str(tmp_path / "out"),
+        config=str(gemeente / "factlab.toml"),
+        edition="2026",
+        return_state=True,
+    )
+    assert state.is_failed()
+    _, logs = asyncio.run(_artifacts_and_logs(state.state_details.flow_run_id))
+    recorded = "\n".join([*logs, str(state.message)])
+    assert "ValueError" in recorded and "1503AB" not in recorded
