@@ -77,7 +77,7 @@ from factlab.keys import PseudonymKey
 from factlab.link import link
 from factlab.place import OUTSIDE, PLACEMENTS, place, placement_counts
 from factlab.pseudonymise import pseudonymise
-from factlab.publish import publish
+from factlab.publish import publish_report, publish_tables
 from factlab.quality import Quality, check_households, check_tables
 from factlab.receipts import (
     QUARANTINED,
@@ -453,29 +453,40 @@ def _wijken(config: EditionConfig) -> pl.DataFrame:
     )
 
 
+def _disclosure_rules(config: EditionConfig) -> DisclosureRules:
+    return DisclosureRules(
+        threshold=int(config.disclosure.get("drempel", DEFAULT_RULES.threshold)),
+        rounding=int(config.disclosure.get("afronding", DEFAULT_RULES.rounding)),
+    )
+
+
 def _publish(
     config: EditionConfig,
     households: pl.DataFrame,
     provenance: dict[str, Any],
     edition_dir: Path,
+    checked: Quality,
 ) -> None:
-    """Analyse, protect and write the tables and the report (the publish stage)."""
-    rules = DisclosureRules(
-        threshold=int(config.disclosure.get("drempel", DEFAULT_RULES.threshold)),
-        rounding=int(config.disclosure.get("afronding", DEFAULT_RULES.rounding)),
-    )
+    """Publish tables, check them as written, then the report that summarises every check.
+
+    Adds the table checks to ``provenance["kwaliteit"]``; a failed check stops the run before
+    the report is written.
+    """
+    rules = _disclosure_rules(config)
+    catalogue = load_catalogue(config.catalogue)
+    area = {"gemeente_code": config.gemeente_code, "gemeente_naam": config.gemeente_naam}
     try:
-        publish(
-            households,
-            gemeente_code=config.gemeente_code,
-            gemeente_naam=config.gemeente_naam,
-            wijken=_wijken(config),
-            kaart=read_wijkkaart(config.kaart) if config.kaart else None,
-            provenance=provenance,
-            out_dir=edition_dir,
-            rules=rules,
-            catalogue=load_catalogue(config.catalogue),
-        )
+        protected = publish_tables(
+            households, **area, wijken=_wijken(config), provenance=provenance,
+            out_dir=edition_dir, rules=rules, catalogue=catalogue,
+        )  # fmt: skip
+        checked = checked.merge(check_tables(edition_dir, edition_dir / QUALITY_FOLDER))
+        provenance["kwaliteit"] = checked.summary()
+        _stop_if_failed(checked, edition_dir)
+        publish_report(
+            protected, **area, kaart=read_wijkkaart(config.kaart) if config.kaart else None,
+            provenance=provenance, out_dir=edition_dir, rules=rules, catalogue=catalogue,
+        )  # fmt: skip
     except DisclosureError as error:
         raise FactlabError(
             f"publicatie geweigerd door de openbaarmakingscontrole: {error}"
@@ -535,10 +546,7 @@ def run_edition(
         atomic_write_bytes(edition_dir / HOUSEHOLDS_FILE, buffer.getvalue())
         _checkpoint("huishoudens")
         report("publiceren: tabellen en rapport", len(uploads), len(uploads))
-        _publish(settings.config, households, provenance, edition_dir)
-        checked = checked.merge(check_tables(edition_dir, quality_dir))
-        provenance["kwaliteit"] = checked.summary()
-        _stop_if_failed(checked, edition_dir)
+        _publish(settings.config, households, provenance, edition_dir, checked)
         for outcome in outcomes:
             path = _receipt_path(edition_dir, outcome.upload)
             atomic_write_text(path, _json(outcome.receipt))

@@ -123,6 +123,68 @@ def workbook_bytes(tables: Mapping[str, pl.DataFrame], rules: DisclosureRules) -
     return buffer.getvalue()
 
 
+def publish_tables(
+    households: pl.DataFrame,
+    *,
+    gemeente_code: str,
+    gemeente_naam: str,
+    wijken: pl.DataFrame,
+    provenance: Mapping[str, Any],
+    out_dir: Path,
+    rules: DisclosureRules = DEFAULT_RULES,
+    catalogue: pl.DataFrame | None = None,
+) -> Protected:
+    """Protect, gate and write ``tabellen/*.csv`` and ``tabellen.xlsx``; returns the tables.
+
+    Every table passes the gate before the first file is written.
+    """
+    protected = protected_tables(
+        households,
+        gemeente_code=gemeente_code,
+        gemeente_naam=gemeente_naam,
+        wijken=wijken,
+        provenance=provenance,
+        rules=rules,
+        catalogue=catalogue,
+    )
+    for name, frame in protected.tables.items():
+        gate(name, frame, rules)
+    for name, frame in protected.tables.items():
+        atomic_write_bytes(out_dir / TABLE_DIR / f"{name}.csv", table_csv(frame).encode("utf-8"))
+    atomic_write_bytes(out_dir / WORKBOOK, workbook_bytes(protected.tables, rules))
+    return protected
+
+
+def publish_report(
+    protected: Protected,
+    *,
+    gemeente_code: str,
+    gemeente_naam: str,
+    kaart: dict | None,
+    provenance: Mapping[str, Any],
+    out_dir: Path,
+    rules: DisclosureRules = DEFAULT_RULES,
+    catalogue: pl.DataFrame | None = None,
+) -> Path:
+    """Render, gate and write ``rapport.html`` from already protected tables.
+
+    A separate step so the report can describe checks run on the written tables.
+    """
+    catalogue = load_catalogue() if catalogue is None else catalogue
+    html = render_report(
+        protected.tables,
+        gemeente_code=gemeente_code,
+        gemeente_naam=gemeente_naam,
+        kaart=kaart,
+        provenance=provenance,
+        rules=rules,
+        provision_names=dict(catalogue.select("code", "naam").iter_rows()),
+    )
+    report = out_dir / REPORT
+    atomic_write_text(report, inline_plotly(html))
+    return report
+
+
 def publish(
     households: pl.DataFrame,
     *,
@@ -138,39 +200,18 @@ def publish(
     """Write ``tabellen/*.csv``, ``tabellen.xlsx`` and ``rapport.html`` under ``out_dir``.
 
     ``out_dir`` is ``<out>/<edition>``. Returns the files written. Raises
-    :class:`factlab.disclose.DisclosureError` (writing nothing) if any output fails the gate.
+    :class:`factlab.disclose.DisclosureError` if an output fails the gate; the tables are all
+    gated before any is written, the report before it is written.
     """
-    protected = protected_tables(
-        households,
-        gemeente_code=gemeente_code,
-        gemeente_naam=gemeente_naam,
-        wijken=wijken,
-        provenance=provenance,
-        rules=rules,
-        catalogue=catalogue,
-    )
     catalogue = load_catalogue() if catalogue is None else catalogue
-    for name, frame in protected.tables.items():
-        gate(name, frame, rules)
-    html = render_report(
-        protected.tables,
-        gemeente_code=gemeente_code,
-        gemeente_naam=gemeente_naam,
-        kaart=kaart,
-        provenance=provenance,
-        rules=rules,
-        provision_names=dict(catalogue.select("code", "naam").iter_rows()),
-    )
-    outputs: list[tuple[Path, bytes]] = [
-        (out_dir / TABLE_DIR / f"{name}.csv", table_csv(frame).encode("utf-8"))
-        for name, frame in protected.tables.items()
-    ]
-    outputs.append((out_dir / WORKBOOK, workbook_bytes(protected.tables, rules)))
-    written = []
-    for path, data in outputs:
-        atomic_write_bytes(path, data)
-        written.append(path)
-    report = out_dir / REPORT
-    atomic_write_text(report, inline_plotly(html))
-    written.append(report)
-    return written
+    area = {"gemeente_code": gemeente_code, "gemeente_naam": gemeente_naam}
+    protected = publish_tables(
+        households, **area, wijken=wijken, provenance=provenance, out_dir=out_dir, rules=rules,
+        catalogue=catalogue,
+    )  # fmt: skip
+    report = publish_report(
+        protected, **area, kaart=kaart, provenance=provenance, out_dir=out_dir, rules=rules,
+        catalogue=catalogue,
+    )  # fmt: skip
+    tables = [out_dir / TABLE_DIR / f"{name}.csv" for name in protected.tables]
+    return [*tables, out_dir / WORKBOOK, report]

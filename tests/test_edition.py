@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
 import shutil
 from collections import Counter
@@ -202,3 +203,12 @@ def test_bad_edition_name_and_missing_uploads_are_clear_errors(
     missing = RunSettings(tmp_path / "nope", settings.out, "2026", settings.config)
     with pytest.raises(FactlabError, match="uploadmap"):
         run_edition(missing, ephemeral_key())
+
+
+def test_report_summarises_every_quality_check_of_the_run(run) -> None:
+    result, _, _, _ = run
+    audit = json.loads((result.edition_dir / AUDIT_FILE).read_text())
+    checks = audit["kwaliteit"]["controles"]
+    assert audit["kwaliteit"]["geslaagd"] and any(c["naam"].startswith("tabel_") for c in checks)
+    report = html.unescape((result.edition_dir / "rapport.html").read_text(encoding="utf-8"))
+    assert all(c["naam"] in report for c in checks)
