@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from factlab.analyse import Analysis, analyse
 from factlab.catalogue import load_catalogue
 from schemas.households import HOUSEHOLD_SCHEMA
 
@@ -22,6 +23,18 @@ class Gemeente:
     code: str
     naam: str
     wijken: pl.DataFrame
+
+
+def analyse_area(hh: pl.DataFrame, area: Gemeente, **options: int) -> Analysis:
+    """Analyse factory households of a factory gemeente with the built-in catalogue."""
+    return analyse(
+        hh,
+        gemeente_code=area.code,
+        gemeente_naam=area.naam,
+        wijken=area.wijken,
+        catalogue=load_catalogue(),
+        **options,
+    )
 
 
 def gemeente(n_wijken: int = 5, code: str = "GM0999", woningen: int | None = 800) -> Gemeente:

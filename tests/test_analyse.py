@@ -7,9 +7,9 @@ from itertools import combinations
 
 import polars as pl
 import pytest
-from households_factory import gemeente, households
+from households_factory import analyse_area, gemeente, households
 
-from factlab.analyse import CBS_COMBINATIONS, analyse, cbs_combination
+from factlab.analyse import CBS_COMBINATIONS, cbs_combination
 from factlab.catalogue import load_catalogue
 
 
@@ -17,13 +17,7 @@ from factlab.catalogue import load_catalogue
 def case():
     area = gemeente(6)
     hh = households(11, 900, area)
-    result = analyse(
-        hh,
-        gemeente_code=area.code,
-        gemeente_naam=area.naam,
-        wijken=area.wijken,
-        catalogue=load_catalogue(),
-    )
+    result = analyse_area(hh, area)
     return area, hh, result
 
 
@@ -128,12 +122,6 @@ def test_unknown_wijk_codes_count_as_onbekend():
         .otherwise("wijk_code")
         .alias("wijk_code")
     )
-    result = analyse(
-        hh,
-        gemeente_code=area.code,
-        gemeente_naam=area.naam,
-        wijken=area.wijken,
-        catalogue=load_catalogue(),
-    )
+    result = analyse_area(hh, area)
     kern = result.tables["kerncijfers"]
     assert _value(kern, "huishoudens_met_voorziening", gebied_code="onbekend") == 10

@@ -26,6 +26,10 @@ def _factlab(
     )
 
 
+def _run_args(gemeente: Path, out: Path, *extra: str) -> list[str]:
+    return ["run", "--uploads", str(gemeente / "uploads"), "--out", str(out), *extra]
+
+
 @pytest.mark.parametrize("command", [[], ["synth"], ["run"], ["demo"]])
 def test_every_command_has_help(command: list[str]) -> None:
     result = _factlab(*command, "--help")
@@ -66,11 +70,7 @@ def test_user_mistakes_get_one_clear_message_and_no_traceback(
     gemeente: Path, tmp_path: Path, args: list[str], message: str
 ) -> None:
     result = _factlab(
-        "run",
-        "--uploads",
-        str(gemeente / "uploads"),
-        "--out",
-        str(tmp_path / "out"),
+        *_run_args(gemeente, tmp_path / "out"),
         *args,
         cwd=gemeente,
         env={"FACTLAB_KEY": ""},
@@ -83,11 +83,7 @@ def test_user_mistakes_get_one_clear_message_and_no_traceback(
 def test_run_with_managed_key_finds_config_beside_uploads(gemeente: Path, tmp_path: Path) -> None:
     key = "a2V5LWZvci10ZXN0cy1vbmx5LTMyLWJ5dGVzLWxvbmchIQ=="
     result = _factlab(
-        "run",
-        "--uploads",
-        str(gemeente / "uploads"),
-        "--out",
-        str(tmp_path / "out"),
+        *_run_args(gemeente, tmp_path / "out"),
         "--edition",
         "2026",
         "--key-mode",
@@ -100,14 +96,12 @@ def test_run_with_managed_key_finds_config_beside_uploads(gemeente: Path, tmp_pa
 
 
 def test_options_override_the_config_and_are_checked(gemeente: Path, tmp_path: Path) -> None:
-    result = _factlab(
-        "run", "--uploads", str(gemeente / "uploads"), "--out", str(tmp_path / "out"), "--edition", "2026",
+    result = _factlab(*_run_args(gemeente, tmp_path / "out"), "--edition", "2026",
         "--max-afgewezen", "2",
     )  # fmt: skip
     assert result.returncode == 2 and "tussen 0 en 1" in result.stderr
     # Everything counts as still being written with a long settling time: nothing is consumed.
-    result = _factlab(
-        "run", "--uploads", str(gemeente / "uploads"), "--out", str(tmp_path / "out"), "--edition", "2026",
+    result = _factlab(*_run_args(gemeente, tmp_path / "out"), "--edition", "2026",
         "--wachttijd", "100000",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from households_factory import gemeente, households
+from households_factory import analyse_area, gemeente, households
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from factlab.analyse import Relation, analyse, receipts_tables
-from factlab.catalogue import load_catalogue
+from factlab.analyse import Relation, receipts_tables
 from factlab.disclose import (
     CONTRACTS,
     DisclosureError,
@@ -57,14 +56,7 @@ CASES = [(1, 2000, 6), (2, 600, 8), (3, 120, 4), (4, 40, 3), (5, 9, 2), (6, 0, 2
 
 
 def _truth(hh, area):
-    result = analyse(
-        hh,
-        gemeente_code=area.code,
-        gemeente_naam=area.naam,
-        wijken=area.wijken,
-        catalogue=load_catalogue(),
-        threshold=RULES.threshold,
-    )
+    result = analyse_area(hh, area, threshold=RULES.threshold)
     receipts, rel = receipts_tables(PROVENANCE, area.code, area.naam)
     values = dict(result.hidden)
     for name, frame in (result.tables | receipts).items():
