@@ -120,15 +120,7 @@ def test_a_bug_is_reported_without_the_data_in_its_message(
         raise ValueError("could not parse '1503AB 12'")  # as a library error might quote data
 
     monkeypatch.setattr(cli, "run_edition", broken)
-    args = [
-        "run",
-        "--uploads",
-        str(gemeente / "uploads"),
-        "--out",
-        str(tmp_path / "o"),
-        "--edition",
-        "x",
-    ]
+    args = _run_args(gemeente, tmp_path / "o", "--edition", "x")
     result = CliRunner().invoke(cli.app, args)
     assert result.exit_code == 1
     assert "ValueError" in result.output and "1503AB" not in result.output
