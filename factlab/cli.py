@@ -17,12 +17,23 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
-from factlab.edition import RunResult, RunSettings, run_edition
+from factlab.closing import refusal
+from factlab.edition import (
+    EditionStatus,
+    RunResult,
+    RunSettings,
+    check_edition,
+    close,
+    edition_status,
+    run_edition,
+)
 from factlab.errors import DEBUG_VARIABLE, FactlabError, unexpected
+from factlab.intake import Skipped
 from factlab.keys import PseudonymKey, ephemeral_key, managed_key_from_environment
-from factlab.receipts import QUARANTINED
-from factlab.safe_text import neutralise
+from factlab.receipts import Outcome
+from schemas.records import PROCESSED
 
 app = typer.Typer(
     help="Factlab: samenloop van voorzieningen per huishouden, privacyvriendelijk gekoppeld.",
@@ -80,30 +91,46 @@ def _key(mode: KeyModeOption, edition: str) -> PseudonymKey:
     )
 
 
-def _run(settings: RunSettings, key_mode: KeyModeOption) -> RunResult:
+def _run(
+    settings: RunSettings, key_mode: KeyModeOption, incomplete: str | None = None
+) -> RunResult:
     key = _key(key_mode, settings.edition)
     with _progress_bar("verwerken") as progress:
-        return run_edition(settings, key, progress)
+        return run_edition(settings, key, progress, incomplete_reason=incomplete)
+
+
+def _print_outcomes(outcomes: list[Outcome], skipped: list[Skipped]) -> None:
+    """What a check did, per upload; names shown escaped (they are the partners' own)."""
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    console.print(f"Bestanden: {summary or 'geen nieuwe'}")
+    for outcome in outcomes:
+        receipt = outcome.receipt
+        if receipt.status != PROCESSED:
+            console.print(
+                f"  [yellow]{receipt.status}:[/] {outcome.upload.label} ({receipt.delivery}): "
+                f"{receipt.reason or ''}",
+                markup=True,
+                highlight=False,
+            )
+        elif receipt.replaces:
+            console.print(
+                f"  vervangt {receipt.replaces}: {outcome.upload.label} ({receipt.delivery})"
+            )
+    for entry in skipped:
+        console.print(f"  [yellow]overgeslagen:[/] {entry.label}: {entry.reason}", highlight=False)
 
 
 def _print_result(result: RunResult) -> None:
     if result.already_published:
         console.print(f"Editie was al gepubliceerd: {result.edition_dir}")
-    summary = ", ".join(f"{n} {status}" for status, n in result.status_counts().items())
-    console.print(f"Bestanden: {summary or 'geen'}")
+    _print_outcomes(result.outcomes, result.skipped)
     if not result.outcomes and not result.skipped and not result.already_published:
         console.print(
             "  [yellow]Er stonden geen bestanden in de uploadmap;[/] partners zetten hun bestanden "
             "in <uploadmap>/<organisatie>/ (zie docs/aanleverformaat.md)."
-        )
-    for outcome in result.outcomes:
-        if outcome.status == QUARANTINED:
-            console.print(
-                f"  [yellow]quarantaine:[/] {outcome.upload.label}: {outcome.receipt.get('reden', '')}"
-            )
-    for skipped in result.skipped:
-        console.print(
-            f"  [yellow]overgeslagen:[/] {skipped.organisation}/{neutralise(skipped.name)}: {skipped.reason}"
         )
     console.print(f"Huishoudens met een voorziening: {result.households}")
     folder = result.edition_dir.resolve()
@@ -113,6 +140,32 @@ def _print_result(result: RunResult) -> None:
     report = folder / "rapport.html"
     if report.is_file():
         console.print(f"Open het rapport: [bold]{report.as_uri()}[/]")
+
+
+def _print_status(status: EditionStatus) -> None:
+    table = Table(title=f"Editie {status.edition}: {status.state}")
+    for column in (
+        "organisatie",
+        "naam",
+        "status",
+        "leveringen",
+        "rijen",
+        "laatste levering",
+        "reden",
+    ):
+        table.add_column(column)
+    for p in status.partners:
+        table.add_row(
+            p.organisation, p.name, p.status, str(p.deliveries), str(p.rows),
+            p.last_delivery or "-", p.reason or "",
+        )  # fmt: skip
+    console.print(table)
+    if status.completeness is None:
+        return
+    if status.completeness.complete:
+        console.print("[green]Compleet:[/] de editie kan worden gesloten ('factlab close').")
+    else:
+        console.print(f"[yellow]{refusal(status.completeness, status.edition)}[/]", highlight=False)
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -144,69 +197,164 @@ def synth(
     console.print(f"  {summary.n_dwellings} woningen, {summary.n_files} uploadbestanden")
 
 
+UploadsOption = Annotated[
+    Path, typer.Option("--uploads", help="Uploadmap met per organisatie een submap.")
+]
+OutOption = Annotated[
+    Path, typer.Option("--out", help="Uitvoermap; de editie komt in <out>/<editie>/.")
+]
+EditionOption = Annotated[
+    str, typer.Option("--edition", "--editie", help="Naam van de editie, bijvoorbeeld 2026.")
+]
+PeriodOption = Annotated[
+    str | None,
+    typer.Option(
+        "--period",
+        "--periode",
+        help="Verslagperiode VAN:TOT, bijvoorbeeld 2026-01-01:2026-12-31 (standaard uit de configuratie).",
+    ),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Configuratie (factlab.toml); standaard naast de uploadmap, anders in de huidige map."
+    ),
+]
+KeyModeOpt = Annotated[
+    KeyModeOption,
+    typer.Option(
+        help="ephemeral: sleutel verdwijnt na de run; managed: hoofdsleutel uit FACTLAB_KEY."
+    ),
+]
+RejectedOption = Annotated[
+    float | None,
+    typer.Option(
+        "--max-afgewezen",
+        help="Een bestand gaat in quarantaine als meer dan dit aandeel van de regels is "
+        "afgewezen (standaard uit de configuratie, anders 0.05).",
+    ),
+]
+SettleOption = Annotated[
+    float | None,
+    typer.Option(
+        "--wachttijd",
+        help="Bestanden die korter dan zoveel seconden geleden zijn gewijzigd, worden nog "
+        "geschreven: ze blijven staan voor de volgende controle (standaard uit de configuratie, anders 0).",
+    ),
+]
+IncompleteOption = Annotated[
+    str | None,
+    typer.Option(
+        "--onvolledig",
+        help="Sluit bewust onvolledig, met deze reden (bijvoorbeeld 'partner X levert pas in "
+        "maart'); het rapport noemt dan wie ontbreekt en waarom.",
+    ),
+]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Toon voortgang per bestand.")]
+
+
+def _settings(
+    uploads: Path,
+    out: Path,
+    edition: str,
+    config: Path | None,
+    period: str | None = None,
+    max_afgewezen: float | None = None,
+    wachttijd: float | None = None,
+) -> RunSettings:
+    config_path = config or next(
+        (p for p in (uploads.parent / "factlab.toml", Path("factlab.toml")) if p.is_file()),
+        uploads.parent / "factlab.toml",
+    )
+    return RunSettings.from_options(
+        config_path,
+        uploads=uploads,
+        out=out,
+        edition=edition,
+        period=period,
+        max_rejected_share=max_afgewezen,
+        settle_seconds=wachttijd,
+    )
+
+
 @app.command()
 def run(
-    uploads: Annotated[Path, typer.Option(help="Uploadmap met per organisatie een submap.")],
-    out: Annotated[Path, typer.Option(help="Uitvoermap; de editie komt in <out>/<editie>/.")],
-    edition: Annotated[str, typer.Option(help="Naam van de editie, bijvoorbeeld 2026.")],
-    period: Annotated[
-        str | None,
-        typer.Option(
-            help="Verslagperiode VAN:TOT, bijvoorbeeld 2026-01-01:2026-12-31 (standaard uit de configuratie)."
-        ),
-    ] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            help="Configuratie (factlab.toml); standaard naast de uploadmap, anders in de huidige map."
-        ),
-    ] = None,
-    key_mode: Annotated[
-        KeyModeOption,
-        typer.Option(
-            help="ephemeral: sleutel verdwijnt na de run; managed: hoofdsleutel uit FACTLAB_KEY."
-        ),
-    ] = KeyModeOption.ephemeral,
-    replace: Annotated[
-        bool,
-        typer.Option(help="Een al gepubliceerde editie opnieuw opbouwen uit de huidige uploads."),
-    ] = False,
-    max_afgewezen: Annotated[
-        float | None,
-        typer.Option(
-            help="Een bestand gaat in quarantaine als meer dan dit aandeel van de regels is "
-            "afgewezen (standaard uit de configuratie, anders 0.05)."
-        ),
-    ] = None,
-    wachttijd: Annotated[
-        float | None,
-        typer.Option(
-            help="Bestanden die korter dan zoveel seconden geleden zijn gewijzigd, worden nog "
-            "geschreven: ze blijven staan voor de volgende run (standaard uit de configuratie, anders 0)."
-        ),
-    ] = None,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Toon voortgang per bestand.")
-    ] = False,
+    uploads: UploadsOption,
+    out: OutOption,
+    edition: EditionOption,
+    period: PeriodOption = None,
+    config: ConfigOption = None,
+    key_mode: KeyModeOpt = KeyModeOption.ephemeral,
+    max_afgewezen: RejectedOption = None,
+    wachttijd: SettleOption = None,
+    onvolledig: IncompleteOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
-    """Verwerk alle uploads tot een editie: ontvangstbewijzen, huishoudtabel, tabellen en rapport."""
+    """Alles in één keer: editie openen, alle uploads controleren en de editie sluiten."""
     _configure_logging(verbose)
     with _user_errors():
-        config_path = config or next(
-            (p for p in (uploads.parent / "factlab.toml", Path("factlab.toml")) if p.is_file()),
-            uploads.parent / "factlab.toml",
-        )
-        settings = RunSettings.from_options(
-            config_path,
-            uploads=uploads,
-            out=out,
-            edition=edition,
-            period=period,
-            replace=replace,
-            max_rejected_share=max_afgewezen,
-            settle_seconds=wachttijd,
-        )
-        result = _run(settings, key_mode)
+        settings = _settings(uploads, out, edition, config, period, max_afgewezen, wachttijd)
+        result = _run(settings, key_mode, onvolledig)
+    _print_result(result)
+
+
+@app.command()
+def check(
+    uploads: UploadsOption,
+    out: OutOption,
+    edition: EditionOption,
+    period: PeriodOption = None,
+    config: ConfigOption = None,
+    max_afgewezen: RejectedOption = None,
+    wachttijd: SettleOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Controleer nieuwe aanleveringen en zet ontvangstbewijs en terugkoppeling in de map van de partner.
+
+    Opent de editie als die nog niet open is. Een geaccepteerd bestand wacht tot de editie
+    sluit; een nieuw bestand met dezelfde naam vervangt het eerdere.
+    """
+    _configure_logging(verbose)
+    with _user_errors():
+        settings = _settings(uploads, out, edition, config, period, max_afgewezen, wachttijd)
+        with _progress_bar("controleren") as progress:
+            result = check_edition(settings, progress)
+    _print_outcomes(result.outcomes, result.skipped)
+
+
+@app.command()
+def status(
+    uploads: UploadsOption,
+    out: OutOption,
+    edition: EditionOption,
+    config: ConfigOption = None,
+) -> None:
+    """Toon per verwachte partner: aangeleverd, geaccepteerd, quarantaine (reden) of ontbrekend."""
+    with _user_errors():
+        _print_status(edition_status(_settings(uploads, out, edition, config)))
+
+
+@app.command(name="close")
+def close_command(
+    uploads: UploadsOption,
+    out: OutOption,
+    edition: EditionOption,
+    config: ConfigOption = None,
+    key_mode: KeyModeOpt = KeyModeOption.ephemeral,
+    onvolledig: IncompleteOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Sluit de editie: koppel de geaccepteerde aanleveringen en publiceer tabellen en rapport.
+
+    Weigert een editie waarin verwachte partners ontbreken of in quarantaine staan, tenzij u
+    haar bewust onvolledig sluit met --onvolledig "reden".
+    """
+    _configure_logging(verbose)
+    with _user_errors():
+        settings = _settings(uploads, out, edition, config)
+        key = _key(key_mode, settings.edition)
+        with _progress_bar("sluiten") as progress:
+            result = close(settings, key, incomplete_reason=onvolledig, progress=progress)
     _print_result(result)
 
 

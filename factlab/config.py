@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from factlab.errors import ConfigError
+from factlab.names import ORGANISATION_RULE, is_organisation
 
 CANONICAL_COLUMNS = (
     "postcode",
@@ -25,7 +26,6 @@ CANONICAL_COLUMNS = (
     "startdatum",
     "einddatum",
 )
-ORGANISATION_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 MAX_REJECTED_SHARE = 0.05  # a file with a larger share of rejected rows is quarantined whole
 SETTLE_SECONDS = 0.0  # files modified more recently than this are left for the next run
 
@@ -83,6 +83,7 @@ class EditionConfig:
     catalogue: Path | None = None
     period: Period | None = None
     partners: dict[str, PartnerSettings] = field(default_factory=dict)
+    expected: tuple[str, ...] = ()  # [editie] verwacht; empty: every configured partner
     disclosure: dict[str, Any] = field(default_factory=dict)
     max_rejected_share: float = MAX_REJECTED_SHARE
     settle_seconds: float = SETTLE_SECONDS
@@ -105,10 +106,9 @@ def _path(base: Path, section: dict[str, Any], name: str, *, required: bool) -> 
 
 
 def _partner(organisation: str, raw: dict[str, Any]) -> PartnerSettings:
-    if not ORGANISATION_PATTERN.match(organisation):
+    if not is_organisation(organisation):
         raise ConfigError(
-            f"[partners.{organisation}]: een organisatiecode bestaat uit kleine letters, cijfers, "
-            "'.', '_' of '-' (de naam van de uploadmap)"
+            f"[partners.{organisation}]: {ORGANISATION_RULE} (de naam van de uploadmap)"
         )
     columns = {}
     for partner_name, canonical in dict(raw.get("kolommen", {})).items():
@@ -163,6 +163,13 @@ def load_config(path: Path) -> EditionConfig:
             f"[editie] gemeente moet een CBS-gemeentecode zijn zoals GM0479, niet {code!r}"
         )
     period = edition.get("periode")
+    expected = edition.get("verwacht", [])
+    if not isinstance(expected, list) or not all(
+        isinstance(o, str) and is_organisation(o) for o in expected
+    ):
+        raise ConfigError(
+            f"[editie] verwacht moet een lijst van organisatiecodes zijn; {ORGANISATION_RULE}"
+        )
     delivery = raw.get("aanlevering", {})
     return EditionConfig(
         gemeente_code=code,
@@ -174,6 +181,7 @@ def load_config(path: Path) -> EditionConfig:
         period=Period.parse(str(period)) if period else None,
         partners={org: _partner(org, dict(s)) for org, s in raw.get("partners", {}).items()},
         disclosure=dict(raw.get("openbaarmaking", {})),
+        expected=tuple(expected),
         max_rejected_share=check_share(
             _number(delivery, "max_afgewezen", MAX_REJECTED_SHARE), "[aanlevering] max_afgewezen"
         ),

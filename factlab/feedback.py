@@ -19,6 +19,7 @@ from connectors.partner_files import ROW_COLUMN
 from factlab.safe_text import neutralise
 from factlab.validate import Tally
 from schemas.delivery import RULES, RULES_BY_CODE
+from schemas.records import DUPLICATE_UPLOAD, PROCESSED, QUARANTINED, WITHDRAWN, Receipt
 
 MARKDOWN_SUFFIX = ".terugkoppeling.md"
 CSV_SUFFIX = ".afgewezen.csv"
@@ -74,31 +75,34 @@ def _per_rule(rejections: pl.DataFrame) -> list[str]:
     return lines
 
 
-def feedback(
-    label: str,
-    organisation_name: str,
-    *,
-    processed: bool,
-    reason: str | None,
-    tally: Tally | None,
-) -> Feedback:
+_VERDICTS = {
+    PROCESSED: "Het bestand is verwerkt.",
+    QUARANTINED: "Het bestand is **niet verwerkt** en apart gezet (quarantaine).",
+    DUPLICATE_UPLOAD: "Het bestand is gelijk aan een eerdere aanlevering en telt niet opnieuw mee.",
+    WITHDRAWN: "Uw verzoek tot intrekken is verwerkt.",
+}
+_NEXT_STEPS = {
+    QUARANTINED: "Verbeter het bestand en zet het opnieuw in uw uploadmap, onder dezelfde naam: "
+    "het vervangt dan deze aanlevering. Neem bij vragen contact op met de beheerder van Factlab.",
+    DUPLICATE_UPLOAD: "U hoeft niets te doen.",
+    WITHDRAWN: "Wilt u toch iets aanleveren, zet dan een nieuw bestand in uw uploadmap.",
+}
+
+
+def feedback(receipt: Receipt, label: str, tally: Tally | None) -> Feedback:
     """Feedback for one upload. ``tally`` is None for a file that could not be read at all."""
-    verdict = (
-        "Het bestand is verwerkt."
-        if processed
-        else "Het bestand is **niet verwerkt** en apart gezet (quarantaine)."
-    )
     lines = [
         "# Terugkoppeling op uw aanlevering",
         "",
         f"- Bestand: {neutralise(label)}",
-        f"- Organisatie: {neutralise(organisation_name)}",
-        "",
-        verdict,
-        "",
+        f"- Organisatie: {neutralise(receipt.organisation_name)}",
+        f"- Levering: {receipt.delivery}, ontvangen {receipt.received}",
     ]
-    if reason:
-        lines += [f"Reden: {reason}", ""]
+    if receipt.replaces:
+        lines.append(f"- Vervangt: levering {receipt.replaces} (eerder bestand met dezelfde naam)")
+    lines += ["", _VERDICTS.get(receipt.status, receipt.status), ""]
+    if receipt.reason:
+        lines += [f"Reden: {receipt.reason}", ""]
     if tally is not None:
         lines += ["## Samenvatting", "", *_summary(tally), ""]
         if tally.rejected_rows:
@@ -111,18 +115,16 @@ def feedback(
                 *_per_rule(tally.rejections),
             ]
     lines += ["## Wat nu?", ""]
-    if processed and not (tally and tally.rejected_rows):
+    if receipt.status == PROCESSED and not (tally and tally.rejected_rows):
         lines.append("Alles is in orde; u hoeft niets te doen.")
-    elif processed:
+    elif receipt.status == PROCESSED:
         lines.append(
-            "De goede rijen zijn meegeteld. Verbeter de afgewezen rijen in uw bronsysteem, "
-            "zodat ze bij de volgende aanlevering wel meetellen."
+            "De goede rijen tellen mee. Verbeter de afgewezen rijen in uw bronsysteem; lever "
+            "het verbeterde bestand onder dezelfde naam opnieuw aan als ze in deze editie mee "
+            "moeten tellen (het vervangt dan deze aanlevering)."
         )
     else:
-        lines.append(
-            "Verbeter het bestand en zet het opnieuw in uw uploadmap; het wordt bij de "
-            "volgende run verwerkt. Neem bij vragen contact op met de beheerder van Factlab."
-        )
+        lines.append(_NEXT_STEPS.get(receipt.status, ""))
     return Feedback("\n".join(lines) + "\n", _csv(tally))
 
 

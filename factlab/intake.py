@@ -1,19 +1,23 @@
 """Intake stage: find the uploads, read each one, and map it onto the delivery format.
 
-The upload folder holds one folder per partner organisation (``<uploads>/<organisatie>/``).
-Intake only reads: consuming (deleting) an upload happens at the end of a run, after its
-receipt is written, so that a crash never loses a delivery.
+The upload folder holds one folder per partner organisation (``<uploads>/<organisatie>/``);
+each partner folder gets a ``terugkoppeling/`` folder where Factlab writes receipts and
+feedback (never read back as uploads). Intake only reads: taking an upload into the edition
+happens in :mod:`factlab.arrival`, after its receipt is written, so a crash never loses one.
 
-Not every file in an upload folder is a delivery. A file that is still being written (a
-``.part``/``.tmp`` download, an Office lock file ``~$...``, or one modified within the
-settling time) is left for the next run; a symbolic link, or anything resolving outside the
-upload folder, is refused, because following it could read (and later delete) a file the
-partner never delivered. Both are reported, neither is consumed.
+Every entry under the upload folder is either a delivery or listed with its reason, never
+ignored silently: a file still being written (``.part``/``.tmp``, an Office lock file ``~$...``,
+or one modified within the settling time) is left for the next check; a symbolic link, or
+anything resolving outside the upload folder, is refused, because following it could read (and
+later delete) a file the partner never delivered; hidden files, nested folders, files outside a
+partner folder and anything that is not a regular file (a FIFO, a socket) are listed too.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,11 +33,12 @@ from connectors.partner_files import (
     UnreadableFile,
     open_partner_file,
 )
-from factlab.config import CANONICAL_COLUMNS, ORGANISATION_PATTERN, PartnerSettings, header_key
-from factlab.files import sha256_file
+from factlab.config import CANONICAL_COLUMNS, PartnerSettings, header_key
+from factlab.names import ORGANISATION_RULE, display_name, is_organisation
 from factlab.safe_text import neutralise
 
-QUARANTINE_FOLDER = "_quarantaine"
+FEEDBACK_FOLDER = "terugkoppeling"
+WITHDRAW_SUFFIX = ".intrekken"
 _ALIASES = {"toevoeging": "huisnummertoevoeging"}
 REQUIRED_COLUMNS = ("postcode", "huisnummer", "voorziening")
 IN_PROGRESS_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".filepart")
@@ -42,48 +47,63 @@ _DUPLICATE_NAME = re.compile(re.escape(DUPLICATE_SUFFIX) + r"\d+$")
 
 WRITING = "wordt nog geschreven"
 REFUSED = "geweigerd"
+NOT_READ = "niet gelezen"
 
 
 @dataclass(frozen=True)
 class Upload:
-    """One file in the upload folder, as it was when the run found it."""
+    """One file in a partner folder, as it was when the check found it."""
 
     organisation: str
     path: Path
-    sha256: str
-    stamp: tuple[int, int] = (0, 0)  # (size, mtime_ns): a changed file is not consumed
+    stamp: tuple[int, int] = (0, 0)  # (size, mtime_ns): a changed file is not taken in
 
     @property
     def name(self) -> str:
         return self.path.name
 
     @property
+    def size(self) -> int:
+        return self.stamp[0]
+
+    @property
     def label(self) -> str:
-        """How the file is named in receipts and messages: ``organisatie/bestand``."""
-        return neutralise(f"{self.organisation}/{self.path.name}")
+        """How the file is named in receipts and messages: ``organisatie/bestand``, escaped."""
+        return neutralise(f"{self.organisation}/{display_name(self.path.name)}")
+
+    @property
+    def withdraws(self) -> str | None:
+        """For a withdrawal marker ``<bestand>.intrekken``: the name of the file withdrawn."""
+        if self.name.lower().endswith(WITHDRAW_SUFFIX) and len(self.name) > len(WITHDRAW_SUFFIX):
+            return self.name[: -len(WITHDRAW_SUFFIX)]
+        return None
 
     def unchanged(self) -> bool:
-        """True if the file on disk is still the one this run read."""
+        """True if the file on disk is still the one this check read."""
         try:
-            stat = self.path.stat()
+            return _stamp(self.path) == self.stamp
         except FileNotFoundError:
             return False
-        return (stat.st_size, stat.st_mtime_ns) == self.stamp
 
 
 @dataclass(frozen=True)
 class Skipped:
-    """A file found in the upload folder but not read in this run, and why (in Dutch)."""
+    """An entry in the upload folder that was not read, and why (in Dutch)."""
 
-    organisation: str
+    organisation: str  # "" for an entry outside any partner folder
     name: str
-    status: str  # WRITING or REFUSED
+    status: str  # WRITING, REFUSED or NOT_READ
     reason: str
+
+    @property
+    def label(self) -> str:
+        where = display_name(self.organisation) if self.organisation else "(uploadmap)"
+        return neutralise(f"{where}/{display_name(self.name)}") if self.name else where
 
     def as_dict(self) -> dict[str, str]:
         return {
-            "organisatie": self.organisation,
-            "bestand": neutralise(self.name),
+            "organisatie": display_name(self.organisation),
+            "bestand": display_name(self.name),
             "status": self.status,
             "reden": self.reason,
         }
@@ -91,15 +111,15 @@ class Skipped:
 
 @dataclass(frozen=True)
 class Found:
-    """What a look at the upload folder found: deliveries to read and files left alone."""
+    """What a look at the upload folder found: deliveries to read and entries left alone."""
 
     uploads: list[Upload]
     skipped: list[Skipped]
 
 
 def _stamp(path: Path) -> tuple[int, int]:
-    stat = path.stat()
-    return stat.st_size, stat.st_mtime_ns
+    info = path.stat()
+    return info.st_size, info.st_mtime_ns
 
 
 def _refusal(path: Path, root: Path) -> str | None:
@@ -113,41 +133,71 @@ def _refusal(path: Path, root: Path) -> str | None:
 def _in_progress(path: Path, now: float, settle_seconds: float) -> str | None:
     name = path.name.lower()
     if name.endswith(IN_PROGRESS_SUFFIXES) or path.name.startswith(IN_PROGRESS_PREFIXES):
-        return "tijdelijk of vergrendeld bestand: het wordt nog geschreven; volgende run opnieuw"
+        return (
+            "tijdelijk of vergrendeld bestand: het wordt nog geschreven; volgende controle opnieuw"
+        )
     if now - path.stat().st_mtime < settle_seconds:
-        return f"minder dan {settle_seconds:g} seconden geleden gewijzigd; volgende run opnieuw"
+        return (
+            f"minder dan {settle_seconds:g} seconden geleden gewijzigd; volgende controle opnieuw"
+        )
     return None
 
 
-def find_uploads(uploads: Path, settle_seconds: float = 0.0) -> Found:
-    """Every delivery in a stable order (organisation, file name), plus the files left alone.
+def _not_a_delivery(path: Path) -> str | None:
+    """Why an entry in a partner folder is no delivery file, or None if it may be one."""
+    mode = os.lstat(path).st_mode
+    if stat.S_ISDIR(mode):
+        return "submap: zet bestanden direct in de organisatiemap, niet in een submap"
+    if not stat.S_ISREG(mode):
+        return "geen gewoon bestand (bijvoorbeeld een pipe of apparaat); lever een bestand aan"
+    if path.name.startswith("."):
+        return "verborgen bestand (naam begint met een punt); geef het een gewone naam"
+    return None
 
-    Hidden files and the quarantine folder are ignored silently; a folder whose name is no
-    organisation code (see the configuration) too.
-    """
+
+def _partner_folder(
+    folder: Path, root: Path, now: float, settle: float
+) -> Iterator[Upload | Skipped]:
+    org = folder.name
+    for path in sorted(folder.iterdir()):
+        if path.name == FEEDBACK_FOLDER and path.is_dir() and not path.is_symlink():
+            continue  # Factlab's own feedback for this partner
+        refusal = _refusal(path, root) or _not_a_delivery(path)
+        if refusal:
+            yield Skipped(org, path.name, REFUSED, refusal)
+            continue
+        writing = _in_progress(path, now, settle)
+        if writing:
+            yield Skipped(org, path.name, WRITING, writing)
+        else:
+            yield Upload(org, path, _stamp(path))
+
+
+def find_uploads(uploads: Path, settle_seconds: float = 0.0) -> Found:
+    """Every delivery in a stable order (organisation, file name), plus every entry left alone."""
     root = uploads.resolve()
     now = time.time()
     found: list[Upload] = []
     skipped: list[Skipped] = []
-    for folder in sorted(uploads.iterdir()):
-        if folder.name.startswith((".", "_")) or not ORGANISATION_PATTERN.match(folder.name):
+    for entry in sorted(uploads.iterdir()):
+        name = entry.name
+        if not entry.is_dir() or entry.is_symlink():
+            reason = (
+                _refusal(entry, root)
+                or "staat niet in een organisatiemap; zet het in <uploadmap>/<organisatie>/"
+            )
+            skipped.append(Skipped("", name, REFUSED, reason))
             continue
-        refusal = _refusal(folder, root)
-        if refusal:
-            skipped.append(Skipped(folder.name, "", REFUSED, f"uploadmap: {refusal}"))
+        if name.startswith((".", "_")):
+            skipped.append(
+                Skipped(name, "", NOT_READ, "verborgen of interne map; wordt niet gelezen")
+            )
             continue
-        if not folder.is_dir():
+        if not is_organisation(name):
+            skipped.append(Skipped(name, "", REFUSED, f"ongeldige naam: {ORGANISATION_RULE}"))
             continue
-        for path in sorted(folder.iterdir()):
-            refusal = _refusal(path, root)
-            if refusal:
-                skipped.append(Skipped(folder.name, path.name, REFUSED, refusal))
-                continue
-            writing = _in_progress(path, now, settle_seconds)
-            if writing:
-                skipped.append(Skipped(folder.name, path.name, WRITING, writing))
-            elif path.is_file() and not path.name.startswith("."):
-                found.append(Upload(folder.name, path, sha256_file(path), _stamp(path)))
+        for item in _partner_folder(entry, root, now, settle_seconds):
+            (found if isinstance(item, Upload) else skipped).append(item)  # type: ignore[arg-type]
     return Found(found, skipped)
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 
 from factlab.catalogue import DOMAINS, load_catalogue
-from factlab.config import ORGANISATION_PATTERN
+from factlab.names import ORGANISATION_PATTERN
 from schemas.households import BUURT_CODE_PATTERN, HOUSEHOLD_COLUMNS, WIJK_CODE_PATTERN
 
 TABLE_FOLDER = "tabellen"

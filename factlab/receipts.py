@@ -1,108 +1,126 @@
 """Receipts: what happened to each upload, as the partner and the auditor read it.
 
-A receipt is plain JSON with Dutch keys (partners read it) and only counts, row numbers and
-rule names: never a cell value, because a cell may hold an address. File and organisation
-names are neutralised (:mod:`factlab.safe_text`): they reach spreadsheets and the report.
+A receipt (:class:`schemas.records.Receipt`) holds only counts, row numbers and rule names:
+never a cell value, because a cell may hold an address, and never a hash of the file (see
+:func:`factlab.files.same_content`). File and organisation names are shown escaped and
+neutralised (:mod:`factlab.names`): they reach spreadsheets and the report.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from factlab.feedback import Feedback
 from factlab.intake import Upload
+from factlab.names import display_name
 from factlab.place import OUTSIDE, PLACED, UNKNOWN
 from factlab.safe_text import neutralise
 from factlab.validate import Tally
 from schemas.delivery import RULES_BY_CODE
-from schemas.receipt import COUNT_KEYS
-
-PROCESSED = "verwerkt"
-QUARANTINED = "quarantaine"
-DUPLICATE_UPLOAD = "dubbele_aanlevering"
+from schemas.records import (
+    DUPLICATE_UPLOAD,
+    PROCESSED,
+    QUARANTINED,
+    WITHDRAWN,
+    Receipt,
+    Rejection,
+    Status,
+)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """An upload's fate in this run: the receipt, and what to do with the file at the end."""
+    """An upload's fate in a check: its receipt and the partner's feedback."""
 
     upload: Upload
-    receipt: dict[str, Any]
-    feedback: Feedback | None = None  # what the partner reads; none for a duplicate upload
+    receipt: Receipt
+    feedback: Feedback | None = None
 
     @property
-    def status(self) -> str:
-        return str(self.receipt["status"])
+    def status(self) -> Status:
+        return self.receipt.status
 
 
-def _base(upload: Upload, organisation_name: str, status: str) -> dict[str, Any]:
-    return {
-        "organisatie": upload.organisation,
-        "organisatie_naam": neutralise(organisation_name),
-        "bestand": neutralise(upload.name),
-        "sha256": upload.sha256,
-        "status": status,
-    }
+def _receipt(
+    upload: Upload, delivery: str, organisation_name: str, received: str, status: Status, **extra
+) -> Receipt:
+    return Receipt(
+        organisation=upload.organisation,
+        organisation_name=neutralise(organisation_name),
+        file=display_name(upload.name),
+        delivery=delivery,
+        status=status,
+        received=received,
+        **extra,
+    )
 
 
 def processed_receipt(
     upload: Upload,
+    delivery: str,
     organisation_name: str,
+    received: str,
+    *,
     file_format: dict[str, str | None],
     tally: Tally,
     placements: dict[str, int],
     provisions: dict[str, int],
-) -> dict[str, Any]:
-    """Receipt of a processed file; ``provisions`` counts the accepted rows per provision code."""
-    rejections = [
-        {
-            "rij": row,
-            "kolom": column,
-            "regel": rule,
-            "toelichting": RULES_BY_CODE[rule].problem,
-        }
+    replaces: str | None = None,
+) -> Receipt:
+    """Receipt of an accepted file; ``provisions`` counts the accepted rows per provision code."""
+    rejections = tuple(
+        Rejection(row, column, rule, RULES_BY_CODE[rule].problem)
         for row, column, rule in tally.rejections.sort("rij", "regel").iter_rows()
-    ]
-    return _base(upload, organisation_name, PROCESSED) | {
-        "formaat": file_format,
+    )
+    counts = {
         "rijen_gelezen": tally.rows_read,
-        "dubbel": tally.duplicates,
-        "afgewezen": tally.rejected_rows,
-        "buiten_periode": tally.out_of_period,
         "geaccepteerd": tally.accepted,
+        "afgewezen": tally.rejected_rows,
+        "dubbel": tally.duplicates,
+        "buiten_periode": tally.out_of_period,
         "geplaatst": placements[PLACED],
         "niet_geplaatst": placements[UNKNOWN],
         "buiten_gemeente": placements[OUTSIDE],
-        "voorzieningen": dict(sorted(provisions.items())),
-        "afwijzingen": rejections,
     }
+    return _receipt(
+        upload, delivery, organisation_name, received, PROCESSED,
+        counts=counts, provisions=dict(sorted(provisions.items())), rejections=rejections,
+        file_format=file_format, replaces=replaces,
+    )  # fmt: skip
 
 
-def quarantine_receipt(upload: Upload, organisation_name: str, reason: str) -> dict[str, Any]:
-    """Receipt of a file that could not be processed at all and goes to quarantine."""
-    return (
-        _base(upload, organisation_name, QUARANTINED)
-        | {"reden": reason}
-        | dict.fromkeys(COUNT_KEYS, 0)
-        | {"voorzieningen": {}}
+def quarantine_receipt(
+    upload: Upload,
+    delivery: str,
+    organisation_name: str,
+    received: str,
+    reason: str,
+    replaces: str | None = None,
+) -> Receipt:
+    """Receipt of a file that could not be taken in at all."""
+    return _receipt(
+        upload, delivery, organisation_name, received, QUARANTINED, reason=reason, replaces=replaces
     )
 
 
-def duplicate_upload_receipt(
-    upload: Upload, organisation_name: str, first: Upload
-) -> dict[str, Any]:
-    """Receipt of a file whose exact content was already delivered in this run."""
-    return (
-        _base(upload, organisation_name, DUPLICATE_UPLOAD)
-        | {
-            "reden": f"identiek aan {first.label} (zelfde SHA-256); niet opnieuw geteld",
-        }
-        | dict.fromkeys(COUNT_KEYS, 0)
-        | {"voorzieningen": {}}
+def duplicate_receipt(
+    upload: Upload, delivery: str, organisation_name: str, received: str, first: Receipt
+) -> Receipt:
+    """Receipt of a file whose exact content this edition already holds."""
+    reason = (
+        f"identiek aan {first.organisation}/{first.file} (levering {first.delivery}); "
+        "niet opnieuw geteld"
     )
+    return _receipt(upload, delivery, organisation_name, received, DUPLICATE_UPLOAD, reason=reason)
 
 
-def totals(receipts: list[dict[str, Any]]) -> dict[str, int]:
-    """Counts summed over all receipts."""
-    return {key: sum(int(r.get(key, 0)) for r in receipts) for key in COUNT_KEYS}
+def withdrawal_receipt(
+    upload: Upload, delivery: str, organisation_name: str, received: str, withdrawn: Receipt | None
+) -> Receipt:
+    """Receipt of a withdrawal marker ``<bestand>.intrekken``."""
+    reason = (
+        f"levering {withdrawn.delivery} ({withdrawn.file}) is ingetrokken en telt niet mee"
+        if withdrawn
+        else "er was geen aanlevering met die naam; er is niets ingetrokken"
+    )
+    return _receipt(upload, delivery, organisation_name, received, WITHDRAWN, reason=reason)

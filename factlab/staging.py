@@ -1,14 +1,13 @@
 """The staging area: the only place where files holding pseudonyms ever exist.
 
 It lives at ``<out>/.staging/<edition>/`` (mode 0700), holds the pseudonymised rows per upload
-and DuckDB's spill files, and is removed when the run ends, however it ends. A run that finds
-the leftovers of a killed run removes them before it starts. A lock file keeps two runs of the
-same edition from working at once.
+and DuckDB's spill files, and is removed when the close ends, however it ends. A close that
+finds the leftovers of a killed one removes them before it starts. Only a close, holding the
+edition's lock (:class:`factlab.workspace.Workspace`), uses it.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 from pathlib import Path
@@ -16,8 +15,6 @@ from types import TracebackType
 
 import duckdb
 import polars as pl
-
-from factlab.errors import FactlabError
 
 STAGING_FOLDER = ".staging"
 DUCKDB_MEMORY_LIMIT = "2GB"
@@ -29,23 +26,11 @@ class Staging:
     def __init__(self, out: Path, edition: str) -> None:
         self.root = out / STAGING_FOLDER
         self.path = self.root / edition
-        self._lock_path = self.root / f"{edition}.lock"
-        self._lock: int | None = None
         self._files: list[Path] = []
         self.connection: duckdb.DuckDBPyConnection | None = None
 
     def __enter__(self) -> Staging:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._lock = os.open(self._lock_path, os.O_CREAT | os.O_RDWR, 0o600)
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self._lock)
-            self._lock = None
-            raise FactlabError(
-                f"editie {self.path.name!r} wordt al verwerkt door een ander proces; wacht tot "
-                "die run klaar is"
-            ) from None
         if self.path.exists():  # leftovers of a killed run
             shutil.rmtree(self.path)
         self.path.mkdir(mode=0o700)
@@ -82,10 +67,5 @@ class Staging:
             self.connection.close()
             self.connection = None
         shutil.rmtree(self.path, ignore_errors=True)
-        if self._lock is not None:
-            fcntl.flock(self._lock, fcntl.LOCK_UN)
-            os.close(self._lock)
-            self._lock = None
-        self._lock_path.unlink(missing_ok=True)
         if self.root.exists() and not any(self.root.iterdir()):
             self.root.rmdir()

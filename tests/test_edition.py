@@ -16,7 +16,10 @@ from factlab.config import load_config
 from factlab.edition import AUDIT_FILE, HOUSEHOLDS_FILE, RunSettings, run_edition
 from factlab.errors import FactlabError
 from factlab.keys import PseudonymKey, derive_edition_key, ephemeral_key
+from factlab.arrival import RECEIPT_SUFFIX
+from factlab.intake import FEEDBACK_FOLDER
 from factlab.staging import STAGING_FOLDER
+from factlab.workspace import WORKSPACE_FOLDER
 from tests.leakscan import scan_for_leaks
 
 MASTER = b"factlab-test-master-key-32-bytes!"
@@ -108,11 +111,22 @@ def test_placement_counts_add_up_in_audit(run, gemeente: Path) -> None:
     assert households.filter(pl.col("wijk_code") == "onbekend").height == unknown > 0
 
 
-def test_uploads_consumed_and_staging_gone(run, gemeente: Path) -> None:
+def test_uploads_consumed_with_feedback_in_each_partner_folder(run, gemeente: Path) -> None:
     result, _, out, _ = run
-    assert _files(gemeente / "uploads") == []
+    left = _files(gemeente / "uploads")
+    assert left and all(p.parent.name == FEEDBACK_FOLDER for p in left)
+    for outcome in result.outcomes:
+        folder = gemeente / "uploads" / outcome.upload.organisation / FEEDBACK_FOLDER
+        receipt = json.loads((folder / f"{outcome.upload.name}{RECEIPT_SUFFIX}").read_text())
+        assert receipt == outcome.receipt.as_json()
     assert not (out / STAGING_FOLDER).exists()
     assert len(result.outcomes) == len(list((result.edition_dir / "ontvangst").rglob("*.json")))
+    # The workspace keeps the record, but no raw file, row or partner-chosen name.
+    workspace = out / WORKSPACE_FOLDER / "2026"
+    assert [p.name for p in workspace.iterdir()] == ["editie.json"]
+    state = json.loads((workspace / "editie.json").read_text())
+    assert state["status"] == "gepubliceerd"
+    assert {d["naam"] for d in state["leveringen"]} == {""}
 
 
 def test_household_table_holds_no_identity(run) -> None:
@@ -172,33 +186,29 @@ def test_key_never_touches_disk(synth_source: Path, tmp_path: Path) -> None:
         assert not any(needle in data for needle in needles), path
 
 
-def test_published_edition_is_not_silently_overwritten(synth_source: Path, tmp_path: Path) -> None:
+def test_published_edition_is_never_changed(synth_source: Path, tmp_path: Path) -> None:
     copy = tmp_path / "g"
     shutil.copytree(synth_source, copy)
     settings = _settings(copy, tmp_path / "out")
     first = run_edition(settings, ephemeral_key())
+    published = {p: p.read_bytes() for p in _files(first.edition_dir)}
     again = run_edition(settings, ephemeral_key())  # nothing new: reports the published edition
     assert again.already_published and again.households == first.households
-    # The very same files again are recognised as already part of the edition, and consumed.
+    # New files (even the same ones again) belong in a new edition: refused, left in place.
     shutil.copytree(synth_source / "uploads", copy / "uploads", dirs_exist_ok=True)
-    assert run_edition(settings, ephemeral_key()).already_published
-    assert _files(copy / "uploads") == []
-    # A new delivery is refused: a published edition is never silently changed.
-    shutil.copytree(synth_source / "uploads", copy / "uploads", dirs_exist_ok=True)
-    changed = next(p for p in _files(copy / "uploads") if p.suffix == ".csv")
-    changed.write_bytes(changed.read_bytes() + b"\n")
-    with pytest.raises(FactlabError, match="al gepubliceerd"):
+    with pytest.raises(FactlabError, match="nieuwe editie"):
         run_edition(settings, ephemeral_key())
-    replaced = run_edition(_settings(copy, tmp_path / "out", replace=True), ephemeral_key())
-    assert not replaced.already_published
-    assert replaced.households < first.households  # rebuilt from only the new delivery
+    assert {p: p.read_bytes() for p in _files(first.edition_dir)} == published
+    assert len([p for p in _files(copy / "uploads") if p.parent.name != FEEDBACK_FOLDER]) == len(
+        [p for p in _files(synth_source / "uploads")]
+    )
 
 
 def test_bad_edition_name_and_missing_uploads_are_clear_errors(
     gemeente: Path, tmp_path: Path
 ) -> None:
     with pytest.raises(FactlabError, match="editienaam"):
-        run_edition(_settings(gemeente, tmp_path / "o", edition="../x"), ephemeral_key())
+        _settings(gemeente, tmp_path / "o", edition="../x")
     settings = _settings(gemeente, tmp_path / "o")
     missing = RunSettings(tmp_path / "nope", settings.out, "2026", settings.config)
     with pytest.raises(FactlabError, match="uploadmap"):

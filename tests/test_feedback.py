@@ -10,6 +10,7 @@ import polars as pl
 from factlab.config import CANONICAL_COLUMNS
 from factlab.feedback import ROWS_SHOWN, feedback
 from factlab.validate import Tally, validate
+from schemas.records import PROCESSED, QUARANTINED, Receipt, Status
 
 CODES = frozenset({"WMO-HH"})
 
@@ -21,13 +22,17 @@ def _tally(*rows: dict[str, str]) -> Tally:
     return Tally().add(validate(frame, catalogue_codes=CODES, period=None))
 
 
+def _receipt(status: Status, reason: str | None = None, name: str = "Partner") -> Receipt:
+    return Receipt("p", name, "a.csv", "L0001", status, "2026-03-01T10:00:00Z", reason=reason)
+
+
 GOOD = {"postcode": "1503AB", "huisnummer": "12", "voorziening": "WMO-HH"}
 SECRET = {"postcode": "9999 Z", "huisnummer": "77", "voorziening": "WMO-HH"}
 
 
 def test_page_names_rows_rules_and_advice_but_no_values() -> None:
     tally = _tally(GOOD, SECRET, GOOD | {"huisnummer": "13", "voorziening": "ONBEKEND"})
-    page = feedback("p/a.csv", "Partner", processed=True, reason=None, tally=tally)
+    page = feedback(_receipt(PROCESSED), "p/a.csv", tally)
     text = page.markdown
     assert "Het bestand is verwerkt." in text
     assert "Rijnummers: 3" in text and "Rijnummers: 4" in text
@@ -38,7 +43,7 @@ def test_page_names_rows_rules_and_advice_but_no_values() -> None:
 def test_csv_lists_every_failing_row_for_dutch_excel() -> None:
     bad = [GOOD | {"huisnummer": str(n), "postcode": "0000AA"} for n in range(1, 31)]
     tally = _tally(*bad)
-    page = feedback("p/a.csv", "Partner", processed=False, reason="te veel", tally=tally)
+    page = feedback(_receipt(QUARANTINED, "te veel"), "p/a.csv", tally)
     assert page.csv.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(page.csv.decode("utf-8-sig")), delimiter=";"))
     assert rows[0] == ["rij", "kolom", "regel", "probleem", "wat_te_doen"]
@@ -48,7 +53,15 @@ def test_csv_lists_every_failing_row_for_dutch_excel() -> None:
 
 
 def test_unreadable_file_gets_a_reason_and_an_empty_csv() -> None:
-    page = feedback("p/=x.csv", "=naam", processed=False, reason="het bestand is leeg", tally=None)
+    page = feedback(_receipt(QUARANTINED, "het bestand is leeg", name="=naam"), "p/=x.csv", None)
     assert "Bestand: p/=x.csv" in page.markdown  # organisation first: not a formula
     assert "Organisatie: '=naam" in page.markdown
     assert page.csv.decode("utf-8-sig").splitlines() == ["rij;kolom;regel;probleem;wat_te_doen"]
+
+
+def test_a_replacing_delivery_says_which_one_it_replaced() -> None:
+    receipt = Receipt(
+        "p", "P", "a.csv", "L0004", PROCESSED, "2026-03-02T10:00:00Z", replaces="L0001"
+    )
+    page = feedback(receipt, "p/a.csv", _tally(GOOD))
+    assert "Levering: L0004" in page.markdown and "Vervangt: levering L0001" in page.markdown

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from factlab.files import atomic_write_bytes, atomic_write_text, sha256_file
+from factlab.files import atomic_write_bytes, atomic_write_text, same_content
 
 
 def test_write_replaces_whole_file_and_leaves_no_temporary(tmp_path: Path) -> None:
@@ -39,7 +39,22 @@ def test_permissions_follow_the_umask(tmp_path: Path) -> None:
     assert (tmp_path / "rapport.html").stat().st_mode & 0o777 == 0o644
 
 
-def test_sha256_of_file(tmp_path: Path) -> None:
-    path = tmp_path / "a"
-    path.write_bytes(b"abc")
-    assert sha256_file(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+def test_explicit_mode_overrides_the_umask(tmp_path: Path) -> None:
+    atomic_write_text(tmp_path / "huishoudens.parquet", "x", mode=0o600)
+    assert (tmp_path / "huishoudens.parquet").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_long_target_name_does_not_overflow_the_temporary_name(tmp_path: Path) -> None:
+    name = "a" * 250
+    atomic_write_text(tmp_path / name, "x")
+    assert (tmp_path / name).read_text() == "x"
+
+
+def test_same_content_compares_bytes_not_names(tmp_path: Path) -> None:
+    one, two, three = (tmp_path / n for n in ("1", "2", "3"))
+    one.write_bytes(b"abc" * 1_000_000)
+    two.write_bytes(b"abc" * 1_000_000)
+    three.write_bytes(b"abc" * 999_999 + b"abd")
+    assert same_content(one, two)
+    assert not same_content(one, three)
+    assert not same_content(one, Path(__file__))

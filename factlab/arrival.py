@@ -1,0 +1,439 @@
+"""Check on arrival: each new upload is validated when it lands and taken into the open edition.
+
+For every complete new file in a partner folder, in this order (so that a kill at any point,
+then a rerun, loses nothing and counts nothing twice):
+
+1. copy it into the workspace (fsynced) and check that the original did not change meanwhile;
+2. read the copy once: validate every row, place the valid addresses (no key is needed for
+   that), and keep the placed rows in the workspace for the close; decide accepted or
+   quarantined (unreadable, over a limit, or too many rejected rows);
+3. record the delivery in the edition's state (atomically); a delivery under a name the
+   partner used before supersedes the earlier one;
+4. write the receipt and Dutch feedback into the partner's ``terugkoppeling/`` folder;
+5. remove the upload from the partner folder and mark it consumed.
+
+A rerun after a kill between 3 and 5 finds the upload still in place with exactly the content
+of a recorded, unconsumed delivery, and only finishes 4 and 5. Any failure while reading one
+file (an exception, a limit) quarantines that file with a receipt and the check goes on with
+the others: one hostile file never stops the edition. Logs name organisation and delivery id,
+never a file name (partner-chosen, it may carry anything) and never a cell value.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import polars as pl
+
+from connectors.cbs import read_pc6hnr
+from connectors.partner_files import UnreadableFile
+from factlab.catalogue import load_catalogue
+from factlab.config import EditionConfig, Period
+from factlab.errors import FactlabError
+from factlab.feedback import CSV_SUFFIX, MARKDOWN_SUFFIX, Feedback, feedback, percent_nl
+from factlab.files import atomic_write_bytes, atomic_write_text, same_content
+from factlab.intake import (
+    FEEDBACK_FOLDER,
+    REFUSED,
+    Found,
+    Skipped,
+    Upload,
+    find_uploads,
+    open_delivery,
+)
+from factlab.names import file_stem
+from factlab.place import OUTSIDE, PLACEMENTS, place, placement_counts
+from factlab.receipts import (
+    Outcome,
+    duplicate_receipt,
+    processed_receipt,
+    quarantine_receipt,
+    withdrawal_receipt,
+)
+from factlab.validate import DuplicateTracker, Tally, validate
+from factlab.workspace import Workspace, now
+from schemas.records import (
+    CURRENT,
+    PROCESSED,
+    SUPERSEDED,
+    WITHDRAWN,
+    Delivery,
+    EditionState,
+    Receipt,
+)
+
+log = logging.getLogger(__name__)
+
+RECEIPT_SUFFIX = ".ontvangst.json"
+SKIPPED_PAGE = "overgeslagen.md"
+KILL_ENVIRONMENT = "FACTLAB_TEST_KILL_AT"
+STAGED_COLUMNS = ("adres_sleutel", "wijk_code", "buurt_code", "voorziening", "domein")
+
+
+def checkpoint(point: str) -> None:
+    """Die here, without cleaning up, if a kill-and-rerun test asks for it."""
+    if os.environ.get(KILL_ENVIRONMENT) == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """What checking needs besides the workspace: the config and the delivery rules."""
+
+    uploads: Path
+    config: EditionConfig
+    period: Period | None
+    max_rejected_share: float
+    settle_seconds: float
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What one check did: the outcomes of new uploads, and the entries it left alone."""
+
+    outcomes: list[Outcome]
+    skipped: list[Skipped]
+    state: EditionState
+
+
+class _Reference:
+    """The address table and catalogue, read once per check and only if a file needs them."""
+
+    def __init__(self, config: EditionConfig) -> None:
+        self._config = config
+        self._addresses: pl.DataFrame | None = None
+        self.catalogue = load_catalogue(config.catalogue)
+        self.codes = frozenset(self.catalogue.get_column("code"))
+        self.domains = self.catalogue.select(pl.col("code").alias("voorziening"), "domein")
+
+    @property
+    def addresses(self) -> pl.DataFrame:
+        if self._addresses is None:
+            self._addresses = read_pc6hnr(self._config.address_table)
+        return self._addresses
+
+
+@dataclass(frozen=True)
+class _Read:
+    """One file read: its counts, or the reason it cannot be taken in."""
+
+    tally: Tally | None
+    placements: dict[str, int]
+    provisions: dict[str, int]
+    file_format: dict[str, str | None]
+    reason: str | None
+
+
+def _too_many_rejected(tally: Tally, limit: float) -> str:
+    return (
+        f"{tally.rejected_rows} van de {tally.rows_read - tally.duplicates} rijen "
+        f"({percent_nl(tally.rejected_share)}) zijn afgewezen; boven {percent_nl(limit, 0)} wordt "
+        "een bestand niet verwerkt, want dan is er waarschijnlijk iets mis met de export als geheel"
+    )
+
+
+def _read(
+    upload: Upload, stored: Path, rows_dir: Path, settings: CheckSettings, reference: _Reference
+) -> _Read:
+    """Validate and place every row of the stored copy; the placed rows go to ``rows_dir``."""
+    partner = settings.config.partner(upload.organisation)
+    delivery = open_delivery(replace(upload, path=stored), partner)
+    tally = Tally()
+    duplicates = DuplicateTracker()
+    placements = dict.fromkeys(PLACEMENTS, 0)
+    provisions: dict[str, int] = {}
+    rows_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for part, (raw, mapped) in enumerate(delivery.batches()):
+        checked = validate(
+            mapped,
+            catalogue_codes=reference.codes,
+            period=settings.period,
+            duplicate_mask=duplicates.mask(raw),
+        )
+        tally = tally.add(checked)
+        placed = place(checked.valid, reference.addresses, settings.config.gemeente_code)
+        for outcome, n in placement_counts(placed).items():
+            placements[outcome] += n
+        for code, n in placed.group_by("voorziening").len().iter_rows():
+            provisions[code] = provisions.get(code, 0) + n
+        kept = placed.filter(pl.col("plaatsing") != OUTSIDE).join(
+            reference.domains, on="voorziening"
+        )
+        kept.select(*STAGED_COLUMNS, "startdatum", "einddatum").with_columns(
+            organisatie=pl.lit(upload.organisation)
+        ).write_parquet(rows_dir / f"deel-{part:05d}.parquet")
+        checkpoint("gelezen")
+    reason = None
+    if tally.rows_read == 0:
+        reason = "het bestand bevat geen gegevensregels (alleen een kopregel of niets)"
+    elif tally.rejected_share > settings.max_rejected_share:
+        reason = _too_many_rejected(tally, settings.max_rejected_share)
+    return _Read(tally, placements, provisions, delivery.file.describe(), reason)
+
+
+def _read_guarded(
+    upload: Upload, stored: Path, rows_dir: Path, settings: CheckSettings, reference: _Reference
+) -> _Read:
+    """Read one file; any failure quarantines it (with a reference for the maintainer)."""
+    empty = dict.fromkeys(PLACEMENTS, 0)
+    try:
+        return _read(upload, stored, rows_dir, settings, reference)
+    except UnreadableFile as error:
+        return _Read(None, empty, {}, {}, str(error))
+    except Exception as error:  # isolation is the point: one file never stops the check
+        reference_id = uuid.uuid4().hex[:8]
+        # Only the type: a library's message may quote a cell.
+        log.error(
+            "onverwachte fout bij het lezen van een bestand (ref %s): %s",
+            reference_id,
+            type(error).__name__,
+        )
+        return _Read(
+            None, empty, {}, {},
+            "het bestand kon niet worden gelezen door een onverwachte fout; de beheerder kan "
+            f"die terugvinden onder referentie {reference_id}",
+        )  # fmt: skip
+
+
+# ---------------------------------------------------------------------- partner feedback
+
+
+def feedback_folder(upload: Upload) -> Path:
+    return upload.path.parent / FEEDBACK_FOLDER
+
+
+def _write_feedback(upload: Upload, receipt: Receipt, written: Feedback) -> None:
+    """Receipt and feedback in the partner's own folder, under a name derived safely."""
+    folder = feedback_folder(upload)
+    stem = file_stem(upload.name)
+    text = json.dumps(receipt.as_json(), ensure_ascii=False, indent=2) + "\n"
+    atomic_write_text(folder / f"{stem}{RECEIPT_SUFFIX}", text)
+    atomic_write_text(folder / f"{stem}{MARKDOWN_SUFFIX}", written.markdown)
+    atomic_write_bytes(folder / f"{stem}{CSV_SUFFIX}", written.csv)
+
+
+def _write_skipped_pages(uploads: Path, skipped: list[Skipped]) -> None:
+    """Per partner folder, the entries that were refused (or remove the page when none are)."""
+    by_partner: dict[str, list[Skipped]] = {}
+    for entry in skipped:
+        if entry.organisation and entry.name and entry.status == REFUSED:
+            by_partner.setdefault(entry.organisation, []).append(entry)
+    for folder in sorted(p for p in uploads.iterdir() if p.is_dir() and not p.is_symlink()):
+        page = folder / FEEDBACK_FOLDER / SKIPPED_PAGE
+        entries = by_partner.get(folder.name, [])
+        if not entries:
+            if page.exists():
+                page.unlink()
+            continue
+        lines = [
+            "# Niet verwerkte bestanden in uw uploadmap",
+            "",
+            "Deze bestanden zijn niet gelezen en blijven staan. Wat u kunt doen staat erbij.",
+            "",
+            *(f"- {e.as_dict()['bestand']}: {e.reason}" for e in entries),
+        ]
+        atomic_write_text(page, "\n".join(lines) + "\n")
+
+
+# ---------------------------------------------------------------------- one upload
+
+
+class _Check:
+    """The state of one check: the workspace, the edition's state, and what happened."""
+
+    def __init__(self, workspace: Workspace, state: EditionState, settings: CheckSettings) -> None:
+        self.workspace = workspace
+        self.state = state
+        self.settings = settings
+        self._reference: _Reference | None = None
+        self.outcomes: list[Outcome] = []
+
+    @property
+    def reference(self) -> _Reference:
+        if self._reference is None:
+            self._reference = _Reference(self.settings.config)
+        return self._reference
+
+    def _name(self, organisation: str) -> str:
+        return self.settings.config.partner(organisation).naam
+
+    def _save(self, *deliveries: Delivery) -> None:
+        by_id = {d.id: d for d in deliveries}
+        known = [by_id.pop(d.id, d) for d in self.state.deliveries]
+        self.state = replace(self.state, deliveries=(*known, *by_id.values()))
+        self.workspace.save(self.state)
+
+    def _current_named(self, upload: Upload) -> Delivery | None:
+        return next(
+            (
+                d
+                for d in reversed(self.state.deliveries)
+                if d.status in CURRENT
+                and d.organisation == upload.organisation
+                and d.name == upload.name
+            ),
+            None,
+        )
+
+    def _same_content(self, upload: Upload, candidates: list[Delivery]) -> Delivery | None:
+        for delivery in candidates:
+            if delivery.stored and delivery.size == upload.size:
+                stored = self.workspace.path / delivery.stored
+                if stored.exists() and same_content(stored, upload.path):
+                    return delivery
+        return None
+
+    def _finish(self, upload: Upload, delivery: Delivery, tally: Tally | None) -> None:
+        """Steps 4 and 5: the partner's feedback, then the upload leaves the partner folder."""
+        written = feedback(delivery.receipt, upload.label, tally)
+        _write_feedback(upload, delivery.receipt, written)
+        if upload.unchanged():
+            upload.path.unlink()
+        self._save(replace(delivery, consumed=True))
+        self.outcomes.append(Outcome(upload, delivery.receipt, written))
+
+    def _retire(self, delivery: Delivery, status: str) -> Delivery:
+        self.workspace.remove(delivery.stored)
+        if delivery.rows:
+            for part in (self.workspace.path / delivery.rows).glob("*.parquet"):
+                part.unlink()
+        return replace(
+            delivery,
+            receipt=delivery.receipt.with_status(status),
+            stored=None,
+            rows=None,  # type: ignore[arg-type]
+        )
+
+    def upload(self, upload: Upload) -> None:
+        """Take one upload in (see the module docstring for the order of effects)."""
+        pending = self._same_content(
+            upload,
+            [
+                d
+                for d in self.state.deliveries
+                if not d.consumed
+                and d.organisation == upload.organisation
+                and d.name == upload.name
+            ],
+        )
+        if pending is not None:  # recorded by a killed check; finish it
+            self._finish(upload, pending, None)
+            return
+        received = now()
+        new_id = self.state.next_id()
+        name = self._name(upload.organisation)
+        if upload.withdraws is not None:
+            self._withdraw(upload, new_id, name, received)
+            return
+        same = self._same_content(upload, [d for d in self.state.deliveries if d.status in CURRENT])
+        if same is not None:
+            receipt = duplicate_receipt(upload, new_id, name, received, same.receipt)
+            delivery = Delivery(
+                new_id, upload.organisation, upload.name, upload.size, None, None, receipt
+            )
+            self._save(delivery)
+            self._finish(upload, delivery, None)
+            return
+        self._take_in(upload, new_id, name, received)
+
+    def _take_in(self, upload: Upload, new_id: str, name: str, received: str) -> None:
+        stored = self.workspace.store_raw(upload.path, new_id)
+        if not upload.unchanged():
+            self.workspace.remove(stored)
+            log.warning(
+                "%s: levering %s gewijzigd tijdens het lezen; volgende controle opnieuw",
+                upload.organisation,
+                new_id,
+            )
+            return
+        rows = f"rijen/{new_id}"
+        for stale in (self.workspace.path / rows).glob("*.parquet"):  # a killed earlier try
+            stale.unlink()
+        read = _read_guarded(
+            upload,
+            self.workspace.path / stored,
+            self.workspace.path / rows,
+            self.settings,
+            self.reference,
+        )
+        previous = self._current_named(upload)
+        replaces = previous.id if previous else None
+        if read.reason is None and read.tally is not None:
+            receipt = processed_receipt(
+                upload, new_id, name, received, file_format=read.file_format, tally=read.tally,
+                placements=read.placements, provisions=read.provisions, replaces=replaces,
+            )  # fmt: skip
+        else:
+            log.warning(
+                "%s: levering %s in quarantaine: %s", upload.organisation, new_id, read.reason
+            )
+            receipt = quarantine_receipt(upload, new_id, name, received, str(read.reason), replaces)
+            for part in (self.workspace.path / rows).glob("*.parquet"):
+                part.unlink()
+        delivery = Delivery(
+            new_id, upload.organisation, upload.name, upload.size, stored,
+            rows if receipt.status == PROCESSED else None, receipt,
+        )  # fmt: skip
+        retired = [self._retire(previous, SUPERSEDED)] if previous else []
+        self._save(*retired, delivery)
+        checkpoint("aangenomen")
+        self._finish(upload, delivery, read.tally)
+
+    def _withdraw(self, upload: Upload, new_id: str, name: str, received: str) -> None:
+        target_name = upload.withdraws
+        target = next(
+            (
+                d
+                for d in reversed(self.state.deliveries)
+                if d.status in CURRENT
+                and d.organisation == upload.organisation
+                and d.name == target_name
+            ),
+            None,
+        )
+        receipt = withdrawal_receipt(
+            upload, new_id, name, received, target.receipt if target else None
+        )
+        marker = Delivery(
+            new_id, upload.organisation, upload.name, upload.size, None, None, receipt
+        )
+        retired = [self._retire(target, WITHDRAWN)] if target else []
+        self._save(*retired, marker)
+        if target:
+            log.info("%s: levering %s ingetrokken", upload.organisation, target.id)
+        self._finish(upload, marker, None)
+
+
+def check_uploads(
+    workspace: Workspace,
+    settings: CheckSettings,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> CheckResult:
+    """Check every complete new upload into the open edition; the workspace must be locked."""
+    state = workspace.load()
+    if state.state != "open":
+        raise FactlabError(
+            f"editie {state.edition!r} is al gesloten; nieuwe bestanden horen in een nieuwe editie"
+        )
+    if not settings.uploads.is_dir():
+        raise FactlabError(f"uploadmap {settings.uploads} bestaat niet")
+    found: Found = find_uploads(settings.uploads, settings.settle_seconds)
+    check = _Check(workspace, state, settings)
+    report = progress or (lambda what, done, total: None)
+    for done, upload in enumerate(found.uploads):
+        report(f"controleren: {upload.organisation}", done, len(found.uploads))
+        check.upload(upload)
+    skipped_per_partner: dict[str, int] = {}
+    for entry in found.skipped:
+        skipped_per_partner[entry.organisation] = skipped_per_partner.get(entry.organisation, 0) + 1
+    for organisation, n in sorted(skipped_per_partner.items()):  # names stay out of logs
+        log.warning("%s: %d bestand(en) of map(pen) niet gelezen", organisation or "(uploadmap)", n)
+    _write_skipped_pages(settings.uploads, found.skipped)
+    return CheckResult(check.outcomes, found.skipped, check.state)

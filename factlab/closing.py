@@ -1,0 +1,328 @@
+"""Close an edition once: link the accepted deliveries per household and publish.
+
+Closing is the only step that needs the pseudonymisation key, and the key exists only while
+it runs. The order of effects keeps "nothing lost" and "kill and rerun gives the same result":
+
+1. completeness is checked (expected partners present, something accepted, addresses
+   plausibly in this gemeente); an edition that fails is refused unless the analyst closes it
+   explicitly as incomplete with a reason, which the report then states;
+2. the checked rows of every accepted delivery are pseudonymised into the staging folder and
+   linked per household (:mod:`factlab.link`); the household table is checked;
+3. ``<out>/<edition>/`` is written atomically, file by file: household table, published tables,
+   report, receipts; ``audit.json`` last marks the edition complete;
+4. the state becomes ``gepubliceerd`` and the workspace's raw files and rows are deleted.
+
+A kill before (3) ends leaves an incomplete edition folder that the rerun wipes and redoes; a
+kill after ``audit.json`` is finished by the rerun (4). Outputs never depend on the key (the
+pseudonym is dropped and rows are ordered by content), so a rerun gives the same files even with
+a fresh ephemeral key.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import platform
+import shutil
+from dataclasses import dataclass, replace
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from connectors.cbs import read_pc6hnr, read_wijken, read_wijkkaart
+from factlab import __version__
+from factlab.arrival import checkpoint
+from factlab.catalogue import load_catalogue
+from factlab.config import EditionConfig
+from factlab.disclose import DEFAULT_RULES, DisclosureError, DisclosureRules
+from factlab.errors import FactlabError
+from factlab.feedback import percent_nl
+from factlab.files import atomic_write_bytes, atomic_write_text
+from factlab.keys import PseudonymKey
+from factlab.link import link
+from factlab.names import file_stem
+from factlab.pseudonymise import pseudonymise
+from factlab.publish import publish_report, publish_tables
+from factlab.quality import Quality, check_households, check_tables
+from factlab.safe_text import neutralise
+from factlab.staging import Staging
+from factlab.workspace import Workspace, now
+from schemas.records import PROCESSED, PUBLISHED, QUARANTINED, EditionState, total_counts
+
+log = logging.getLogger(__name__)
+
+HOUSEHOLDS_FILE = "huishoudens.parquet"
+AUDIT_FILE = "audit.json"
+RECEIPTS_FOLDER = "ontvangst"
+QUALITY_FOLDER = "kwaliteit"
+#: Above this share of accepted rows outside the gemeente or not placeable, the edition is
+#: implausible (a wrong [editie] gemeente, or the wrong address table) and closing refuses it.
+MAX_UNPLACED_SHARE = 0.5
+HOUSEHOLDS_MODE = 0o600  # record-level, internal: the service account only
+
+
+@dataclass(frozen=True)
+class Missing:
+    """An expected partner without an accepted delivery, and why (in Dutch)."""
+
+    organisation: str
+    name: str
+    reason: str
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "organisatie": self.organisation,
+            "naam": neutralise(self.name),
+            "reden": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """Whether an edition may close: who is missing, and what else is wrong."""
+
+    missing: tuple[Missing, ...]
+    problems: tuple[str, ...]  # reasons no explicit "incomplete" can override
+    warnings: tuple[str, ...]  # reasons an explicit "incomplete" close may override
+
+    @property
+    def complete(self) -> bool:
+        return not (self.missing or self.problems or self.warnings)
+
+    def as_json(self, incomplete_reason: str | None) -> dict[str, Any]:
+        return {
+            "volledig": self.complete,
+            "ontbrekend": [m.as_json() for m in self.missing],
+            "waarschuwingen": list(self.warnings),
+            "toelichting": incomplete_reason,
+        }
+
+
+def assess(state: EditionState, config: EditionConfig) -> Completeness:
+    """Completeness of an open edition (see the module docstring, step 1)."""
+    current = state.current()
+    accepted = [d for d in current if d.status == PROCESSED]
+    missing = []
+    for organisation in state.expected:
+        own = [d for d in current if d.organisation == organisation]
+        name = config.partner(organisation).naam
+        if any(d.status == PROCESSED for d in own):
+            continue
+        quarantined = [d for d in own if d.status == QUARANTINED]
+        reason = (
+            f"in quarantaine: {quarantined[-1].receipt.reason}"
+            if quarantined
+            else "niets aangeleverd"
+        )
+        missing.append(Missing(organisation, name, reason))
+    problems = [] if accepted else ["er is nog geen enkele aanlevering geaccepteerd"]
+    warnings = []
+    totals = total_counts([d.receipt for d in accepted])
+    if totals["geaccepteerd"]:
+        unplaced = (totals["niet_geplaatst"] + totals["buiten_gemeente"]) / totals["geaccepteerd"]
+        if unplaced > MAX_UNPLACED_SHARE:
+            warnings.append(
+                f"{percent_nl(unplaced)} van de geaccepteerde rijen ligt buiten gemeente "
+                f"{config.gemeente_code} of staat niet in de adrestabel; klopt [editie] gemeente, "
+                "en is [referentie] adressen de goede tabel?"
+            )
+    return Completeness(tuple(missing), tuple(problems), tuple(warnings))
+
+
+def refusal(completeness: Completeness, edition: str) -> str:
+    """The Dutch message when closing is refused."""
+    lines = [f"editie {edition!r} kan niet worden gesloten:"]
+    lines += [f"  - {problem}" for problem in completeness.problems]
+    lines += [f"  - {m.name} ({m.organisation}): {m.reason}" for m in completeness.missing]
+    lines += [f"  - {warning}" for warning in completeness.warnings]
+    if not completeness.problems:
+        lines.append(
+            "Wacht op de ontbrekende aanleveringen, of sluit de editie bewust als onvolledig met "
+            '--onvolledig "reden"; het rapport vermeldt dan wie ontbreekt en waarom.'
+        )
+    return "\n".join(lines)
+
+
+def _software() -> dict[str, str]:
+    versions = {"factlab": __version__, "python": platform.python_version()}
+    for package in ("polars", "duckdb", "cryptography"):
+        versions[package] = metadata.version(package)
+    return versions
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+
+
+def _stop_if_failed(checked: Quality, edition_dir: Path) -> None:
+    """A failed quality check withdraws what was written (Data Docs stay, to explain why)."""
+    if checked.passed:
+        return
+    for path in edition_dir.iterdir():
+        if path.name == QUALITY_FOLDER:
+            continue
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    raise FactlabError(
+        f"de kwaliteitscontrole is niet geslaagd; er is niets gepubliceerd. {checked.message()} "
+        f"Zie {edition_dir / QUALITY_FOLDER / 'index.html'}."
+    )
+
+
+def _wijken(config: EditionConfig) -> pl.DataFrame:
+    """Wijk names and dwellings from CBS kerncijfers; without them, the wijken of the address table."""
+    if config.wijken is not None:
+        return read_wijken(config.wijken)
+    codes = (
+        read_pc6hnr(config.address_table)
+        .filter(pl.col("gemeente_code") == config.gemeente_code)
+        .get_column("wijk_code")
+        .unique()
+        .sort()
+    )
+    return pl.DataFrame(
+        {"wijk_code": codes, "wijk_naam": codes, "woningen": [None] * len(codes)},
+        schema={"wijk_code": pl.String, "wijk_naam": pl.String, "woningen": pl.Int64},
+    )
+
+
+def _disclosure_rules(config: EditionConfig) -> DisclosureRules:
+    return DisclosureRules(
+        threshold=int(config.disclosure.get("drempel", DEFAULT_RULES.threshold)),
+        rounding=int(config.disclosure.get("afronding", DEFAULT_RULES.rounding)),
+    )
+
+
+def _publish(
+    config: EditionConfig,
+    households: pl.DataFrame,
+    provenance: dict[str, Any],
+    edition_dir: Path,
+    checked: Quality,
+) -> None:
+    """Publish tables, check them as written, then the report that summarises every check."""
+    rules = _disclosure_rules(config)
+    catalogue = load_catalogue(config.catalogue)
+    area = {"gemeente_code": config.gemeente_code, "gemeente_naam": config.gemeente_naam}
+    try:
+        protected = publish_tables(
+            households, **area, wijken=_wijken(config), provenance=provenance,
+            out_dir=edition_dir, rules=rules, catalogue=catalogue,
+        )  # fmt: skip
+        checked = checked.merge(check_tables(edition_dir, edition_dir / QUALITY_FOLDER))
+        provenance["kwaliteit"] = checked.summary()
+        _stop_if_failed(checked, edition_dir)
+        publish_report(
+            protected, **area, kaart=read_wijkkaart(config.kaart) if config.kaart else None,
+            provenance=provenance, out_dir=edition_dir, rules=rules, catalogue=catalogue,
+        )  # fmt: skip
+    except DisclosureError as error:
+        raise FactlabError(
+            f"publicatie geweigerd door de openbaarmakingscontrole: {error}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Closed:
+    """A published edition: where, and how many households."""
+
+    edition_dir: Path
+    households: int
+    state: EditionState
+
+
+def _finish(workspace: Workspace, state: EditionState, edition_dir: Path) -> Closed:
+    """Step 4: the state says published; raw files, rows and partner-chosen names go."""
+    audit = json.loads((edition_dir / AUDIT_FILE).read_text(encoding="utf-8"))
+    deliveries = tuple(replace(d, name="", stored=None, rows=None) for d in state.deliveries)
+    published = replace(
+        state,
+        state=PUBLISHED,
+        deliveries=deliveries,
+        closed=audit["voltooid"],
+        uploads=state.uploads,
+    )
+    workspace.save(published)
+    checkpoint("opruimen")
+    workspace.clear_personal_data()
+    return Closed(edition_dir, int(audit["totalen"]["huishoudens"]), published)
+
+
+def close_edition(
+    workspace: Workspace,
+    config: EditionConfig,
+    key: PseudonymKey,
+    *,
+    incomplete_reason: str | None = None,
+    progress: Any = None,
+) -> Closed:
+    """Close the open edition in ``workspace`` (locked) and publish it; see the module docstring."""
+    state = workspace.load()
+    edition_dir = workspace.out / state.edition
+    if state.state == PUBLISHED:
+        raise FactlabError(f"editie {state.edition!r} is al gepubliceerd in {edition_dir}")
+    if (edition_dir / AUDIT_FILE).exists():  # killed after publishing: finish the close
+        return _finish(workspace, state, edition_dir)
+    completeness = assess(state, config)
+    if completeness.problems or (not completeness.complete and not incomplete_reason):
+        raise FactlabError(refusal(completeness, state.edition))
+    if edition_dir.exists():  # an interrupted earlier close: all derived, redo it
+        shutil.rmtree(edition_dir)
+    report = progress or (lambda what, done, total: None)
+    current = state.current()
+    accepted = [d for d in current if d.status == PROCESSED]
+    started = now()
+    with Staging(workspace.out, state.edition) as staging:
+        for done, delivery in enumerate(accepted):
+            report(f"pseudonimiseren: {delivery.organisation}", done, len(accepted))
+            parts = sorted((workspace.path / str(delivery.rows)).glob("*.parquet"))
+            rows = pl.concat([pl.read_parquet(p) for p in parts]) if parts else None
+            if rows is not None and rows.height:
+                staging.write(pseudonymise(rows, key, staging.connection))  # type: ignore[arg-type]
+        checkpoint("gestaged")
+        report("koppelen per huishouden", len(accepted), len(accepted))
+        households = link(staging.connection, staging.files)  # type: ignore[arg-type]
+    receipts = [d.receipt for d in current]
+    quality_dir = edition_dir / QUALITY_FOLDER
+    checked = check_households(households, quality_dir, load_catalogue(config.catalogue))
+    provenance: dict[str, Any] = {
+        "editie": state.edition,
+        "gemeente": {"code": config.gemeente_code, "naam": neutralise(config.gemeente_naam)},
+        "periode": state.period,
+        "sleutel": {"modus": key.mode, "vingerafdruk": key.fingerprint},
+        "software": _software(),
+        "gestart": started,
+        "bestanden": [r.as_json(rejections=False, received=False) for r in receipts],
+        "volledigheid": completeness.as_json(incomplete_reason),
+        "totalen": total_counts(receipts) | {"huishoudens": households.height},
+        "kwaliteit": checked.summary(),
+    }
+    _stop_if_failed(checked, edition_dir)
+    buffer = io.BytesIO()
+    households.write_parquet(buffer)
+    atomic_write_bytes(edition_dir / HOUSEHOLDS_FILE, buffer.getvalue(), mode=HOUSEHOLDS_MODE)
+    checkpoint("huishoudens")
+    report("publiceren: tabellen en rapport", len(accepted), len(accepted))
+    _publish(config, households, provenance, edition_dir, checked)
+    for receipt in receipts:
+        delivery_name = next(d.name for d in current if d.id == receipt.delivery)
+        path = (
+            edition_dir
+            / RECEIPTS_FOLDER
+            / receipt.organisation
+            / f"{file_stem(delivery_name)}.json"
+        )
+        atomic_write_text(path, _json(receipt.as_json(received=False)))
+    checkpoint("ontvangst")
+    closed_state = replace(state, incomplete_reason=incomplete_reason)
+    workspace.save(closed_state)
+    audit = provenance | {"voltooid": now()}
+    atomic_write_text(edition_dir / AUDIT_FILE, _json(audit))
+    checkpoint("audit")
+    report("klaar", len(accepted), len(accepted))
+    return _finish(workspace, closed_state, edition_dir)

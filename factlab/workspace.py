@@ -1,0 +1,138 @@
+"""An edition's private workspace: accepted deliveries waiting for the close, and its state.
+
+``<out>/.werkmap/<edition>/`` (mode 0700, files 0600) holds ``editie.json`` (the
+:class:`~schemas.records.EditionState`), the raw files partners delivered
+(``bestanden/<id>``) and their checked rows (``rijen/<id>.parquet``). Only the service account
+can read it; it holds addresses, so it is emptied when the edition is published.
+
+Every command that changes an edition (check, close, withdraw) holds the edition's lock: an
+OS-level ``flock`` on ``<out>/.werkmap/<edition>.lock``, a file that is never unlinked, so two
+processes can never both believe they hold it (unlinking a lock file after use lets a third
+process lock a new file while a second still holds the old one). The lock dies with its
+process, so a killed run never leaves an edition locked.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from types import TracebackType
+
+from factlab.errors import FactlabError
+from factlab.files import atomic_write_text
+from schemas.records import EditionState
+
+WORKSPACE_FOLDER = ".werkmap"
+STATE_FILE = "editie.json"
+RAW_FOLDER = "bestanden"
+ROWS_FOLDER = "rijen"
+
+
+class Workspace:
+    """Paths and state of one edition's workspace; use as a context manager to hold the lock."""
+
+    def __init__(self, out: Path, edition: str, *, wait: bool = False) -> None:
+        self.out = out
+        self.edition = edition
+        self.root = out / WORKSPACE_FOLDER
+        self.path = self.root / edition
+        self._lock_path = self.root / f"{edition}.lock"
+        self._lock: int | None = None
+        self._wait = wait
+
+    # ------------------------------------------------------------------ lock
+    def __enter__(self) -> Workspace:
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.root, 0o700)
+        fd = os.open(self._lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if self._wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            raise FactlabError(
+                f"editie {self.edition!r} wordt al verwerkt door een ander proces; wacht tot "
+                "dat klaar is en probeer het dan opnieuw"
+            ) from None
+        self._lock = fd
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._lock is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            os.close(self._lock)
+            self._lock = None
+
+    # ------------------------------------------------------------------ state
+    @property
+    def state_path(self) -> Path:
+        return self.path / STATE_FILE
+
+    def exists(self) -> bool:
+        return self.state_path.is_file()
+
+    def load(self) -> EditionState:
+        if not self.exists():
+            raise FactlabError(
+                f"editie {self.edition!r} is niet geopend in {self.out}; open haar eerst met "
+                "'factlab open' (of verwerk alles in één keer met 'factlab run')"
+            )
+        return EditionState.from_json(json.loads(self.state_path.read_text(encoding="utf-8")))
+
+    def save(self, state: EditionState) -> None:
+        """Write the state atomically: a kill leaves the old state or the new one."""
+        self._assert_locked()
+        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        text = json.dumps(state.as_json(), ensure_ascii=True, indent=1) + "\n"
+        atomic_write_text(self.state_path, text, mode=0o600)
+
+    # ------------------------------------------------------------------ files
+    def raw_path(self, delivery_id: str) -> Path:
+        return self.path / RAW_FOLDER / delivery_id
+
+    def rows_path(self, delivery_id: str) -> Path:
+        return self.path / ROWS_FOLDER / f"{delivery_id}.parquet"
+
+    def store_raw(self, source: Path, delivery_id: str) -> str:
+        """Copy an upload into the workspace (0600, fsynced); returns its relative path."""
+        self._assert_locked()
+        target = self.raw_path(delivery_id)
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        with (
+            source.open("rb") as reader,
+            os.fdopen(
+                os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600), "wb"
+            ) as writer,
+        ):
+            shutil.copyfileobj(reader, writer, 1 << 20)
+            writer.flush()
+            os.fsync(writer.fileno())
+        os.replace(partial, target)
+        return target.relative_to(self.path).as_posix()
+
+    def remove(self, relative: str | None) -> None:
+        if relative:
+            (self.path / relative).unlink(missing_ok=True)
+
+    def clear_personal_data(self) -> None:
+        """Remove every raw file and checked row: done once the edition is published."""
+        for folder in (RAW_FOLDER, ROWS_FOLDER):
+            shutil.rmtree(self.path / folder, ignore_errors=True)
+
+    def _assert_locked(self) -> None:
+        if self._lock is None:
+            raise RuntimeError("workspace changed without holding its lock")
+
+
+def now() -> str:
+    """The current time as ISO text in UTC (what receipts and the state record)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
