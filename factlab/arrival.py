@@ -61,6 +61,7 @@ from factlab.validate import DuplicateTracker, Tally, validate
 from factlab.workspace import Workspace, now
 from schemas.records import (
     CURRENT,
+    OPEN,
     PROCESSED,
     SUPERSEDED,
     WITHDRAWN,
@@ -290,14 +291,36 @@ class _Check:
                     return delivery
         return None
 
-    def _finish(self, upload: Upload, delivery: Delivery, tally: Tally | None) -> None:
+    def _finish(self, upload: Upload, delivery: Delivery) -> None:
         """Steps 4 and 5: the partner's feedback, then the upload leaves the partner folder."""
-        written = feedback(delivery.receipt, upload.label, tally)
+        written = self._stored_feedback(delivery.id)
         _write_feedback(upload, delivery.receipt, written)
         if upload.unchanged():
             upload.path.unlink()
         self._save(replace(delivery, consumed=True))
         self.outcomes.append(Outcome(upload, delivery.receipt, written))
+
+    def _store_feedback(self, delivery_id: str, written: Feedback) -> None:
+        """Keep the feedback with the delivery, so a rerun after a kill writes the same pages."""
+        folder = self.workspace.feedback_dir
+        atomic_write_text(folder / f"{delivery_id}{MARKDOWN_SUFFIX}", written.markdown, 0o600)
+        atomic_write_bytes(folder / f"{delivery_id}{CSV_SUFFIX}", written.csv, 0o600)
+
+    def _stored_feedback(self, delivery_id: str) -> Feedback:
+        folder = self.workspace.feedback_dir
+        return Feedback(
+            (folder / f"{delivery_id}{MARKDOWN_SUFFIX}").read_text(encoding="utf-8"),
+            (folder / f"{delivery_id}{CSV_SUFFIX}").read_bytes(),
+        )
+
+    def _record(
+        self, upload: Upload, delivery: Delivery, tally: Tally | None, *retired: Delivery
+    ) -> None:
+        """Step 3, then 4 and 5: feedback kept, state saved, partner told, upload consumed."""
+        self._store_feedback(delivery.id, feedback(delivery.receipt, upload.label, tally))
+        self._save(*retired, delivery)
+        checkpoint("aangenomen")
+        self._finish(upload, delivery)
 
     def _retire(self, delivery: Delivery, status: str) -> Delivery:
         self.workspace.remove(delivery.stored)
@@ -324,7 +347,7 @@ class _Check:
             ],
         )
         if pending is not None:  # recorded by a killed check; finish it
-            self._finish(upload, pending, None)
+            self._finish(upload, pending)
             return
         received = now()
         new_id = self.state.next_id()
@@ -335,11 +358,12 @@ class _Check:
         same = self._same_content(upload, [d for d in self.state.deliveries if d.status in CURRENT])
         if same is not None:
             receipt = duplicate_receipt(upload, new_id, name, received, same.receipt)
+            # Kept until published, like every delivery, so a rerun after a kill recognises it.
+            stored = self.workspace.store_raw(upload.path, new_id)
             delivery = Delivery(
-                new_id, upload.organisation, upload.name, upload.size, None, None, receipt
+                new_id, upload.organisation, upload.name, upload.size, stored, None, receipt
             )
-            self._save(delivery)
-            self._finish(upload, delivery, None)
+            self._record(upload, delivery, None)
             return
         self._take_in(upload, new_id, name, received)
 
@@ -382,9 +406,7 @@ class _Check:
             rows if receipt.status == PROCESSED else None, receipt,
         )  # fmt: skip
         retired = [self._retire(previous, SUPERSEDED)] if previous else []
-        self._save(*retired, delivery)
-        checkpoint("aangenomen")
-        self._finish(upload, delivery, read.tally)
+        self._record(upload, delivery, read.tally, *retired)
 
     def _withdraw(self, upload: Upload, new_id: str, name: str, received: str) -> None:
         target_name = upload.withdraws
@@ -401,14 +423,14 @@ class _Check:
         receipt = withdrawal_receipt(
             upload, new_id, name, received, target.receipt if target else None
         )
+        stored = self.workspace.store_raw(upload.path, new_id)  # recognised after a kill
         marker = Delivery(
-            new_id, upload.organisation, upload.name, upload.size, None, None, receipt
+            new_id, upload.organisation, upload.name, upload.size, stored, None, receipt
         )
         retired = [self._retire(target, WITHDRAWN)] if target else []
-        self._save(*retired, marker)
         if target:
             log.info("%s: levering %s ingetrokken", upload.organisation, target.id)
-        self._finish(upload, marker, None)
+        self._record(upload, marker, None, *retired)
 
 
 def check_uploads(
@@ -418,13 +440,17 @@ def check_uploads(
 ) -> CheckResult:
     """Check every complete new upload into the open edition; the workspace must be locked."""
     state = workspace.load()
-    if state.state != "open":
-        raise FactlabError(
-            f"editie {state.edition!r} is al gesloten; nieuwe bestanden horen in een nieuwe editie"
-        )
     if not settings.uploads.is_dir():
         raise FactlabError(f"uploadmap {settings.uploads} bestaat niet")
     found: Found = find_uploads(settings.uploads, settings.settle_seconds)
+    if state.state != OPEN:
+        if found.uploads:
+            raise FactlabError(
+                f"editie {state.edition!r} is al gepubliceerd ({state.closed}); er staan "
+                f"{len(found.uploads)} nieuwe bestanden klaar. Die horen in een nieuwe editie: "
+                "kies een nieuwe editienaam."
+            )
+        return CheckResult([], found.skipped, state)
     check = _Check(workspace, state, settings)
     report = progress or (lambda what, done, total: None)
     for done, upload in enumerate(found.uploads):

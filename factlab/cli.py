@@ -27,12 +27,15 @@ from factlab.edition import (
     check_edition,
     close,
     edition_status,
-    run_edition,
+    open_new,
+    resolve_edition,
 )
 from factlab.errors import DEBUG_VARIABLE, FactlabError, unexpected
+from factlab.files import set_umask
 from factlab.intake import Skipped
 from factlab.keys import PseudonymKey, ephemeral_key, managed_key_from_environment
 from factlab.receipts import Outcome
+from factlab.watch import Watcher
 from schemas.records import PROCESSED
 
 app = typer.Typer(
@@ -50,6 +53,12 @@ DEMO_EDITION = "demo-2026"
 class KeyModeOption(StrEnum):
     ephemeral = "ephemeral"
     managed = "managed"
+
+
+@app.callback()
+def main() -> None:
+    """Factlab: samenloop van voorzieningen per huishouden, privacyvriendelijk gekoppeld."""
+    set_umask()
 
 
 @contextmanager
@@ -94,9 +103,13 @@ def _key(mode: KeyModeOption, edition: str) -> PseudonymKey:
 def _run(
     settings: RunSettings, key_mode: KeyModeOption, incomplete: str | None = None
 ) -> RunResult:
+    """Check every upload (and say what happened to each), then close the edition."""
     key = _key(key_mode, settings.edition)
-    with _progress_bar("verwerken") as progress:
-        return run_edition(settings, key, progress, incomplete_reason=incomplete)
+    with _progress_bar("controleren") as progress:
+        checked = check_edition(settings, progress)
+    _print_outcomes(checked.outcomes, checked.skipped)
+    with _progress_bar("sluiten") as progress:
+        return close(settings, key, incomplete_reason=incomplete, progress=progress)
 
 
 def _print_outcomes(outcomes: list[Outcome], skipped: list[Skipped]) -> None:
@@ -106,32 +119,35 @@ def _print_outcomes(outcomes: list[Outcome], skipped: list[Skipped]) -> None:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     console.print(f"Bestanden: {summary or 'geen nieuwe'}")
+    if not outcomes and not skipped:
+        console.print(
+            "  [yellow]Er stonden geen nieuwe bestanden in de uploadmap;[/] partners zetten hun "
+            "bestanden in <uploadmap>/<organisatie>/ (zie docs/aanleverformaat.md)."
+        )
     for outcome in outcomes:
         receipt = outcome.receipt
         if receipt.status != PROCESSED:
             console.print(
                 f"  [yellow]{receipt.status}:[/] {outcome.upload.label} ({receipt.delivery}): "
                 f"{receipt.reason or ''}",
-                markup=True,
                 highlight=False,
+                soft_wrap=True,
             )
         elif receipt.replaces:
             console.print(
                 f"  vervangt {receipt.replaces}: {outcome.upload.label} ({receipt.delivery})"
             )
     for entry in skipped:
-        console.print(f"  [yellow]overgeslagen:[/] {entry.label}: {entry.reason}", highlight=False)
+        console.print(
+            f"  [yellow]overgeslagen:[/] {entry.label}: {entry.reason}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _print_result(result: RunResult) -> None:
     if result.already_published:
         console.print(f"Editie was al gepubliceerd: {result.edition_dir}")
-    _print_outcomes(result.outcomes, result.skipped)
-    if not result.outcomes and not result.skipped and not result.already_published:
-        console.print(
-            "  [yellow]Er stonden geen bestanden in de uploadmap;[/] partners zetten hun bestanden "
-            "in <uploadmap>/<organisatie>/ (zie docs/aanleverformaat.md)."
-        )
     console.print(f"Huishoudens met een voorziening: {result.households}")
     folder = result.edition_dir.resolve()
     console.print(f"Resultaten in: [bold]{folder}[/]")
@@ -206,6 +222,14 @@ OutOption = Annotated[
 EditionOption = Annotated[
     str, typer.Option("--edition", "--editie", help="Naam van de editie, bijvoorbeeld 2026.")
 ]
+OpenEditionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--edition",
+        "--editie",
+        help="Naam van de editie; standaard de enige open editie in de uitvoermap.",
+    ),
+]
 PeriodOption = Annotated[
     str | None,
     typer.Option(
@@ -256,7 +280,7 @@ VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Toon voort
 def _settings(
     uploads: Path,
     out: Path,
-    edition: str,
+    edition: str | None,
     config: Path | None,
     period: str | None = None,
     max_afgewezen: float | None = None,
@@ -270,7 +294,7 @@ def _settings(
         config_path,
         uploads=uploads,
         out=out,
-        edition=edition,
+        edition=resolve_edition(out, edition),
         period=period,
         max_rejected_share=max_afgewezen,
         settle_seconds=wachttijd,
@@ -298,11 +322,31 @@ def run(
     _print_result(result)
 
 
+@app.command(name="open")
+def open_command(
+    uploads: UploadsOption,
+    out: OutOption,
+    edition: EditionOption,
+    period: PeriodOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Open een editie voor haar aanleverperiode, met de verwachte partners uit de configuratie.
+
+    Daarna controleren 'factlab check' en 'factlab watch' elke aanlevering bij aankomst, en
+    sluit 'factlab close' de editie één keer. De verwachte partners staan in [editie] verwacht
+    (standaard: alle partners in de configuratie).
+    """
+    with _user_errors():
+        state = open_new(_settings(uploads, out, edition, config, period))
+    console.print(f"Editie [bold]{state.edition}[/] is open sinds {state.opened}.")
+    console.print(f"Verwachte partners: {', '.join(state.expected) or 'geen opgegeven'}")
+
+
 @app.command()
 def check(
     uploads: UploadsOption,
     out: OutOption,
-    edition: EditionOption,
+    edition: OpenEditionOption = None,
     period: PeriodOption = None,
     config: ConfigOption = None,
     max_afgewezen: RejectedOption = None,
@@ -326,7 +370,7 @@ def check(
 def status(
     uploads: UploadsOption,
     out: OutOption,
-    edition: EditionOption,
+    edition: OpenEditionOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Toon per verwachte partner: aangeleverd, geaccepteerd, quarantaine (reden) of ontbrekend."""
@@ -338,7 +382,7 @@ def status(
 def close_command(
     uploads: UploadsOption,
     out: OutOption,
-    edition: EditionOption,
+    edition: OpenEditionOption = None,
     config: ConfigOption = None,
     key_mode: KeyModeOpt = KeyModeOption.ephemeral,
     onvolledig: IncompleteOption = None,
@@ -356,6 +400,70 @@ def close_command(
         with _progress_bar("sluiten") as progress:
             result = close(settings, key, incomplete_reason=onvolledig, progress=progress)
     _print_result(result)
+
+
+@app.command()
+def watch(
+    uploads: UploadsOption,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Uitvoermap (alleen nodig met --direct)."),
+    ] = None,
+    edition: OpenEditionOption = None,
+    config: ConfigOption = None,
+    interval: Annotated[
+        float, typer.Option(min=0.1, help="Seconden tussen twee keer kijken.")
+    ] = 5.0,
+    wachttijd: Annotated[
+        float,
+        typer.Option(
+            "--wachttijd",
+            min=0,
+            help="Een bestand is compleet als grootte en tijdstempel zo lang niet veranderden "
+            "(of meteen na hernoemen van .part/.tmp).",
+        ),
+    ] = 10.0,
+    direct: Annotated[
+        bool,
+        typer.Option(
+            help="Controleer zelf, zonder Prefect (anders: een Prefect-event per bestand)."
+        ),
+    ] = False,
+) -> None:
+    """Let op nieuwe aanleveringen en laat elk compleet bestand meteen controleren.
+
+    Standaard stuurt de watcher per compleet bestand een Prefect-event
+    (factlab.upload.binnengekomen, alleen met de organisatie, nooit de bestandsnaam); de
+    deployment 'controle-bij-aankomst' start dan de controle. Met --direct controleert de
+    watcher zelf. Stoppen met Ctrl-C.
+    """
+    _configure_logging(False)
+    with _user_errors():
+        if direct:
+            if out is None:
+                raise FactlabError("--direct heeft --out nodig (de uitvoermap van de editie)")
+            settings = _settings(uploads, out, edition, config)
+
+            def announce(organisations: list[str]) -> None:
+                result = check_edition(settings)
+                _print_outcomes(result.outcomes, [])
+
+        else:
+            if not os.environ.get("PREFECT_API_URL"):
+                raise FactlabError(
+                    "PREFECT_API_URL is niet gezet: de watcher weet niet naar welke Prefect-server "
+                    "hij events moet sturen (zie README, 'Op een schema draaien'), of gebruik --direct"
+                )
+            from factlab.watch import emit_prefect_events
+
+            announce = emit_prefect_events(uploads)
+        if not uploads.is_dir():
+            raise FactlabError(f"uploadmap {uploads} bestaat niet")
+        console.print(f"Factlab let op {uploads.resolve()} (Ctrl-C om te stoppen)")
+        try:
+            Watcher(uploads, settle_seconds=wachttijd).run(announce, interval=interval)
+        except KeyboardInterrupt:
+            console.print("Gestopt.")
 
 
 @app.command()

@@ -25,7 +25,8 @@ import json
 import logging
 import platform
 import shutil
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from factlab import __version__
 from factlab.arrival import checkpoint
 from factlab.catalogue import load_catalogue
 from factlab.config import EditionConfig
-from factlab.disclose import DEFAULT_RULES, DisclosureError, DisclosureRules
+from factlab.disclose import DEFAULT_RULES, DisclosureError, DisclosureRules, Protected
 from factlab.errors import FactlabError
 from factlab.feedback import percent_nl
 from factlab.files import atomic_write_bytes, atomic_write_text
@@ -62,6 +63,7 @@ QUALITY_FOLDER = "kwaliteit"
 #: implausible (a wrong [editie] gemeente, or the wrong address table) and closing refuses it.
 MAX_UNPLACED_SHARE = 0.5
 HOUSEHOLDS_MODE = 0o600  # record-level, internal: the service account only
+Progress = Callable[[str, int, int], None]  # (what, done, total)
 
 
 @dataclass(frozen=True)
@@ -198,35 +200,6 @@ def _disclosure_rules(config: EditionConfig) -> DisclosureRules:
     )
 
 
-def _publish(
-    config: EditionConfig,
-    households: pl.DataFrame,
-    provenance: dict[str, Any],
-    edition_dir: Path,
-    checked: Quality,
-) -> None:
-    """Publish tables, check them as written, then the report that summarises every check."""
-    rules = _disclosure_rules(config)
-    catalogue = load_catalogue(config.catalogue)
-    area = {"gemeente_code": config.gemeente_code, "gemeente_naam": config.gemeente_naam}
-    try:
-        protected = publish_tables(
-            households, **area, wijken=_wijken(config), provenance=provenance,
-            out_dir=edition_dir, rules=rules, catalogue=catalogue,
-        )  # fmt: skip
-        checked = checked.merge(check_tables(edition_dir, edition_dir / QUALITY_FOLDER))
-        provenance["kwaliteit"] = checked.summary()
-        _stop_if_failed(checked, edition_dir)
-        publish_report(
-            protected, **area, kaart=read_wijkkaart(config.kaart) if config.kaart else None,
-            provenance=provenance, out_dir=edition_dir, rules=rules, catalogue=catalogue,
-        )  # fmt: skip
-    except DisclosureError as error:
-        raise FactlabError(
-            f"publicatie geweigerd door de openbaarmakingscontrole: {error}"
-        ) from None
-
-
 @dataclass(frozen=True)
 class Closed:
     """A published edition: where, and how many households."""
@@ -234,6 +207,7 @@ class Closed:
     edition_dir: Path
     households: int
     state: EditionState
+    already: bool = False  # it was published before this close
 
 
 def _finish(workspace: Workspace, state: EditionState, edition_dir: Path) -> Closed:
@@ -253,19 +227,151 @@ def _finish(workspace: Workspace, state: EditionState, edition_dir: Path) -> Clo
     return Closed(edition_dir, int(audit["totalen"]["huishoudens"]), published)
 
 
-def close_edition(
-    workspace: Workspace,
-    config: EditionConfig,
-    key: PseudonymKey,
-    *,
-    incomplete_reason: str | None = None,
-    progress: Any = None,
-) -> Closed:
-    """Close the open edition in ``workspace`` (locked) and publish it; see the module docstring."""
+@dataclass
+class Closing:
+    """One close in progress. Its stages run in this order, each once: the CLI calls them in a
+    row (:func:`close_edition`), the Prefect flow makes each a task. Only :meth:`link` sees
+    the key; everything after it works on the de-identified household table.
+    """
+
+    workspace: Workspace
+    config: EditionConfig
+    state: EditionState
+    completeness: Completeness
+    incomplete_reason: str | None
+    started: str = field(default_factory=now)
+    households: pl.DataFrame | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+    quality: Quality | None = None
+    protected: Protected | None = None
+
+    @property
+    def edition_dir(self) -> Path:
+        return self.workspace.out / self.state.edition
+
+    @property
+    def rules(self) -> DisclosureRules:
+        return _disclosure_rules(self.config)
+
+    def _area(self) -> dict[str, str]:
+        return {
+            "gemeente_code": self.config.gemeente_code,
+            "gemeente_naam": self.config.gemeente_naam,
+        }
+
+    def link(self, key: PseudonymKey, progress: Progress | None = None) -> int:
+        """Pseudonymise every accepted delivery's rows and link them per household."""
+        report = progress or (lambda what, done, total: None)
+        accepted = [d for d in self.state.current() if d.status == PROCESSED]
+        with Staging(self.workspace.out, self.state.edition) as staging:
+            for done, delivery in enumerate(accepted):
+                report(f"pseudonimiseren: {delivery.organisation}", done, len(accepted))
+                parts = sorted((self.workspace.path / str(delivery.rows)).glob("*.parquet"))
+                rows = pl.concat([pl.read_parquet(p) for p in parts]) if parts else None
+                if rows is not None and rows.height:
+                    staging.write(pseudonymise(rows, key, staging.connection))  # type: ignore[arg-type]
+            checkpoint("gestaged")
+            report("koppelen per huishouden", len(accepted), len(accepted))
+            self.households = link(staging.connection, staging.files)  # type: ignore[arg-type]
+        receipts = [d.receipt for d in self.state.current()]
+        self.provenance = {
+            "editie": self.state.edition,
+            "gemeente": {
+                "code": self.config.gemeente_code,
+                "naam": neutralise(self.config.gemeente_naam),
+            },
+            "periode": self.state.period,
+            "sleutel": {"modus": key.mode, "vingerafdruk": key.fingerprint},
+            "software": _software(),
+            "gestart": self.started,
+            "bestanden": [r.as_json(rejections=False, received=False) for r in receipts],
+            "volledigheid": self.completeness.as_json(self.incomplete_reason),
+            "totalen": total_counts(receipts) | {"huishoudens": self.households.height},
+        }
+        return self.households.height
+
+    def check_households(self) -> None:
+        """The household table's quality suite; then the table is written (service account only)."""
+        assert self.households is not None, "link first"
+        catalogue = load_catalogue(self.config.catalogue)
+        self.quality = check_households(
+            self.households, self.edition_dir / QUALITY_FOLDER, catalogue
+        )
+        self.provenance["kwaliteit"] = self.quality.summary()
+        _stop_if_failed(self.quality, self.edition_dir)
+        buffer = io.BytesIO()
+        self.households.write_parquet(buffer)
+        atomic_write_bytes(
+            self.edition_dir / HOUSEHOLDS_FILE, buffer.getvalue(), mode=HOUSEHOLDS_MODE
+        )
+        checkpoint("huishoudens")
+
+    def publish_tables(self) -> None:
+        """Analyse, protect and write the published tables (refused whole if any cell leaks)."""
+        assert self.households is not None, "link first"
+        try:
+            self.protected = publish_tables(
+                self.households, **self._area(), wijken=_wijken(self.config),
+                provenance=self.provenance, out_dir=self.edition_dir, rules=self.rules,
+                catalogue=load_catalogue(self.config.catalogue),
+            )  # fmt: skip
+        except DisclosureError as error:
+            raise FactlabError(
+                f"publicatie geweigerd door de openbaarmakingscontrole: {error}"
+            ) from None
+
+    def check_tables(self) -> None:
+        """The published tables' quality suite, on the files as written."""
+        assert self.quality is not None, "check the households first"
+        self.quality = self.quality.merge(
+            check_tables(self.edition_dir, self.edition_dir / QUALITY_FOLDER)
+        )
+        self.provenance["kwaliteit"] = self.quality.summary()
+        _stop_if_failed(self.quality, self.edition_dir)
+
+    def publish_report(self) -> None:
+        """The report, which summarises every check above."""
+        assert self.protected is not None, "publish the tables first"
+        kaart = read_wijkkaart(self.config.kaart) if self.config.kaart else None
+        try:
+            publish_report(
+                self.protected, **self._area(), kaart=kaart, provenance=self.provenance,
+                out_dir=self.edition_dir, rules=self.rules,
+                catalogue=load_catalogue(self.config.catalogue),
+            )  # fmt: skip
+        except DisclosureError as error:
+            raise FactlabError(
+                f"publicatie geweigerd door de openbaarmakingscontrole: {error}"
+            ) from None
+
+    def finish(self) -> Closed:
+        """Receipts, then audit.json (the edition is complete), then the workspace is emptied."""
+        current = self.state.current()
+        for delivery in current:
+            folder = self.edition_dir / RECEIPTS_FOLDER / delivery.organisation
+            text = _json(delivery.receipt.as_json(received=False))
+            atomic_write_text(folder / f"{file_stem(delivery.name)}.json", text)
+        checkpoint("ontvangst")
+        closed_state = replace(self.state, incomplete_reason=self.incomplete_reason)
+        self.workspace.save(closed_state)
+        audit = self.provenance | {"voltooid": now()}
+        atomic_write_text(self.edition_dir / AUDIT_FILE, _json(audit))
+        checkpoint("audit")
+        return _finish(self.workspace, closed_state, self.edition_dir)
+
+
+def begin_close(
+    workspace: Workspace, config: EditionConfig, incomplete_reason: str | None = None
+) -> Closing | Closed:
+    """Start closing the edition in ``workspace`` (locked): a :class:`Closing` to run, or the
+    :class:`Closed` result when there is nothing left to do (already published, or a kill
+    came after ``audit.json``). Refuses an incomplete edition unless told it is (step 1)."""
     state = workspace.load()
     edition_dir = workspace.out / state.edition
-    if state.state == PUBLISHED:
-        raise FactlabError(f"editie {state.edition!r} is al gepubliceerd in {edition_dir}")
+    if state.state == PUBLISHED:  # closing twice changes nothing
+        workspace.clear_personal_data()  # in case a kill came between publishing and this
+        audit = json.loads((edition_dir / AUDIT_FILE).read_text(encoding="utf-8"))
+        return Closed(edition_dir, int(audit["totalen"]["huishoudens"]), state, already=True)
     if (edition_dir / AUDIT_FILE).exists():  # killed after publishing: finish the close
         return _finish(workspace, state, edition_dir)
     completeness = assess(state, config)
@@ -273,56 +379,26 @@ def close_edition(
         raise FactlabError(refusal(completeness, state.edition))
     if edition_dir.exists():  # an interrupted earlier close: all derived, redo it
         shutil.rmtree(edition_dir)
+    return Closing(workspace, config, state, completeness, incomplete_reason)
+
+
+def close_edition(
+    workspace: Workspace,
+    config: EditionConfig,
+    key: PseudonymKey,
+    *,
+    incomplete_reason: str | None = None,
+    progress: Progress | None = None,
+) -> Closed:
+    """Close the open edition in ``workspace`` (locked) and publish it; see the module docstring."""
+    closing = begin_close(workspace, config, incomplete_reason)
+    if isinstance(closing, Closed):
+        return closing
     report = progress or (lambda what, done, total: None)
-    current = state.current()
-    accepted = [d for d in current if d.status == PROCESSED]
-    started = now()
-    with Staging(workspace.out, state.edition) as staging:
-        for done, delivery in enumerate(accepted):
-            report(f"pseudonimiseren: {delivery.organisation}", done, len(accepted))
-            parts = sorted((workspace.path / str(delivery.rows)).glob("*.parquet"))
-            rows = pl.concat([pl.read_parquet(p) for p in parts]) if parts else None
-            if rows is not None and rows.height:
-                staging.write(pseudonymise(rows, key, staging.connection))  # type: ignore[arg-type]
-        checkpoint("gestaged")
-        report("koppelen per huishouden", len(accepted), len(accepted))
-        households = link(staging.connection, staging.files)  # type: ignore[arg-type]
-    receipts = [d.receipt for d in current]
-    quality_dir = edition_dir / QUALITY_FOLDER
-    checked = check_households(households, quality_dir, load_catalogue(config.catalogue))
-    provenance: dict[str, Any] = {
-        "editie": state.edition,
-        "gemeente": {"code": config.gemeente_code, "naam": neutralise(config.gemeente_naam)},
-        "periode": state.period,
-        "sleutel": {"modus": key.mode, "vingerafdruk": key.fingerprint},
-        "software": _software(),
-        "gestart": started,
-        "bestanden": [r.as_json(rejections=False, received=False) for r in receipts],
-        "volledigheid": completeness.as_json(incomplete_reason),
-        "totalen": total_counts(receipts) | {"huishoudens": households.height},
-        "kwaliteit": checked.summary(),
-    }
-    _stop_if_failed(checked, edition_dir)
-    buffer = io.BytesIO()
-    households.write_parquet(buffer)
-    atomic_write_bytes(edition_dir / HOUSEHOLDS_FILE, buffer.getvalue(), mode=HOUSEHOLDS_MODE)
-    checkpoint("huishoudens")
-    report("publiceren: tabellen en rapport", len(accepted), len(accepted))
-    _publish(config, households, provenance, edition_dir, checked)
-    for receipt in receipts:
-        delivery_name = next(d.name for d in current if d.id == receipt.delivery)
-        path = (
-            edition_dir
-            / RECEIPTS_FOLDER
-            / receipt.organisation
-            / f"{file_stem(delivery_name)}.json"
-        )
-        atomic_write_text(path, _json(receipt.as_json(received=False)))
-    checkpoint("ontvangst")
-    closed_state = replace(state, incomplete_reason=incomplete_reason)
-    workspace.save(closed_state)
-    audit = provenance | {"voltooid": now()}
-    atomic_write_text(edition_dir / AUDIT_FILE, _json(audit))
-    checkpoint("audit")
-    report("klaar", len(accepted), len(accepted))
-    return _finish(workspace, closed_state, edition_dir)
+    closing.link(key, report)
+    closing.check_households()
+    report("publiceren: tabellen en rapport", 1, 1)
+    closing.publish_tables()
+    closing.check_tables()
+    closing.publish_report()
+    return closing.finish()

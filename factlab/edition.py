@@ -41,11 +41,11 @@ from factlab.config import (
     load_config,
 )
 from factlab.errors import FactlabError
-from factlab.intake import Skipped, find_uploads
+from factlab.intake import Skipped
 from factlab.keys import PseudonymKey
 from factlab.receipts import Outcome
-from factlab.workspace import Workspace, now
-from schemas.records import OPEN, PROCESSED, PUBLISHED, QUARANTINED, EditionState
+from factlab.workspace import STATE_FILE, WORKSPACE_FOLDER, Workspace, now
+from schemas.records import OPEN, PROCESSED, QUARANTINED, EditionState, Receipt, total_counts
 
 __all__ = [
     "AUDIT_FILE",
@@ -147,11 +147,37 @@ class RunResult:
         return self.edition_dir / HOUSEHOLDS_FILE
 
 
+def open_editions(out: Path) -> list[str]:
+    """The names of the editions in ``out`` that are open (collecting deliveries)."""
+    names = []
+    for path in sorted((out / WORKSPACE_FOLDER).glob(f"*/{STATE_FILE}")):
+        if json.loads(path.read_text(encoding="utf-8")).get("status") == OPEN:
+            names.append(path.parent.name)
+    return names
+
+
+def resolve_edition(out: Path, edition: str | None) -> str:
+    """The edition a command is about: the one named, or else the only open one in ``out``."""
+    if edition:
+        return edition
+    names = open_editions(out)
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise FactlabError(
+            f"er is geen open editie in {out}; open er een met 'factlab open --edition NAAM' "
+            "(of noem de editie met --edition)"
+        )
+    raise FactlabError(
+        f"er zijn meerdere open edities in {out} ({', '.join(names)}); kies er een met --edition"
+    )
+
+
 def open_edition(settings: RunSettings, workspace: Workspace) -> EditionState:
     """Open the edition (the workspace must be locked); an open edition is returned as it is."""
     if workspace.exists():
         return workspace.load()
-    if (settings.out / settings.edition / AUDIT_FILE).exists():
+    if (settings.out / settings.edition).exists():
         raise FactlabError(
             f"editie {settings.edition!r} is al gepubliceerd; kies een nieuwe editienaam"
         )
@@ -168,8 +194,16 @@ def open_edition(settings: RunSettings, workspace: Workspace) -> EditionState:
     return state
 
 
+def open_new(settings: RunSettings) -> EditionState:
+    """Open an edition for its aanleverperiode (``factlab open``); an open one stays as it is."""
+    with Workspace(settings.out, settings.edition) as workspace:
+        return open_edition(settings, workspace)
+
+
 def check_edition(settings: RunSettings, progress: Progress | None = None) -> CheckResult:
     """Check every complete new upload into the open edition (opening it if needed)."""
+    if not settings.uploads.is_dir():
+        raise FactlabError(f"uploadmap {settings.uploads} bestaat niet")
     with Workspace(settings.out, settings.edition) as workspace:
         open_edition(settings, workspace)
         return check_uploads(workspace, settings.check, progress)
@@ -187,7 +221,7 @@ def close(
         closed = close_edition(
             workspace, settings.config, key, incomplete_reason=incomplete_reason, progress=progress
         )
-    return RunResult(closed.edition_dir, closed.households)
+    return RunResult(closed.edition_dir, closed.households, already_published=closed.already)
 
 
 @dataclass(frozen=True)
@@ -202,6 +236,7 @@ class PartnerStatus:
     rows: int  # accepted rows in the current deliveries
     last_delivery: str | None
     reason: str | None
+    placed_share: float | None = None  # accepted rows placed in a wijk of this gemeente
 
 
 @dataclass(frozen=True)
@@ -212,6 +247,11 @@ class EditionStatus:
     state: str
     partners: tuple[PartnerStatus, ...]
     completeness: Completeness | None  # None once published
+
+
+def _placed_share(receipts: list[Receipt]) -> float | None:
+    totals = total_counts(receipts)
+    return totals["geplaatst"] / totals["geaccepteerd"] if totals["geaccepteerd"] else None
 
 
 def edition_status(settings: RunSettings) -> EditionStatus:
@@ -245,6 +285,7 @@ def edition_status(settings: RunSettings) -> EditionStatus:
                 rows=sum(d.receipt.counts["geaccepteerd"] for d in accepted),
                 last_delivery=max((d.receipt.received for d in every), default=None),
                 reason=reason,
+                placed_share=_placed_share([d.receipt for d in accepted]),
             )
         )
     completeness = assess(state, settings.config) if state.state == OPEN else None
@@ -263,33 +304,7 @@ def run_edition(
     On an edition that is already published, new files are refused (they belong in a new
     edition) and the published edition is reported as it is.
     """
-    if not settings.uploads.is_dir():
-        raise FactlabError(f"uploadmap {settings.uploads} bestaat niet")
-    with Workspace(settings.out, settings.edition) as workspace:
-        if workspace.exists() and workspace.load().state == PUBLISHED:
-            return _already_published(settings, workspace.load())
-        open_edition(settings, workspace)
-        checked = check_uploads(workspace, settings.check, progress)
-        closed = close_edition(
-            workspace, settings.config, key, incomplete_reason=incomplete_reason, progress=progress
-        )
-    return RunResult(
-        closed.edition_dir, closed.households, checked.outcomes, skipped=checked.skipped
-    )
-
-
-def _already_published(settings: RunSettings, state: EditionState) -> RunResult:
-    found = find_uploads(settings.uploads, settings.settle_seconds)
-    if found.uploads:
-        raise FactlabError(
-            f"editie {settings.edition!r} is al gepubliceerd ({state.closed}); er staan "
-            f"{len(found.uploads)} nieuwe bestanden klaar. Die horen in een nieuwe editie: kies "
-            "een nieuwe editienaam."
-        )
-    audit = json.loads((settings.out / settings.edition / AUDIT_FILE).read_text(encoding="utf-8"))
-    return RunResult(
-        settings.out / settings.edition,
-        int(audit["totalen"]["huishoudens"]),
-        already_published=True,
-        skipped=found.skipped,
-    )
+    checked = check_edition(settings, progress)
+    closed = close(settings, key, incomplete_reason=incomplete_reason, progress=progress)
+    closed.outcomes, closed.skipped = checked.outcomes, checked.skipped
+    return closed

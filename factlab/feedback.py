@@ -96,7 +96,7 @@ def feedback(receipt: Receipt, label: str, tally: Tally | None) -> Feedback:
         "",
         f"- Bestand: {neutralise(label)}",
         f"- Organisatie: {neutralise(receipt.organisation_name)}",
-        f"- Levering: {receipt.delivery}, ontvangen {receipt.received}",
+        f"- Levering: {receipt.delivery}",
     ]
     if receipt.replaces:
         lines.append(f"- Vervangt: levering {receipt.replaces} (eerder bestand met dezelfde naam)")

@@ -10,6 +10,16 @@ import os
 import tempfile
 from pathlib import Path
 
+#: Factlab's processes create files 0640 and folders 0750: readable by the service account's
+#: group (analysts, the privacy officer), never by every user of the machine. Record-level and
+#: staging data get 0600/0700 explicitly (see docs/privacy.md).
+PUBLISHED_UMASK = 0o027
+
+
+def set_umask() -> None:
+    """Set the process umask for everything Factlab writes (see :data:`PUBLISHED_UMASK`)."""
+    os.umask(PUBLISHED_UMASK)
+
 
 def _umask() -> int:
     current = os.umask(0)

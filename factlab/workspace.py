@@ -30,6 +30,7 @@ WORKSPACE_FOLDER = ".werkmap"
 STATE_FILE = "editie.json"
 RAW_FOLDER = "bestanden"
 ROWS_FOLDER = "rijen"
+FEEDBACK_FOLDER = "terugkoppeling"  # each delivery's feedback, kept to rewrite it after a kill
 
 
 class Workspace:
@@ -119,13 +120,17 @@ class Workspace:
         os.replace(partial, target)
         return target.relative_to(self.path).as_posix()
 
+    @property
+    def feedback_dir(self) -> Path:
+        return self.path / FEEDBACK_FOLDER
+
     def remove(self, relative: str | None) -> None:
         if relative:
             (self.path / relative).unlink(missing_ok=True)
 
     def clear_personal_data(self) -> None:
         """Remove every raw file and checked row: done once the edition is published."""
-        for folder in (RAW_FOLDER, ROWS_FOLDER):
+        for folder in (RAW_FOLDER, ROWS_FOLDER, FEEDBACK_FOLDER):
             shutil.rmtree(self.path / folder, ignore_errors=True)
 
     def _assert_locked(self) -> None:

@@ -100,13 +100,15 @@ def test_options_override_the_config_and_are_checked(gemeente: Path, tmp_path: P
         "--max-afgewezen", "2",
     )  # fmt: skip
     assert result.returncode == 2 and "tussen 0 en 1" in result.stderr
-    # Everything counts as still being written with a long settling time: nothing is consumed.
+    # Everything counts as still being written with a long settling time: nothing is consumed,
+    # and an edition without any accepted delivery is never published.
     result = _factlab(*_run_args(gemeente, tmp_path / "out"), "--edition", "2026",
         "--wachttijd", "100000",
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert "overgeslagen" in result.stderr
+    assert result.returncode == 2, result.stderr
+    assert "overgeslagen" in result.stderr and "geen enkele aanlevering" in result.stderr
     assert any((gemeente / "uploads").rglob("*.csv"))
+    assert not (tmp_path / "out" / "2026").exists()
 
 
 def test_a_bug_is_reported_without_the_data_in_its_message(
@@ -119,7 +121,7 @@ def test_a_bug_is_reported_without_the_data_in_its_message(
     def broken(*args, **kwargs):
         raise ValueError("could not parse '1503AB 12'")  # as a library error might quote data
 
-    monkeypatch.setattr(cli, "run_edition", broken)
+    monkeypatch.setattr(cli, "check_edition", broken)
     args = _run_args(gemeente, tmp_path / "o", "--edition", "x")
     result = CliRunner().invoke(cli.app, args)
     assert result.exit_code == 1

@@ -16,8 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 from factlab.cli import app
+from factlab.arrival import RECEIPT_SUFFIX, SKIPPED_PAGE
 from factlab.feedback import CSV_SUFFIX, MARKDOWN_SUFFIX
-from factlab.intake import find_uploads
+from factlab.intake import FEEDBACK_FOLDER, find_uploads
 from tests.corpus.build import write_case, write_reference
 from tests.corpus.cases import (
     CASES,
@@ -64,31 +65,40 @@ def test_run_succeeds_without_traceback(corpus) -> None:
     assert "Traceback" not in result.output
 
 
+def _feedback(root: Path, case: Case, name: str, suffix: str) -> Path:
+    """A file in the partner's own feedback folder."""
+    return root / "uploads" / case.name / FEEDBACK_FOLDER / f"{name}{suffix}"
+
+
 def _receipt(root: Path, case: Case, name: str) -> dict:
-    path = root / "uit" / EDITION / "ontvangst" / case.name / f"{name}.json"
-    return json.loads(path.read_text(encoding="utf-8"))
+    return json.loads(_feedback(root, case, name, RECEIPT_SUFFIX).read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize(("case", "name"), PAIRS, ids=[f"{c.name}/{n}" for c, n in PAIRS])
 def test_case_gets_its_outcome(corpus, case: Case, name: str) -> None:
-    root, _, audit = corpus
+    root, result, audit = corpus
     expected: Expected = case.expected[name]
     upload = root / "uploads" / case.name / name
     if expected.status in (WRITING, REFUSED):
-        skipped = {(s["organisatie"], s["bestand"]): s for s in audit["overgeslagen"]}
-        assert skipped[(case.name, name)]["status"] == expected.status
-        assert expected.reason in skipped[(case.name, name)]["reden"]
-        assert upload.is_symlink() or upload.exists()  # left alone, not consumed
+        # Listed for the analyst, and refusals for the partner too; never consumed.
+        assert any(
+            f"overgeslagen: {case.name}/{name}: " in line and expected.reason in line
+            for line in result.output.splitlines()
+        ), name
+        if expected.status == REFUSED:
+            page = root / "uploads" / case.name / FEEDBACK_FOLDER / SKIPPED_PAGE
+            assert expected.reason in page.read_text(encoding="utf-8")
+        assert upload.is_symlink() or upload.exists()
         return
     receipt = _receipt(root, case, name)
     assert receipt["status"] == expected.status
     assert expected.reason in receipt.get("reden", "")
-    assert not upload.exists()  # consumed: deleted or moved to quarantine
+    assert not upload.exists()  # taken into the edition, with its receipt
+    assert _feedback(root, case, name, MARKDOWN_SUFFIX).exists()
+    published = root / "uit" / EDITION / "ontvangst" / case.name / f"{name}.json"
+    assert json.loads(published.read_text(encoding="utf-8"))["status"] == expected.status
     if expected.status == QUARANTINED:
-        moved = root / "uploads" / "_quarantaine" / case.name / name
-        assert moved.exists()
-        assert moved.with_name(name + MARKDOWN_SUFFIX).exists()
-        assert moved.with_name(name + CSV_SUFFIX).exists()
+        assert _feedback(root, case, name, CSV_SUFFIX).exists()
         return
     if expected.status == DUPLICATE:
         return
@@ -99,17 +109,14 @@ def test_case_gets_its_outcome(corpus, case: Case, name: str) -> None:
     found = {(r["rij"], r["regel"]) for r in receipt["afwijzingen"]}
     if expected.rules is not None:
         assert found == expected.rules
-    failing = pl.read_csv(
-        root / "uit" / EDITION / "ontvangst" / case.name / f"{name}{CSV_SUFFIX}", separator=";"
-    )
+    failing = pl.read_csv(_feedback(root, case, name, CSV_SUFFIX), separator=";")
     assert set(failing.select("rij", "regel").iter_rows()) == found
 
 
 def test_feedback_page_is_plain_dutch_with_rows_and_advice(corpus) -> None:
     root, _, _ = corpus
-    page = (
-        root / "uit" / EDITION / "ontvangst" / "c16-eind-voor-start" / f"a.csv{MARKDOWN_SUFFIX}"
-    ).read_text(encoding="utf-8")
+    case = next(c for c in CASES if c.name == "c16-eind-voor-start")
+    page = _feedback(root, case, "a.csv", MARKDOWN_SUFFIX).read_text(encoding="utf-8")
     assert "De einddatum ligt voor de startdatum." in page
     assert "Rijnummers: 42" in page
     assert "Wat u kunt doen: Controleer beide datums." in page
@@ -129,8 +136,11 @@ def test_names_that_reach_spreadsheets_are_neutralised(corpus) -> None:
 def test_no_address_or_cell_value_reaches_output_or_console(corpus) -> None:
     root, result, _ = corpus
     truth = pl.DataFrame({"postcode": POSTCODE, "huisnummer": range(1, 10_000)})
-    assert scan_for_leaks([root / "uit"], truth=truth, texts={"console": result.output}) == []
-    everything = "".join(p.read_text(errors="replace") for p in (root / "uit").rglob("*.json"))
+    folders = [root / "uit", *(root / "uploads").glob(f"*/{FEEDBACK_FOLDER}")]
+    assert scan_for_leaks(folders, truth=truth, texts={"console": result.output}) == []
+    everything = "".join(
+        p.read_text(errors="replace") for folder in folders for p in folder.rglob("*.json")
+    )
     assert 'HYPERLINK("http' not in everything and "@SUM" not in everything
 
 

@@ -2,11 +2,13 @@
 
 Each test kills a real ``factlab run`` subprocess at one of :data:`factlab.edition.KILL_POINTS`
 (``FACTLAB_TEST_KILL_AT`` makes the process SIGKILL itself there: deterministic, and no chance
-to clean up), checks that no upload was lost by the kill, reruns, and compares every output
-byte for byte with an uninterrupted run (audit.json without its timestamps; the Data Docs in
-``kwaliteit/`` carry GE run times: their pages are compared by name only, and the per-run
-validation pages, named after the run time, not at all). Every upload must end as
-processed-with-receipt or quarantined-with-feedback, and no staging file may survive.
+to clean up), checks that no upload was lost by the kill (each is still in its partner folder
+or recorded in the edition's workspace with its raw file), reruns, and compares every output
+byte for byte with an uninterrupted run (audit.json without its timestamps, receipts without
+their time of receipt; the Data Docs in ``kwaliteit/`` carry GE run times: their pages are
+compared by name only, and the per-run validation pages, named after the run time, not at all).
+Every upload must end with a receipt in its partner's feedback folder, and no staging file or
+raw delivery may survive.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from factlab.edition import AUDIT_FILE, KILL_ENVIRONMENT, KILL_POINTS, QUALITY_FOLDER
+from factlab.arrival import KILL_ENVIRONMENT, RECEIPT_SUFFIX
+from factlab.edition import AUDIT_FILE, KILL_POINTS, QUALITY_FOLDER
+from factlab.intake import FEEDBACK_FOLDER
+from factlab.workspace import STATE_FILE, WORKSPACE_FOLDER
 from factlab.keys import derive_edition_key
 from factlab.staging import STAGING_FOLDER
 from tests.leakscan import scan_for_leaks
@@ -31,6 +36,7 @@ from tests.leakscan import scan_for_leaks
 MASTER = b"nothing-lost-test-master-key-32b!"
 EDITION = "2026"
 VOLATILE_AUDIT_KEYS = ("gestart", "voltooid")
+VOLATILE_RECEIPT_KEYS = ("ontvangen",)
 
 
 def _run(gemeente: Path, out: Path, kill_at: str | None = None) -> subprocess.CompletedProcess:
@@ -46,18 +52,33 @@ def _run(gemeente: Path, out: Path, kill_at: str | None = None) -> subprocess.Co
     )  # fmt: skip
 
 
-def _snapshot(folder: Path) -> dict[str, bytes]:
-    """Relative path -> content; audit.json without timestamps, Data Docs by name only."""
+def _snapshot(out: Path, gemeente: Path) -> dict[str, bytes]:
+    """Relative path -> content of the edition and the partners' feedback folders.
+
+    audit.json and receipts without timestamps, Data Docs by name only.
+    """
     files = {}
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        relative = path.relative_to(folder).as_posix()
+    paths = [*out.rglob("*"), *(gemeente / "uploads").glob(f"*/{FEEDBACK_FOLDER}/*")]
+    for path in sorted(p for p in paths if p.is_file()):
+        relative = (
+            f"uit/{path.relative_to(out).as_posix()}"
+            if path.is_relative_to(out)
+            else f"gemeente/{path.relative_to(gemeente / 'uploads').as_posix()}"
+        )
         content = path.read_bytes()
         if path.name == AUDIT_FILE:
             audit = json.loads(content)
             for key in VOLATILE_AUDIT_KEYS:
                 audit.pop(key)
             content = json.dumps(audit, sort_keys=True).encode()
-        elif relative.split("/")[1:2] == [QUALITY_FOLDER]:
+        elif path.name.endswith(RECEIPT_SUFFIX):
+            receipt = json.loads(content)
+            for key in VOLATILE_RECEIPT_KEYS:
+                receipt.pop(key)
+            content = json.dumps(receipt, sort_keys=True).encode()
+        elif path.name == STATE_FILE:
+            continue  # the workspace's own record: times of receipt and closing
+        elif relative.split("/")[2:3] == [QUALITY_FOLDER]:
             if "/validations/" in relative:  # named after the GE run time
                 continue
             content = b""
@@ -66,10 +87,24 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def _uploads(gemeente: Path) -> dict[str, bytes]:
+    """The partners' files still in the upload folder (their feedback folders apart)."""
     return {
         p.relative_to(gemeente / "uploads").as_posix(): p.read_bytes()
         for p in sorted((gemeente / "uploads").rglob("*"))
-        if p.is_file()
+        if p.is_file() and FEEDBACK_FOLDER not in p.parts
+    }
+
+
+def _recorded(out: Path) -> dict[tuple[str, str], bytes]:
+    """Deliveries the killed run recorded in the workspace, with their raw bytes."""
+    workspace = out / WORKSPACE_FOLDER / EDITION
+    if not (workspace / STATE_FILE).exists():
+        return {}
+    state = json.loads((workspace / STATE_FILE).read_text())
+    return {
+        (d["organisatie"], d["naam"]): (workspace / d["opgeslagen"]).read_bytes()
+        for d in state["leveringen"]
+        if d["opgeslagen"]
     }
 
 
@@ -82,7 +117,7 @@ def baseline(synth_source: Path, tmp_path_factory: pytest.TempPathFactory):
     uploads_before = _uploads(gemeente)
     done = _run(gemeente, root / "uit")
     assert done.returncode == 0, done.stderr
-    return _snapshot(root / "uit"), _uploads(gemeente), uploads_before
+    return _snapshot(root / "uit", gemeente), _uploads(gemeente), uploads_before
 
 
 @pytest.mark.parametrize("point", KILL_POINTS)
@@ -97,35 +132,44 @@ def test_killed_run_then_rerun_equals_uninterrupted_run(
     killed = _run(gemeente, out, kill_at=point)
     assert killed.returncode == -signal.SIGKILL, (point, killed.stderr)
     left = _uploads(gemeente)
-    if point != "opruimen":  # before consuming, every upload is still exactly where it was
-        assert left == uploads_before
-    else:  # consuming started: each upload is still there or has its receipt
-        receipts = out / EDITION / "ontvangst"
-        for name in uploads_before:
-            assert name in left or (receipts / f"{name}.json").exists(), name
+    recorded = _recorded(out)
+    published = (out / EDITION / AUDIT_FILE).exists()
+    for name, content in uploads_before.items():
+        organisation, file_name = name.split("/")
+        receipt = (
+            gemeente / "uploads" / organisation / FEEDBACK_FOLDER / f"{file_name}{RECEIPT_SUFFIX}"
+        )
+        # Still in place, or recorded with its raw bytes, or (once published) with its receipt.
+        assert (
+            left.get(name) == content
+            or recorded.get((organisation, file_name)) == content
+            or (published and receipt.exists())
+        ), (point, name)
     assert "Traceback" not in killed.stderr
 
     rerun = _run(gemeente, out)
     assert rerun.returncode == 0, rerun.stderr
     assert "Traceback" not in rerun.stderr
-    assert _snapshot(out) == outputs
+    assert _snapshot(out, gemeente) == outputs
     assert _uploads(gemeente) == uploads_after
     assert not (out / STAGING_FOLDER).exists()
+    assert _recorded(out) == {}  # raw deliveries are gone once the edition is published
     truth = pl.read_parquet(gemeente / "waarheid" / "huishoudens.parquet")
     key = derive_edition_key(MASTER, EDITION)
     logs = {"stdout": killed.stdout + rerun.stdout, "stderr": killed.stderr + rerun.stderr}
     assert scan_for_leaks([out], truth=truth, key=key, texts=logs, secrets=[MASTER]) == []
 
 
-def test_every_upload_ends_processed_or_quarantined(baseline) -> None:
+def test_every_upload_ends_with_a_receipt_in_its_partner_folder(baseline) -> None:
     outputs, uploads_after, uploads_before = baseline
+    assert uploads_after == {}
     for name in uploads_before:
         organisation, file_name = name.split("/")
-        receipt = json.loads(outputs[f"{EDITION}/ontvangst/{name}.json"])
-        if receipt["status"] == "quarantaine":
-            moved = f"_quarantaine/{organisation}/{file_name}"
-            assert moved in uploads_after
-            assert f"{moved}.terugkoppeling.md" in uploads_after
-        else:
-            assert receipt["status"] in ("verwerkt", "dubbele_aanlevering")
-            assert name not in uploads_after
+        receipt = json.loads(
+            outputs[f"gemeente/{organisation}/{FEEDBACK_FOLDER}/{file_name}{RECEIPT_SUFFIX}"]
+        )
+        assert receipt["status"] in ("verwerkt", "quarantaine", "dubbele_aanlevering")
+        assert (
+            json.loads(outputs[f"uit/{EDITION}/ontvangst/{name}.json"])["status"]
+            == receipt["status"]
+        )

@@ -1,4 +1,4 @@
-"""The Prefect flow, run for real against a temporary Prefect server, and the deployments file."""
+"""The Prefect flows, run for real against a temporary Prefect server, and the deployments file."""
 
 from __future__ import annotations
 
@@ -10,12 +10,17 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
+from typer.main import get_command
 
+from factlab.cli import app
 from factlab.keys import derive_edition_key
-from pipelines.edition_flow import edition_flow
+from pipelines.check_flow import check_flow
+from pipelines.close_flow import close_flow
+from pipelines.deploy_check import REQUIRED, problems
 from tests.leakscan import scan_for_leaks
 
 ROOT = Path(__file__).resolve().parents[1]
+FLOWS = {"check_flow": check_flow, "close_flow": close_flow}
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +31,7 @@ def prefect_server():
         yield
 
 
-async def _artifacts_and_logs(flow_run_id) -> tuple[list[str], list[str]]:
+async def _artifacts_and_logs(*flow_run_ids) -> tuple[list[str], list[str]]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, LogFilter, LogFilterFlowRunId
     from prefect.logging.handlers import APILogHandler
@@ -34,37 +39,39 @@ async def _artifacts_and_logs(flow_run_id) -> tuple[list[str], list[str]]:
     await APILogHandler.aflush()  # logs are shipped to the server in batches
     async with get_client() as client:
         artifacts = await client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id={"any_": [flow_run_id]})
+            artifact_filter=ArtifactFilter(flow_run_id={"any_": list(flow_run_ids)})
         )
         logs = await client.read_logs(
-            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=list(flow_run_ids)))
         )
     return [str(a.data) for a in artifacts], [log.message for log in logs]
 
 
-def test_flow_runs_an_edition_and_records_only_counts(
+def test_check_and_close_flows_publish_and_record_only_counts(
     prefect_server, gemeente: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     master = b"prefect-test-master-key-of-32-bytes"
     monkeypatch.setenv("FACTLAB_KEY", base64.b64encode(master).decode())
-    state = edition_flow(
-        uploads=str(gemeente / "uploads"),
-        out=str(tmp_path / "out"),
-        config=str(gemeente / "factlab.toml"),
-        edition="2026",
-        key_mode="managed",
-        return_state=True,
-    )
-    assert state.is_completed(), state.message
-    summary = state.result()
+    partner = next(p for p in sorted((gemeente / "uploads").iterdir()))
+    (partner / "kapot.csv").write_bytes(b"\x00\x01 geen tabel \xff" * 20)
+    common = {"uploads": str(gemeente / "uploads"), "out": str(tmp_path / "out")}
+    checked = check_flow(**common, edition="2026", return_state=True)
+    assert checked.is_completed(), checked.message
+    assert checked.result()["bestanden"]["quarantaine"] == 1
+    closed = close_flow(**common, key_mode="managed", onvolledig=None, return_state=True)
+    assert closed.is_completed(), closed.message
+    summary = closed.result()
     truth = pl.read_parquet(gemeente / "waarheid" / "huishoudens.parquet")
     assert summary["huishoudens"] == truth.filter(pl.col("status") != "buiten_gemeente").height
-    assert (tmp_path / "out" / "2026" / "huishoudens.parquet").is_file()
+    assert (tmp_path / "out" / "2026" / "rapport.html").is_file()
 
-    artifacts, logs = asyncio.run(_artifacts_and_logs(state.state_details.flow_run_id))
-    assert any("Huishoudens met een voorziening" in a for a in artifacts)
-    assert any("verwerken" in line for line in logs)
-    # Managed key: the scan can recompute every pseudonym of the run and look for it too.
+    artifacts, logs = asyncio.run(
+        _artifacts_and_logs(checked.state_details.flow_run_id, closed.state_details.flow_run_id)
+    )
+    assert any("| organisatie | status |" in a for a in artifacts)
+    assert any("rapport.html" in a for a in artifacts)
+    assert any("quarantaine" in line for line in logs)  # Factlab's own warning reached Prefect
+    assert "kapot.csv" not in "\n".join([*artifacts, *logs])  # names are partner-chosen
     leaks = scan_for_leaks(
         [tmp_path / "out"],
         truth=truth,
@@ -73,36 +80,63 @@ def test_flow_runs_an_edition_and_records_only_counts(
         secrets=[master],
     )
     assert leaks == []
-
-
-def test_deployments_point_at_the_flow_with_valid_parameters() -> None:
-    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text())
-    parameters = set(inspect.signature(edition_flow.fn).parameters)
-    assert spec["deployments"]
-    for deployment in spec["deployments"]:
-        path, name = deployment["entrypoint"].split(":")
-        assert (ROOT / path).is_file() and name == "edition_flow"
-        assert set(deployment["parameters"]) <= parameters
-        assert "FACTLAB_KEY" not in str(deployment["parameters"])
+    again = close_flow(**common, edition="2026", return_state=True)  # closing twice: no change
+    assert again.is_completed() and again.result()["al_gepubliceerd"]
 
 
 def test_a_bug_reaches_prefect_without_the_data_in_its_message(
     prefect_server, gemeente: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pipelines.edition_flow as module
+    import pipelines.check_flow as module
 
     def broken(*args, **kwargs):
         raise ValueError("could not parse '1503AB 12'")  # as a library error might quote data
 
-    monkeypatch.setattr(module, "run_edition", broken)
-    state = edition_flow(
-        uploads=str(gemeente / "uploads"),
-        out=str(tmp_path / "out"),
-        config=str(gemeente / "factlab.toml"),
-        edition="2026",
-        return_state=True,
+    monkeypatch.setattr(module, "check_edition", broken)
+    state = check_flow(
+        uploads=str(gemeente / "uploads"), out=str(tmp_path / "out"), edition="x", return_state=True
     )
     assert state.is_failed()
     _, logs = asyncio.run(_artifacts_and_logs(state.state_details.flow_run_id))
     recorded = "\n".join([*logs, str(state.message)])
     assert "ValueError" in recorded and "1503AB" not in recorded
+
+
+def _cli_options(command: str) -> set[str]:
+    click_command = get_command(app).commands[command]  # type: ignore[attr-defined]
+    return {p.name for p in click_command.params}
+
+
+def test_deployments_point_at_flows_with_the_cli_parameter_names() -> None:
+    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    commands = {"check_flow": "check", "close_flow": "close"}
+    names = set()
+    for deployment in spec["deployments"]:
+        names.add(deployment["name"])
+        path, flow_name = deployment["entrypoint"].split(":")
+        assert (ROOT / path).is_file() and flow_name in FLOWS
+        parameters = set(inspect.signature(FLOWS[flow_name].fn).parameters)
+        assert parameters <= _cli_options(commands[flow_name]), flow_name
+        assert set(deployment["parameters"]) <= parameters
+        assert "FACTLAB_KEY" not in str(deployment["parameters"])
+        assert deployment["concurrency_limit"]["limit"] == 1
+    assert names == {"controle-bij-aankomst", "sluiten-op-schema", "sluiten-op-verzoek"}
+    by_name = {d["name"]: d for d in spec["deployments"]}
+    assert by_name["sluiten-op-schema"]["schedules"]
+    assert by_name["controle-bij-aankomst"]["triggers"][0]["expect"] == ["factlab.upload.binnengekomen"]
+
+
+def test_flow_parameters_are_described_in_dutch() -> None:
+    from prefect.utilities.callables import parameter_schema
+
+    for flow in FLOWS.values():
+        schema = parameter_schema(flow.fn)
+        for name, field in schema.properties.items():
+            assert field.get("description"), (flow.name, name)
+
+
+def test_deploying_without_the_environment_is_refused() -> None:
+    assert len(problems({})) == len(REQUIRED)
+    ready = {name: "/srv/factlab" for name in REQUIRED}
+    assert problems(ready) == []
+    assert "absoluut" in problems(ready | {"FACTLAB_OUT": "uitvoer"})[0]

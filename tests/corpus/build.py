@@ -17,7 +17,8 @@ def write_reference(folder: Path, partner_names: dict[str, str]) -> Path:
     ).with_columns(wijk=pl.lit("047901"), gemeente=pl.lit("0479"))
     table.write_csv(folder / "adressen.csv", separator=";")
     partners = "".join(
-        f"[partners.{org}]\nnaam = {json.dumps(name)}\n" for org, name in partner_names.items()
+        f"[partners.{json.dumps(org)}]\nnaam = {json.dumps(name)}\n"
+        for org, name in partner_names.items()
     )
     (folder / "factlab.toml").write_text(
         '[editie]\ngemeente = "GM0479"\ngemeentenaam = "Zaanstad"\n'

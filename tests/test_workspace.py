@@ -1,0 +1,73 @@
+"""The edition's workspace: private, and its lock admits one holder at a time, ever."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from pathlib import Path
+
+import pytest
+
+from factlab.errors import FactlabError
+from factlab.workspace import Workspace
+
+ATTEMPTS_PER_PROCESS = 2_600
+PROCESSES = 4
+
+
+def _contend(out: str, marker: str, attempts: int) -> tuple[int, int]:
+    """Try the lock ``attempts`` times; count holds, and holds that found another holder."""
+    held = overlaps = 0
+    for _ in range(attempts):
+        try:
+            with Workspace(Path(out), "2026"):
+                held += 1
+                try:
+                    fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                except FileExistsError:
+                    overlaps += 1
+                    continue
+                os.close(fd)
+                os.unlink(marker)
+        except FactlabError:
+            pass
+    return held, overlaps
+
+
+def test_one_holder_at_a_time_over_ten_thousand_attempts(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("fork")
+    marker = str(tmp_path / "houder")
+    with context.Pool(PROCESSES) as pool:
+        results = pool.starmap(
+            _contend, [(str(tmp_path), marker, ATTEMPTS_PER_PROCESS)] * PROCESSES
+        )
+    assert PROCESSES * ATTEMPTS_PER_PROCESS >= 10_000
+    assert sum(overlaps for _, overlaps in results) == 0
+    assert sum(held for held, _ in results) > 0
+    assert (tmp_path / ".werkmap" / "2026.lock").exists()  # never unlinked
+
+
+def test_a_second_process_is_told_the_edition_is_busy(tmp_path: Path) -> None:
+    with Workspace(tmp_path, "2026"):
+        context = multiprocessing.get_context("fork")
+        with context.Pool(1) as pool:
+            held, _ = pool.apply(_contend, (str(tmp_path), str(tmp_path / "m"), 1))
+        assert held == 0
+
+
+def test_the_workspace_is_private(tmp_path: Path) -> None:
+    with Workspace(tmp_path, "2026") as workspace:
+        upload = tmp_path / "a.csv"
+        upload.write_text("postcode\n")
+        stored = workspace.store_raw(upload, "L0001")
+    assert (tmp_path / ".werkmap").stat().st_mode & 0o777 == 0o700
+    assert (workspace.path / stored).stat().st_mode & 0o777 == 0o600
+    assert (workspace.path / stored).read_text() == "postcode\n"
+
+
+def test_state_is_only_written_under_the_lock(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path, "2026")
+    with pytest.raises(RuntimeError, match="lock"):
+        workspace.store_raw(Path(__file__), "L0001")
+    with pytest.raises(FactlabError, match="niet geopend"):
+        workspace.load()
