@@ -117,7 +117,7 @@ def played(synth_source: Path, tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_a_broken_file_is_quarantined_and_its_correction_supersedes_it(played) -> None:
-    period, log = played
+    _period, log = played
     first, second = log["first_receipt"], log["second_receipt"]
     assert first["status"] == "quarantaine" and "reden" in first
     assert second["status"] == "verwerkt"
@@ -207,7 +207,9 @@ def test_an_identical_upload_again_is_a_duplicate_not_a_new_delivery(
     assert status[organisation].status == "geaccepteerd"
 
 
-def test_an_edition_without_accepted_deliveries_never_publishes(tmp_path: Path, synth_source: Path) -> None:
+def test_an_edition_without_accepted_deliveries_never_publishes(
+    tmp_path: Path, synth_source: Path
+) -> None:
     period = Period(synth_source, tmp_path)
     period.check()
     with pytest.raises(FactlabError, match="geen enkele aanlevering"):
@@ -215,7 +217,9 @@ def test_an_edition_without_accepted_deliveries_never_publishes(tmp_path: Path, 
     assert not (period.out / EDITION).exists()
 
 
-def test_a_wrong_gemeente_code_is_refused_as_implausible(synth_source: Path, tmp_path: Path) -> None:
+def test_a_wrong_gemeente_code_is_refused_as_implausible(
+    synth_source: Path, tmp_path: Path
+) -> None:
     period = Period(synth_source, tmp_path)
     for organisation in period.organisations():
         period.deliver(organisation)

@@ -15,8 +15,8 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from factlab.cli import app
 from factlab.arrival import RECEIPT_SUFFIX, SKIPPED_PAGE
+from factlab.cli import app
 from factlab.feedback import CSV_SUFFIX, MARKDOWN_SUFFIX
 from factlab.intake import FEEDBACK_FOLDER, find_uploads
 from tests.corpus.build import write_case, write_reference
@@ -76,7 +76,7 @@ def _receipt(root: Path, case: Case, name: str) -> dict:
 
 @pytest.mark.parametrize(("case", "name"), PAIRS, ids=[f"{c.name}/{n}" for c, n in PAIRS])
 def test_case_gets_its_outcome(corpus, case: Case, name: str) -> None:
-    root, result, audit = corpus
+    root, result, _audit = corpus
     expected: Expected = case.expected[name]
     upload = root / "uploads" / case.name / name
     if expected.status in (WRITING, REFUSED):

@@ -12,12 +12,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from factlab.arrival import RECEIPT_SUFFIX
 from factlab.config import load_config
 from factlab.edition import AUDIT_FILE, HOUSEHOLDS_FILE, RunSettings, run_edition
 from factlab.errors import FactlabError
-from factlab.keys import PseudonymKey, derive_edition_key, ephemeral_key
-from factlab.arrival import RECEIPT_SUFFIX
 from factlab.intake import FEEDBACK_FOLDER
+from factlab.keys import PseudonymKey, derive_edition_key, ephemeral_key
 from factlab.staging import STAGING_FOLDER
 from factlab.workspace import WORKSPACE_FOLDER
 from tests.leakscan import scan_for_leaks

@@ -11,12 +11,30 @@ from factlab.names import display_name, file_stem, is_organisation
 
 
 def test_real_organisation_names_are_accepted() -> None:
-    for name in ("gemeente-wmo", "Stichting Welzijn Zaanstad", "Jeugdteam Crommenie", "Sociaal team (Oost) & Co", "Stichting Überbrug", "kredietbank.zaanstad"):
+    for name in (
+        "gemeente-wmo",
+        "Stichting Welzijn Zaanstad",
+        "Jeugdteam Crommenie",
+        "Sociaal team (Oost) & Co",
+        "Stichting Überbrug",
+        "kredietbank.zaanstad",
+    ):
         assert is_organisation(name), name
 
 
 def test_odd_organisation_names_are_refused() -> None:
-    for name in ("", " voorloopspatie", "achterloop ", "_intern", ".verborgen", "a" * 65, "a/b", "naam\ttab", "=cmd", "x\udcff"):
+    for name in (
+        "",
+        " voorloopspatie",
+        "achterloop ",
+        "_intern",
+        ".verborgen",
+        "a" * 65,
+        "a/b",
+        "naam\ttab",
+        "=cmd",
+        "x\udcff",
+    ):
         assert not is_organisation(name), name
 
 

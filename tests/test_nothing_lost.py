@@ -28,9 +28,9 @@ import pytest
 from factlab.arrival import KILL_ENVIRONMENT, RECEIPT_SUFFIX
 from factlab.edition import AUDIT_FILE, KILL_POINTS, QUALITY_FOLDER
 from factlab.intake import FEEDBACK_FOLDER
-from factlab.workspace import STATE_FILE, WORKSPACE_FOLDER
 from factlab.keys import derive_edition_key
 from factlab.staging import STAGING_FOLDER
+from factlab.workspace import STATE_FILE, WORKSPACE_FOLDER
 from tests.leakscan import scan_for_leaks
 
 MASTER = b"nothing-lost-test-master-key-32b!"

@@ -123,7 +123,9 @@ def test_deployments_point_at_flows_with_the_cli_parameter_names() -> None:
     assert names == {"controle-bij-aankomst", "sluiten-op-schema", "sluiten-op-verzoek"}
     by_name = {d["name"]: d for d in spec["deployments"]}
     assert by_name["sluiten-op-schema"]["schedules"]
-    assert by_name["controle-bij-aankomst"]["triggers"][0]["expect"] == ["factlab.upload.binnengekomen"]
+    assert by_name["controle-bij-aankomst"]["triggers"][0]["expect"] == [
+        "factlab.upload.binnengekomen"
+    ]
 
 
 def test_flow_parameters_are_described_in_dutch() -> None:
