@@ -106,22 +106,43 @@ def organisation_bin(n: int) -> str:
 def gebieden_frame(gemeente_code: str, gemeente_naam: str, wijken: pl.DataFrame) -> pl.DataFrame:
     """All published areas in order: the gemeente, every wijk (also without households), onbekend.
 
-    ``woningen`` is public CBS data. The gemeente's dwellings are the sum over its wijken, or
-    null if any wijk lacks the figure (a partial sum would overstate the share).
+    ``woningen`` (dwellings) and ``huishoudens_cbs`` (private households, where the wijken
+    frame has a ``huishoudens`` column) are public CBS data: the two denominators a share can
+    be taken of. The gemeente's figure is the sum over its wijken, or null if any wijk lacks
+    it (a partial sum would overstate the share).
     """
+    households = (
+        pl.col("huishoudens").cast(pl.Int64)
+        if "huishoudens" in wijken.columns
+        else pl.lit(None, dtype=pl.Int64)
+    )
     wijk_rows = wijken.select(
         pl.col("wijk_code").alias("gebied_code"),
         pl.col("wijk_naam").alias("gebied_naam"),
         pl.col("woningen").cast(pl.Int64),
+        households.alias("huishoudens_cbs"),
     ).sort("gebied_code")
-    has_all = wijk_rows.height > 0 and wijk_rows.get_column("woningen").null_count() == 0
-    total = int(wijk_rows.get_column("woningen").sum()) if has_all else None
+
+    def total(column: str) -> int | None:
+        values = wijk_rows.get_column(column)
+        return int(values.sum()) if wijk_rows.height and values.null_count() == 0 else None
+
     head = pl.DataFrame(
-        {"gebied_code": [gemeente_code], "gebied_naam": [gemeente_naam], "woningen": [total]},
+        {
+            "gebied_code": [gemeente_code],
+            "gebied_naam": [gemeente_naam],
+            "woningen": [total("woningen")],
+            "huishoudens_cbs": [total("huishoudens_cbs")],
+        },
         schema=wijk_rows.schema,
     )
     tail = pl.DataFrame(
-        {"gebied_code": [ONBEKEND], "gebied_naam": [ONBEKEND_NAAM], "woningen": [None]},
+        {
+            "gebied_code": [ONBEKEND],
+            "gebied_naam": [ONBEKEND_NAAM],
+            "woningen": [None],
+            "huishoudens_cbs": [None],
+        },
         schema=wijk_rows.schema,
     )
     return pl.concat([head, wijk_rows, tail])
@@ -209,14 +230,15 @@ COUNT = pl.Int64
 
 def _area_tables(gebieden: pl.DataFrame, cells: _Cells) -> dict[str, pl.DataFrame]:
     """Per-gebied tables: every gebied x every category is a row, zeros included."""
-    areas = gebieden.select("gebied_code", "gebied_naam", "woningen").rows()
+    areas = gebieden.select("gebied_code", "gebied_naam", "woningen", "huishoudens_cbs").rows()
     kern, n_prov, n_org, cbs, vuln = [], [], [], [], []
-    for code, naam, woningen in areas:
+    for code, naam, woningen, huishoudens_cbs in areas:
         base = {"gebied_code": code, "gebied_naam": naam}
         kern.append(
             base
             | {
                 "woningen": woningen,
+                "huishoudens_cbs": huishoudens_cbs,
                 "huishoudens_met_voorziening": cells[("met_voorziening", code)],
                 "huishoudens_meerdere_voorzieningen": cells[("meerdere_voorzieningen", code)],
                 "huishoudens_meerdere_domeinen": cells[("meerdere_domeinen", code)],
@@ -258,6 +280,7 @@ def _area_tables(gebieden: pl.DataFrame, cells: _Cells) -> dict[str, pl.DataFram
             text
             | {
                 "woningen": pl.Int64,
+                "huishoudens_cbs": pl.Int64,
                 "huishoudens_met_voorziening": COUNT,
                 "huishoudens_meerdere_voorzieningen": COUNT,
                 "huishoudens_meerdere_domeinen": COUNT,

@@ -121,9 +121,17 @@ CONTRACTS: dict[str, TableContract] = {
             (
                 *GEBIED,
                 Column("woningen", "public"),
+                # Report helper (issue 10): CBS households as a second public denominator.
+                Column("huishoudens_cbs", "public"),
                 _count("huishoudens_met_voorziening", "met_voorziening"),
                 _derived(
                     "aandeel_met_voorziening_pct", "pct", "huishoudens_met_voorziening", "woningen"
+                ),
+                _derived(
+                    "aandeel_van_huishoudens_pct",
+                    "pct",
+                    "huishoudens_met_voorziening",
+                    "huishoudens_cbs",
                 ),
                 _count("huishoudens_meerdere_voorzieningen", "meerdere_voorzieningen"),
                 _count("huishoudens_meerdere_domeinen", "meerdere_domeinen"),

@@ -7,10 +7,13 @@ from itertools import combinations
 
 import polars as pl
 import pytest
-from households_factory import analyse_area, gemeente, households
+from households_factory import Gemeente, analyse_area, gemeente, households
 
 from factlab.analyse import CBS_COMBINATIONS, cbs_combination
 from factlab.catalogue import load_catalogue
+from factlab.disclose import DisclosureRules, round_count
+from factlab.publish import protected_tables
+from factlab.report.compare import difference_interval, differencing_is_safe, true_interval
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +128,63 @@ def test_unknown_wijk_codes_count_as_onbekend():
     result = analyse_area(hh, area)
     kern = result.tables["kerncijfers"]
     assert _value(kern, "huishoudens_met_voorziening", gebied_code="onbekend") == 10
+
+
+def test_cbs_households_are_a_second_public_denominator():
+    area = gemeente(3)
+    wijken = area.wijken.with_columns(huishoudens=pl.Series([700, 650, 600]))
+    hh = households(4, 300, area)
+    kern = analyse_area(hh, Gemeente(area.code, area.naam, wijken)).tables["kerncijfers"]
+    assert kern.get_column("huishoudens_cbs").to_list() == [1950, 700, 650, 600, None]
+    # Without the column the denominator is simply absent, never invented.
+    kern = analyse_area(hh, area).tables["kerncijfers"]
+    assert kern.get_column("huishoudens_cbs").null_count() == kern.height
+
+
+def _published_values(hh: pl.DataFrame, area: Gemeente, rules: DisclosureRules) -> dict:
+    return protected_tables(
+        hh,
+        gemeente_code=area.code,
+        gemeente_naam=area.naam,
+        wijken=area.wijken,
+        provenance={},
+        rules=rules,
+    ).cells
+
+
+@pytest.mark.parametrize("k", range(1, 8))
+def test_two_overlapping_editions_reveal_no_group_of_one_to_seven(k):
+    """Edition B is edition A without k households (a shorter, overlapping period).
+
+    For every cell published in both, the true difference a reader can derive from the two
+    published values always allows 0 or more than the threshold: no group of 1..7 shows.
+    """
+    rules = DisclosureRules()
+    area = gemeente(4)
+    full = households(20 + k, 600, area)
+    a = _published_values(full, area, rules)
+    b = _published_values(full.slice(k), area, rules)
+    shared = [key for key in a if a[key] is not None and b.get(key) is not None]
+    assert len(shared) > 50
+    for key in shared:
+        low, high = difference_interval(a[key], b[key], rules)
+        assert low is not None and high is not None
+        assert low <= 0 or high > rules.threshold, (key, a[key], b[key])
+
+
+def test_differencing_check_catches_unsafe_rounding():
+    """The same check with rounding 1 does reveal small groups, and the rule says so."""
+    rules = DisclosureRules(rounding=1)
+    assert not differencing_is_safe(rules) and differencing_is_safe(DisclosureRules())
+    low, high = difference_interval(123, 120, rules)
+    assert (low, high) == (3, 3)
+
+
+def test_true_interval_matches_round_count():
+    for rules in (DisclosureRules(), DisclosureRules(threshold=10, rounding=4)):
+        for published in range(rules.rounding, 200, rules.rounding):
+            values = [
+                v for v in range(rules.threshold + 1, 260) if round_count(v, rules) == published
+            ]
+            if values:
+                assert true_interval(published, rules) == (min(values), max(values))

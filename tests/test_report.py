@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import contextlib
+import html
+import json
+import re
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
+import polars as pl
 import pytest
+from households_factory import gemeente, households
+from test_publish import PROVENANCE, zaanstad
 
+from connectors.cbs_gebruik import read_cbs_gebruik
 from factlab.config import load_config
 from factlab.disclose import DisclosureError, DisclosureRules
 from factlab.edition import RunSettings, run_edition
+from factlab.errors import FactlabError, ReferenceFileError
 from factlab.keys import ephemeral_key
+from factlab.publish import protected_tables, publish
 from factlab.report import fmt_count, fmt_pct, gate_html
+from factlab.report.compare import read_previous
+from factlab.report.figures import bar_figure
+from factlab.report.narrative import _samenloop, _tipping, summary
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -68,6 +80,189 @@ def test_html_gate_accepts_published_counts_and_allowed_fingerprint():
         DisclosureRules(),
         allowed_tokens=["9f86d081884c7d659a2feaa0c55ad015"],
     )
+
+
+#: Fragments of a sentence into which a suppressed value was substituted.
+BROKEN = re.compile(r"geheim (huishoudens|keer|%)|\(geheim\)|geheim\)|van geheim|is geheim van")
+
+
+def _sentences_of_tiny_gemeente() -> list[str]:
+    area = gemeente(3)
+    tables = protected_tables(
+        households(5, 14, area),
+        gemeente_code=area.code,
+        gemeente_naam=area.naam,
+        wijken=area.wijken,
+        provenance={},
+    ).tables
+    return summary(tables, area.code, area.naam)[1]
+
+
+def test_summary_of_a_tiny_gemeente_stays_grammatical():
+    sentences = _sentences_of_tiny_gemeente()
+    assert sentences, "a summary always says something"
+    for sentence in sentences:
+        assert not BROKEN.search(sentence), sentence
+        assert sentence[0].isupper() and sentence.endswith("."), sentence
+    assert any(s.startswith("Niet te publiceren") for s in sentences)
+
+
+def test_no_samenloop_is_claimed_below_chance():
+    pairs = pl.DataFrame({"a": ["jeugd", "minima"], "b": ["wmo", "wmo"], "ratio": [0.86, 0.5]})
+    text = _samenloop(pairs)
+    assert text is not None and "Geen enkel paar" in text and "duidelijkst" not in text
+    strong = _samenloop(pairs.with_columns(pl.Series("ratio", [1.8, 0.5])))
+    assert strong is not None and strong.startswith("Jeugd en Wmo gaan")
+
+
+def test_tipping_point_is_honest():
+    def vuln(*shares: float | None) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "aantal_voorzieningen": ["2", "3", "4", "5+"],
+                "aandeel_meerdere_domeinen_pct": shares,
+            },
+            schema={"aantal_voorzieningen": pl.String, "aandeel_meerdere_domeinen_pct": pl.Float64},
+        )
+
+    flat = _tipping(vuln(55.0, 58.0, 60.0, 61.0))
+    assert flat is not None and "geen duidelijk kantelpunt" in flat and "vanaf" not in flat.lower()
+    step = _tipping(vuln(30.0, 35.0, 70.0, None))
+    assert step is not None and "tussen 3 en 4 voorzieningen" in step
+    assert _tipping(vuln(None, None, 50.0, None)) is None
+
+
+def test_charts_have_no_control_that_contacts_another_host():
+    html = bar_figure("fig-x", ["1", "2"], [10, None])
+    config = json.loads(re.search(r"\},\s*(\{.*?\})\s*\)", html, re.S).group(1))
+    assert config["showSendToCloud"] is False
+    assert config["displaylogo"] is False
+    assert {"sendChartToCloud", "sendDataToCloud", "editInChartStudio"} <= set(
+        config["modeBarButtonsToRemove"]
+    )
+    assert "toImage" not in config["modeBarButtonsToRemove"]
+
+
+HEADER = (
+    '"Aantal voorzieningen";"Soort voorziening sociaal domein";"Wijken";"Perioden";'
+    '"Sociaal domein cliënten/huishoudens Cliënten met voorzieningen (aantal)";'
+    '"Sociaal domein cliënten/huishoudens Huishoudens met voorzieningen (aantal)"'
+)
+CBS_LABELS = {
+    "Totaal": "Totaal",
+    "Alleen Jeugd": "Alleen Jeugd",
+    "Alleen P-wet": "Alleen Participatie",
+    "Alleen Wmo": "Alleen Wmo",
+    "Jeugd en P-wet": "Jeugd en Participatie",
+    "Jeugd en Wmo": "Jeugd en Wmo",
+    "P-wet en Wmo": "Participatie en Wmo",
+    "Jeugd, P-wet en Wmo": "Jeugd, Participatie en Wmo",
+}
+
+
+def cbs_table(path: Path, areas: dict[str, list[str]], period: str = "2024") -> Path:
+    """A CBS StatLine CSV download: title, header, rows per (aantal, soort, wijk), footer.
+
+    ``areas`` maps a CBS area name to the households cell per CBS category (as CBS writes it:
+    ``1.665``, ``.`` for secret), in the order of :data:`CBS_LABELS`.
+    """
+    lines = [
+        '"Gebruik voorzieningen sociaal domein; aantal voorzieningen, wijken, 2024"',
+        "",
+        HEADER,
+    ]
+    for aantal in ("Totaal", "1 maatwerkvoorziening"):
+        for i, label in enumerate(CBS_LABELS):
+            for area, cells in areas.items():
+                lines.append(f'"{aantal}";"{label}";"{area}";"{period}";".";"{cells[i]}"')
+    lines += ["", '"Bron: CBS"']
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+    return path
+
+
+def test_cbs_reader_reads_the_statline_download(tmp_path):
+    path = cbs_table(
+        tmp_path / "cbs.csv",
+        {
+            "Zaanstad": ["3.100", "600", "700", "1.200", "90", "150", "300", "60"],
+            "Wijk 12 Poelenburg": ["400", "80", "120", "140", ".", "20", "35", "."],
+        },
+    )
+    frame = read_cbs_gebruik(path)
+    assert frame.height == 16  # only "Aantal voorzieningen = Totaal"
+    assert set(frame.get_column("combinatie")) == set(CBS_LABELS.values())
+    zaanstad_total = frame.filter(
+        (pl.col("gebied") == "Zaanstad") & (pl.col("combinatie") == "Totaal")
+    )
+    assert zaanstad_total.get_column("huishoudens").item() == 3100
+    secret = frame.filter(
+        (pl.col("gebied") == "Wijk 12 Poelenburg")
+        & (pl.col("combinatie") == "Jeugd en Participatie")
+    )
+    assert secret.get_column("huishoudens").item() is None
+    assert frame.get_column("periode").unique().to_list() == ["2024"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        HEADER + '\n"Totaal";"CANARY-soort";"Zaanstad";"2024";".";"10"',
+        HEADER + '\n"Totaal";"Alleen Wmo";"Zaanstad";"2024";".";"CANARY-12"',
+        '"Iets";"CANARY-kop"\n"a";"b"',
+    ],
+    ids=["unknown-category", "bad-count", "not-the-table"],
+)
+def test_cbs_reader_refuses_without_echoing(tmp_path, body):
+    path = tmp_path / "cbs.csv"
+    path.write_text(body + "\n", encoding="utf-8")
+    with pytest.raises(ReferenceFileError) as error:
+        read_cbs_gebruik(path)
+    assert "CANARY" not in str(error.value) and "cbs.csv" in str(error.value)
+
+
+def _text(html_text: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", html_text))
+
+
+def test_report_compares_with_cbs_and_the_previous_edition(tmp_path):
+    area, kaart = zaanstad()
+    cbs = cbs_table(
+        tmp_path / "cbs.csv",
+        {
+            "Zaanstad": ["3.100", "600", "700", "1.200", "90", "150", "300", "60"],
+            "Poelenburg": ["400", "80", "120", "140", "10", "20", "35", "15"],
+        },
+    )
+    hh = households(3, 1500, area)
+    common = {
+        "gemeente_code": area.code,
+        "gemeente_naam": area.naam,
+        "wijken": area.wijken,
+        "kaart": kaart,
+    }
+    publish(hh.slice(40), **common, provenance=PROVENANCE, out_dir=tmp_path / "2023")
+    (tmp_path / "2023" / "huishoudens.parquet").write_text("not a table: never read")
+    publish(
+        hh, **common, provenance=PROVENANCE, out_dir=tmp_path / "2024",
+        cbs_gebruik=cbs, vorige_editie=tmp_path / "2023",
+    )  # fmt: skip
+    page = (tmp_path / "2024" / "rapport.html").read_text(encoding="utf-8")
+    text = _text(page)
+    assert "Zaanstad (CBS, 2024)" in page and "Utrecht 2024 (CBS)" in page
+    table = re.search(r'<table class="sorteerbaar" id="vergelijking_cbs">(.*?)</table>', page, re.S)
+    assert table and "Poelenburg" in table.group(1) and "Zaandam Zuid" not in table.group(1)
+    cells = _text(table.group(1))
+    assert "/ 38,7%" in cells and "/ 19,0%" in cells  # CBS Alleen Wmo 1.200/3.100, 80/420
+    previous = re.search(r'id="vergelijking_vorige">(.*?)</table>', page, re.S)
+    assert previous and "Met voorziening 2023" in _text(previous.group(1))
+    assert "Vergelijking met de vorige editie" in text
+
+
+def test_previous_edition_must_be_published_tables(tmp_path):
+    (tmp_path / "oud").mkdir()
+    (tmp_path / "oud" / "huishoudens.parquet").write_bytes(b"PAR1")
+    with pytest.raises(FactlabError, match=r"kerncijfers\.csv ontbreekt"):
+        read_previous(tmp_path / "oud")
 
 
 @pytest.mark.skipif(
