@@ -49,6 +49,7 @@ FIGURES = [
     "fig-kaart-voorziening",
     "fig-kaart-domeinen",
     "fig-kwetsbaarheid",
+    "fig-vergelijking-cbs",
 ]
 
 
@@ -265,30 +266,48 @@ def test_previous_edition_must_be_published_tables(tmp_path):
         read_previous(tmp_path / "oud")
 
 
-@pytest.mark.skipif(
+needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="/usr/bin/chromium ontbreekt (apt-get install chromium)"
 )
-def test_report_renders_offline_in_chromium(synth_source: Path, tmp_path: Path):
-    """The report of a real run on synthetic Zaanstad, opened with the network cut off."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+#: Screenshots and PDF pages for a human to look at (git-ignored).
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "rapport"
+#: Width of the printable area of A4 portrait with the report's 12 mm side margins, in CSS px.
+A4_CONTENT_PX = int((210 - 2 * 12) / 25.4 * 96)
+#: Elements that must never be wider than the page (print) or the viewport.
+WIDE = "table, .figuur, .kaartsleutel, .js-plotly-plot .svg-container, .js-plotly-plot .main-svg"
+TOO_WIDE = (
+    "sel => { const W = document.documentElement.clientWidth;"
+    " return [...document.querySelectorAll(sel)].map(e => [e.closest('[id]')?.id || '?',"
+    " e.getBoundingClientRect().left, e.getBoundingClientRect().right])"
+    " .filter(([, l, r]) => l < -1 || r > W + 1).map(([id, , r]) => id + ':' + Math.round(r)); }"
+)
+
+
+@pytest.fixture(scope="module")
+def real_report(synth_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report of a real run on synthetic Zaanstad."""
+    folder = tmp_path_factory.mktemp("rapport")
+    shutil.copytree(synth_source, folder / "gemeente")
+    config = load_config(folder / "gemeente" / "factlab.toml")
+    settings = RunSettings(
+        folder / "gemeente" / "uploads", folder / "out", "2026", config, config.period
+    )
+    return (run_edition(settings, ephemeral_key()).edition_dir / "rapport.html").resolve()
+
+
+@contextlib.contextmanager
+def offline_page(report: Path, width: int, height: int = 900):
+    """A Chromium page with the network cut off; yields (page, requests to other hosts)."""
     from playwright.sync_api import sync_playwright
 
-    shutil.copytree(synth_source, tmp_path / "gemeente")
-    config = load_config(tmp_path / "gemeente" / "factlab.toml")
-    settings = RunSettings(
-        tmp_path / "gemeente" / "uploads", tmp_path / "out", "2026", config, config.period
-    )
-    report = (run_edition(settings, ephemeral_key()).edition_dir / "rapport.html").resolve()
-    failed: list[str] = []
     other: list[str] = []
-    started = time.monotonic()
     with sync_playwright() as pw, tempfile.TemporaryDirectory() as profile:
         context = pw.chromium.launch_persistent_context(
             profile,
             executable_path=str(CHROMIUM),
             headless=True,
             args=ARGS,
-            viewport={"width": 1280, "height": 900},
+            viewport={"width": width, "height": height},
         )
         context.set_offline(True)
 
@@ -305,13 +324,31 @@ def test_report_renders_offline_in_chromium(synth_source: Path, tmp_path: Path):
             "window.__csp = []; document.addEventListener('securitypolicyviolation',"
             " e => window.__csp.push(e.blockedURI));"
         )
-        page.on("requestfailed", lambda r: failed.append(r.url))
+        page.on("requestfailed", lambda r: other.append(r.url))
         page.goto(report.as_uri(), wait_until="load")
-        page.wait_for_function(
-            "ids => ids.every(id => document.querySelector('#' + id + ' .main-svg'))",
-            arg=FIGURES,
-            timeout=15000,
-        )
+        try:
+            yield page, other
+        finally:
+            context.close()
+
+
+def _wait_for_charts(page, ids: list[str]) -> None:
+    page.wait_for_function(
+        "ids => ids.every(id => document.querySelector('#' + id + ' .main-svg'))",
+        arg=ids,
+        timeout=15000,
+    )
+
+
+@needs_chromium
+def test_report_renders_offline_in_chromium(real_report: Path):
+    """Opened with the network cut off: every chart, no cloud control, every map label."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with offline_page(real_report, 1280) as (page, other):
+        _wait_for_charts(page, FIGURES)
         rendered = page.eval_on_selector_all(
             ".plotly-graph-div", "els => els.map(e => [e.id, !!e.querySelector('.main-svg')])"
         )
@@ -325,15 +362,145 @@ def test_report_renders_offline_in_chromium(synth_source: Path, tmp_path: Path):
             page.wait_for_function(f"({too_wide})().length === 0", timeout=5000)
         overflowing = page.evaluate(too_wide)
         csp = page.evaluate("window.__csp")
+        # Controls: plotly's mode bar may offer PNG download and zooming, nothing that uploads.
+        page.hover("#fig-aantal-voorzieningen")
+        buttons = page.eval_on_selector_all(
+            ".modebar-btn", "els => els.map(e => e.getAttribute('data-title') || '')"
+        )
+        links = page.eval_on_selector_all(
+            "a[href], form[action]", "els => els.map(e => e.getAttribute('href') || 'form')"
+        )
+        contexts = page.evaluate(
+            "() => [...document.querySelectorAll('.js-plotly-plot')]"
+            ".map(e => e._context.showSendToCloud || e._context.showEditInChartStudio || false)"
+        )
+        # Map labels: every wijk's number is drawn on both maps, and the key names every wijk.
+        labels = page.evaluate(
+            "ids => ids.map(id => [...document.querySelectorAll('#' + id + ' .textpoint text')]"
+            ".map(t => t.textContent))",
+            ["fig-kaart-voorziening", "fig-kaart-domeinen"],
+        )
+        keys = page.eval_on_selector_all(
+            ".kaartsleutel",
+            "els => els.map(e => [...e.querySelectorAll('.naam')].map(n => n.textContent))",
+        )
         # Sorting the wijk table by a count column works without any library.
         page.click("#wijktabel th:nth-child(4) button")
         sorted_attr = page.get_attribute("#wijktabel th:nth-child(4)", "aria-sort")
-        shot = tmp_path / "rapport.png"
-        page.screenshot(path=str(shot), full_page=True)
-        context.close()
-    print(f"\nscreenshot: {shot}  ({time.monotonic() - started:.1f}s)")
-    assert failed == [] and other == [] and csp == []
+        page.screenshot(path=str(ARTIFACTS / "rapport-1280.png"), full_page=True)
+    kaart = json.loads(
+        (real_report.parents[2] / "gemeente" / "referentie" / "wijken.geojson").read_text()
+    )
+    wijken = sorted(f["properties"]["statnaam"] for f in kaart["features"])
+    print(f"\nschermafdrukken: {ARTIFACTS}  ({time.monotonic() - started:.1f}s)")
+    assert other == [] and csp == []
     assert sorted(i for i, ok in rendered if ok) == sorted(FIGURES)
     assert overflowing == []
+    assert "Download plot as a PNG" in buttons
+    assert not [b for b in buttons if re.search(r"cloud|share|edit|plotly", b, re.I)], buttons
+    assert all(h.startswith("#") for h in links), links
+    assert not any(contexts)
+    numbers = [str(i) for i in range(1, len(wijken) + 1)]
+    assert [sorted(found, key=int) for found in labels] == [numbers, numbers]
+    assert [sorted(k) for k in keys] == [wijken, wijken]
     assert sorted_attr == "ascending"
-    assert shot.stat().st_size > 50_000
+    assert (ARTIFACTS / "rapport-1280.png").stat().st_size > 50_000
+
+
+@needs_chromium
+def test_report_reads_on_a_phone(real_report: Path):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with offline_page(real_report, 390, 844) as (page, other):
+        _wait_for_charts(page, [f for f in FIGURES if f != "fig-samenloop-voorzieningen"])
+        page.wait_for_timeout(300)
+        wide = page.evaluate(TOO_WIDE, ".figuur, .js-plotly-plot .main-svg, .samenvatting")
+        phone_list = page.is_visible("#samenloop_lijst")
+        big_heatmap = page.is_visible("#fig-samenloop-voorzieningen")
+        page.screenshot(path=str(ARTIFACTS / "rapport-390.png"), full_page=True)
+    assert other == []
+    assert wide == []
+    assert phone_list and not big_heatmap
+
+
+@needs_chromium
+def test_report_prints_on_a4_without_clipping(real_report: Path):
+    """Print emulation at the A4 content width, and a PDF printed by Chromium, page by page."""
+    import pypdfium2 as pdfium
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pdf_path = ARTIFACTS / "rapport.pdf"
+    with offline_page(real_report, 1280) as (page, other):
+        _wait_for_charts(page, FIGURES)
+        page.emulate_media(media="print")
+        page.pdf(path=str(pdf_path), format="A4", print_background=True)
+        page.set_viewport_size({"width": A4_CONTENT_PX, "height": 1000})
+        page.wait_for_timeout(300)
+        wide = page.evaluate(TOO_WIDE, WIDE)
+        scroll = page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+    assert other == []
+    assert wide == [] and scroll <= 0
+    clipped = pdf_overflow(pdf_path)
+    pdf = pdfium.PdfDocument(pdf_path)
+    for number in range(min(3, len(pdf))):
+        pdf[number].render(scale=1).to_pil().save(
+            ARTIFACTS / f"rapport-pdf-pagina-{number + 1}.png"
+        )
+    assert len(pdf) >= 5
+    assert clipped == []
+
+
+def pdf_overflow(path: Path) -> list[tuple[int, int, int]]:
+    """(page, left, right) of every drawn object reaching past the page's left or right edge.
+
+    Chromium clips what does not fit, but the clipped object keeps its bounds beyond the edge;
+    only top-level objects are looked at (nested ones have their own coordinate space).
+    """
+    import pypdfium2 as pdfium
+
+    found = []
+    for number, page in enumerate(pdfium.PdfDocument(path), start=1):
+        width, _ = page.get_size()
+        for obj in page.get_objects(max_depth=1):
+            left, _, right, _ = obj.get_bounds()
+            if right > width + 1 or left < -1:
+                found.append((number, round(left), round(right)))
+    return found
+
+
+@needs_chromium
+def test_pdf_overflow_check_sees_a_clipped_table(tmp_path: Path):
+    """The PDF check is not vacuous: a table and a chart wider than A4 are caught."""
+    page = tmp_path / "breed.html"
+    cells = "".join(f"<td>kolom{i}</td>" for i in range(30))
+    page.write_text(
+        f"<table style='width:1400px'><tr>{cells}</tr></table>"
+        "<svg width=1200 height=60><rect width=1200 height=50 fill=red /></svg>",
+        encoding="utf-8",
+    )
+    with offline_page(page.resolve(), 1280) as (browser_page, _):
+        browser_page.pdf(path=str(tmp_path / "breed.pdf"), format="A4")
+    assert pdf_overflow(tmp_path / "breed.pdf")
+
+
+@needs_chromium
+def test_summary_of_a_tiny_gemeente_in_chromium(tmp_path: Path):
+    """Almost everything suppressed: the summary, as Chromium shows it, has no broken fragment."""
+    area = gemeente(3)
+    publish(
+        households(5, 14, area),
+        gemeente_code=area.code,
+        gemeente_naam=area.naam,
+        wijken=area.wijken,
+        kaart=None,
+        provenance=PROVENANCE,
+        out_dir=tmp_path,
+    )
+    with offline_page((tmp_path / "rapport.html").resolve(), 1280) as (page, other):
+        sentences = page.eval_on_selector_all(
+            ".samenvatting li", "els => els.map(e => e.innerText.trim())"
+        )
+    assert other == []
+    assert sentences and not [s for s in sentences if BROKEN.search(s)]
+    assert sentences == _sentences_of_tiny_gemeente()
