@@ -25,7 +25,7 @@ from factlab.keys import ephemeral_key
 from factlab.publish import protected_tables, publish
 from factlab.report import fmt_count, fmt_pct, gate_html
 from factlab.report.compare import read_previous
-from factlab.report.figures import bar_figure
+from factlab.report.figures import bar_figure, map_figure
 from factlab.report.narrative import _samenloop, _tipping, summary
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -504,3 +504,19 @@ def test_summary_of_a_tiny_gemeente_in_chromium(tmp_path: Path):
     assert other == []
     assert sentences and not [s for s in sentences if BROKEN.search(s)]
     assert sentences == _sentences_of_tiny_gemeente()
+
+
+def test_map_numbers_every_wijk_with_a_full_tooltip():
+    _, kaart = zaanstad()
+    codes = sorted(f["properties"]["statcode"] for f in kaart["features"])
+    values = {code: 12.5 for code in codes} | {codes[1]: None}
+    html_text, key = map_figure("fig-k", kaart, values, "% van alle woningen")
+    assert [k["nummer"] for k in key] == [str(i) for i in range(1, len(codes) + 1)]
+    assert key[1] == {"nummer": "2", "naam": "Poelenburg", "waarde": "geheim"}
+    figure = json.loads(
+        re.search(r"Plotly\.newPlot\(\s*\"fig-k\",\s*(\[.*?\]),\s*\{", html_text, re.S).group(1)
+    )
+    labels = next(t for t in figure if t.get("mode") == "text")
+    assert labels["text"] == [str(i) for i in range(1, len(codes) + 1)]
+    assert "2. Poelenburg: geheim" in labels["hovertext"]
+    assert '"namelength":-1' in html_text

@@ -204,7 +204,10 @@ def summary(
         )
     kpis = [
         {"waarde": fmt_count(n), "label": "huishoudens met een voorziening"},
-        {"waarde": fmt_pct(share_n), "label": f"van alle {noemer.noun}"},
+        {
+            "waarde": fmt_pct(share_n, secret=kern[noemer.column] is not None),
+            "label": f"van alle {noemer.noun}",
+        },
         {"waarde": fmt_count(multi), "label": "met twee of meer voorzieningen"},
         {"waarde": fmt_count(domains), "label": "met meerdere domeinen"},
     ]
