@@ -230,6 +230,25 @@ CONTRACTS: dict[str, TableContract] = {
             ),
             per_gebied=False,
         ),
+        # Report helper (issue 10): buurt figures inside their wijk; the buurt code is a key
+        # (not a gebied), so the wijk's relation "its buurten plus those without a buurt" holds.
+        TableContract(
+            "buurten",
+            "Huishoudens per buurt",
+            (
+                *GEBIED,
+                Column("buurt", "key"),
+                _count("huishoudens_met_voorziening", "buurt_met_voorziening"),
+                _count("huishoudens_meerdere_domeinen", "buurt_meerdere_domeinen"),
+                _derived(
+                    "aandeel_meerdere_domeinen_pct",
+                    "pct",
+                    "huishoudens_meerdere_domeinen",
+                    "huishoudens_met_voorziening",
+                ),
+            ),
+            per_gebied=False,
+        ),
         TableContract(
             "aanlevering",
             "Aanlevering per organisatie (aantallen rijen)",

@@ -475,10 +475,15 @@ def _publish(
     rules = _disclosure_rules(config)
     catalogue = load_catalogue(config.catalogue)
     area = {"gemeente_code": config.gemeente_code, "gemeente_naam": config.gemeente_naam}
+    buurten = (  # every buurt gets a row in the buurt table (report helper, issue 10)
+        read_pc6hnr(config.address_table)
+        .filter(pl.col("gemeente_code") == config.gemeente_code)
+        .select("wijk_code", "buurt_code")
+    )
     try:
         protected = publish_tables(
             households, **area, wijken=_wijken(config), provenance=provenance,
-            out_dir=edition_dir, rules=rules, catalogue=catalogue,
+            out_dir=edition_dir, rules=rules, catalogue=catalogue, buurten=buurten,
         )  # fmt: skip
         checked = checked.merge(check_tables(edition_dir, edition_dir / QUALITY_FOLDER))
         provenance["kwaliteit"] = checked.summary()

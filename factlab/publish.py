@@ -42,8 +42,13 @@ def protected_tables(
     provenance: Mapping[str, Any],
     rules: DisclosureRules = DEFAULT_RULES,
     catalogue: pl.DataFrame | None = None,
+    buurten: pl.DataFrame | None = None,
 ) -> Protected:
-    """All publishable tables, protected together (relations cross tables), in contract order."""
+    """All publishable tables, protected together (relations cross tables), in contract order.
+
+    ``buurten`` (``wijk_code``, ``buurt_code``) lists every buurt; without it the buurt table
+    is empty.
+    """
     catalogue = load_catalogue() if catalogue is None else catalogue
     analysis = analyse(
         households,
@@ -53,6 +58,7 @@ def protected_tables(
         catalogue=catalogue,
         top_n=rules.top_combinations,
         threshold=rules.threshold,
+        buurten=buurten,
     )
     receipts, receipt_relations = receipts_tables(provenance, gemeente_code, gemeente_naam)
     result = protect(
@@ -139,6 +145,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "buiten_gemeente": ("Buiten gemeente", "Rijen met een adres buiten de gemeente"),
     "plaatsingsgraad_pct": ("Plaatsingsgraad %", "100 \u00d7 geplaatst / geaccepteerd"),
     "rijen": ("Rijen", "Geaccepteerde rijen per voorziening"),
+    "buurt": ("Buurtcode", "CBS-buurtcode; de buurt ligt in de wijk van deze rij"),
 }
 
 
@@ -311,6 +318,7 @@ def publish_tables(
     rules: DisclosureRules = DEFAULT_RULES,
     catalogue: pl.DataFrame | None = None,
     contact: str | None = None,
+    buurten: pl.DataFrame | None = None,
 ) -> Protected:
     """Protect, gate and write the tables; returns them.
 
@@ -326,6 +334,7 @@ def publish_tables(
         provenance=provenance,
         rules=rules,
         catalogue=catalogue,
+        buurten=buurten,
     )
     for name, frame in protected.tables.items():
         gate(name, frame, rules)
@@ -401,6 +410,7 @@ def publish(
     out_dir: Path,
     rules: DisclosureRules = DEFAULT_RULES,
     catalogue: pl.DataFrame | None = None,
+    buurten: pl.DataFrame | None = None,
     **report_options: Any,
 ) -> list[Path]:
     """Write the tables (CSV for software and for Excel, workbook) and ``rapport.html``.
@@ -414,7 +424,7 @@ def publish(
     area = {"gemeente_code": gemeente_code, "gemeente_naam": gemeente_naam}
     protected = publish_tables(
         households, **area, wijken=wijken, provenance=provenance, out_dir=out_dir, rules=rules,
-        catalogue=catalogue, contact=report_options.get("contact"),
+        catalogue=catalogue, contact=report_options.get("contact"), buurten=buurten,
     )  # fmt: skip
     report = publish_report(
         protected, **area, kaart=kaart, provenance=provenance, out_dir=out_dir, rules=rules,

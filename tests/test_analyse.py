@@ -11,7 +11,7 @@ from households_factory import Gemeente, analyse_area, gemeente, households
 
 from factlab.analyse import CBS_COMBINATIONS, cbs_combination
 from factlab.catalogue import load_catalogue
-from factlab.disclose import DisclosureRules, round_count
+from factlab.disclose import CONTRACTS, DisclosureRules, round_count, table_cells
 from factlab.publish import protected_tables
 from factlab.report.compare import difference_interval, differencing_is_safe, true_interval
 
@@ -188,3 +188,61 @@ def test_true_interval_matches_round_count():
             ]
             if values:
                 assert true_interval(published, rules) == (min(values), max(values))
+
+
+def _buurten(area: Gemeente) -> pl.DataFrame:
+    """Every buurt the factory can place a household in (BU + wijk digits + 00..03), plus one
+    buurt without households, which must still get its row."""
+    rows = [(w, f"BU{w[2:]}{i:02d}") for w in area.wijken.get_column("wijk_code") for i in range(5)]
+    return pl.DataFrame(rows, schema=["wijk_code", "buurt_code"], orient="row")
+
+
+def test_buurt_counts_and_their_relations():
+    area = gemeente(4)
+    hh = households(8, 700, area)
+    result = analyse_area(hh, area, buurten=_buurten(area))
+    buurten = result.tables["buurten"]
+    assert buurten.height == 4 * 5  # every buurt a row, also the empty one
+    rows = hh.to_dicts()
+    for row in buurten.iter_rows(named=True):
+        mine = [
+            r
+            for r in rows
+            if r["wijk_code"] == row["gebied_code"] and r["buurt_code"] == row["buurt"]
+        ]
+        assert row["huishoudens_met_voorziening"] == len(mine)
+        assert row["huishoudens_meerdere_domeinen"] == sum(len(r["domeinen"]) > 1 for r in mine)
+    assert (
+        buurten.filter(pl.col("buurt").str.ends_with("04"))
+        .get_column("huishoudens_met_voorziening")
+        .to_list()
+        == [0] * 4
+    )
+    cells = dict(result.hidden)
+    for name, frame in result.tables.items():
+        cells |= table_cells(CONTRACTS[name], frame)
+    wijk_relations = [r for r in result.relations if r.parts[0][0] == "buurt_met_voorziening"]
+    assert len(wijk_relations) == 4
+    for rel in result.relations:
+        assert cells[rel.total] == sum(cells[p] for p in rel.parts), rel.total
+
+
+def test_buurt_table_is_protected_with_its_wijk():
+    """A secret buurt cannot be recovered from its wijk total minus the other buurten."""
+    area = gemeente(3)
+    hh = households(9, 300, area)
+    protected = protected_tables(
+        hh, gemeente_code=area.code, gemeente_naam=area.naam, wijken=area.wijken,
+        provenance={}, buurten=_buurten(area),
+    )  # fmt: skip
+    for rel in protected.relations:
+        if not rel.parts or rel.parts[0][0] != "buurt_met_voorziening":
+            continue
+        if protected.cells.get(rel.total) is None:
+            continue
+        hidden = [p for p in rel.parts if protected.cells.get(p) is None]
+        assert len(hidden) != 1 or hidden[0] not in protected.cells, rel.total
+    buurten = protected.tables["buurten"]
+    assert buurten.get_column("huishoudens_met_voorziening").null_count() > 0
+    shown = buurten.get_column("huishoudens_met_voorziening").drop_nulls().to_list()
+    assert shown and all(v % 5 == 0 and v > 7 for v in shown)

@@ -56,6 +56,12 @@ def zaanstad() -> tuple[Gemeente, dict]:
     )
 
 
+def factory_buurten(area: Gemeente) -> pl.DataFrame:
+    """The buurten the households factory places households in (BU + wijk digits + 00..03)."""
+    rows = [(w, f"BU{w[2:]}{i:02d}") for w in area.wijken.get_column("wijk_code") for i in range(4)]
+    return pl.DataFrame(rows, schema=["wijk_code", "buurt_code"], orient="row")
+
+
 def run(out: Path, seed: int = 3, n: int = 3000) -> list[Path]:
     area, kaart = zaanstad()
     return publish(
@@ -66,6 +72,7 @@ def run(out: Path, seed: int = 3, n: int = 3000) -> list[Path]:
         kaart=kaart,
         provenance=PROVENANCE,
         out_dir=out,
+        buurten=factory_buurten(area),
     )
 
 
@@ -101,6 +108,17 @@ def test_csv_columns_and_counts_follow_the_contract(edition):
     kern = pl.read_csv(out / "tabellen" / "kerncijfers.csv")
     assert kern.get_column("gebied_code").to_list()[0] == "GM0479"
     assert kern.height == 19 + 2 and kern.get_column("gebied_code").to_list()[-1] == "onbekend"
+
+
+def test_buurt_table_is_published_and_shown(edition):
+    out, _ = edition
+    buurten = pl.read_csv(out / "tabellen" / "buurten.csv", schema_overrides={"buurt": pl.String})
+    assert buurten.height == 19 * 4
+    counts = buurten.get_column("huishoudens_met_voorziening")
+    assert 0 < counts.null_count() < buurten.height
+    html = (out / "rapport.html").read_text(encoding="utf-8")
+    shown = buurten.drop_nulls("huishoudens_met_voorziening").get_column("buurt").to_list()
+    assert 'id="buurttabel"' in html and all(f">{b}<" in html for b in shown)
 
 
 def test_small_receipt_counts_are_suppressed(edition):

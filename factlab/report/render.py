@@ -208,6 +208,7 @@ def render_report(
         wijktabel=tables.wijk_table(tables_),
         wijkcombinaties=tables.wijk_combination_table(tables_),
         wijkstapeling=tables.wijk_stacking_table(tables_),
+        buurttabel=tables.buurt_table(tables_),
         kwetsbaarheidstabel=tables.vulnerability_table(tables_, gemeente_code),
         aanleveringstabel=delivery,
         aanlevering_voorzieningen=delivery_detail,

@@ -166,6 +166,40 @@ def wijk_stacking_table(t: Mapping[str, pl.DataFrame]) -> DisplayTable:
     )
 
 
+def buurt_table(t: Mapping[str, pl.DataFrame]) -> DisplayTable | None:
+    """Buurten whose household count is published; the others are counted, not listed."""
+    frame = t["buurten"]
+    if not frame.height:
+        return None
+    shown = frame.drop_nulls("huishoudens_met_voorziening")
+    rows = [
+        [
+            text_cell(r["gebied_naam"]),
+            text_cell(r["buurt"]),
+            count_cell(r["huishoudens_met_voorziening"]),
+            count_cell(r["huishoudens_meerdere_domeinen"]),
+            pct_cell(r["aandeel_meerdere_domeinen_pct"]),
+        ]
+        for r in shown.iter_rows(named=True)
+    ]
+    hidden = frame.height - shown.height
+    return DisplayTable(
+        "buurttabel",
+        heads(
+            ("Wijk", False),
+            ("Buurt", False),
+            ("Met voorziening", True),
+            ("Meerdere domeinen", True),
+            ("% meerdere domeinen", True),
+        ),
+        rows,
+        f"Buurten waarvan het aantal gepubliceerd kan worden; {hidden} van de {frame.height} "
+        "buurten zijn te klein (geheim) en staan alleen in tabellen.xlsx. Huishoudens zonder "
+        "bekende buurt tellen wel mee in hun wijk.",
+        sorteerbaar=True,
+    )
+
+
 def pairs_table(pairs: pl.DataFrame, names: Mapping[str, str], top: int = 15) -> DisplayTable:
     """The phone version of the provision matrix: the pairs most above chance, as a list."""
     known = (
