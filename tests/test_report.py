@@ -26,6 +26,7 @@ from factlab.publish import protected_tables, publish
 from factlab.report import fmt_count, fmt_pct, gate_html
 from factlab.report.compare import read_previous
 from factlab.report.figures import bar_figure, map_figure
+from factlab.report.format import fmt_change
 from factlab.report.narrative import _samenloop, _tipping, summary
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -520,3 +521,10 @@ def test_map_numbers_every_wijk_with_a_full_tooltip():
     assert labels["text"] == [str(i) for i in range(1, len(codes) + 1)]
     assert "2. Poelenburg: geheim" in labels["hovertext"]
     assert '"namelength":-1' in html_text
+
+
+def test_dutch_changes_use_a_true_minus_and_thousands_dots():
+    assert fmt_change(1250) == "+1.250"
+    assert fmt_change(-5) == "\u22125"
+    assert fmt_change(0) == "\u00b10"
+    assert fmt_change(None) == "geheim"

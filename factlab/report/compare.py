@@ -259,7 +259,7 @@ def read_previous(edition_dir: Path) -> dict[str, pl.DataFrame]:
 def _change(now: int | None, before: int | None, rules: DisclosureRules) -> tuple[Cell, str]:
     low, high = difference_interval(now, before, rules)
     if now is None or before is None:
-        return Cell("geheim", cls="num geheim"), "geheim"
+        return Cell("geheim", cls="num geheim"), ""
     diff = now - before
     clear = (low is not None and low > 0) or (high is not None and high < 0)
     return (

@@ -32,13 +32,12 @@ def fmt_decimal(value: float | None, decimals: int = 1) -> str:
     return GEHEIM if value is None else f"{value:.{decimals}f}".replace(".", ",")
 
 
-def fmt_change(value: float | None, unit: str = "") -> str:
-    """A signed difference with a true minus sign (U+2212) and decimal comma, or ``geheim``."""
+def fmt_change(value: int | None) -> str:
+    """A signed difference of counts with a true minus sign (U+2212), or ``geheim``."""
     if value is None:
         return GEHEIM
     sign = "+" if value > 0 else "\u2212" if value < 0 else "\u00b1"
-    text = f"{abs(value):.1f}".replace(".", ",")
-    return f"{sign}{text}{unit}"
+    return sign + fmt_count(abs(value))
 
 
 def share(part: int | None, whole: int | None, decimals: int = 1) -> float | None:
@@ -74,11 +73,6 @@ def public_cell(value: int | None) -> Cell:
 def pct_cell(value: float | None, secret: bool = True) -> Cell:
     cls = "num geheim" if value is None and secret else "num"
     return Cell(fmt_pct(value, secret), "" if value is None else str(value), cls)
-
-
-def change_cell(value: float | None, unit: str = "") -> Cell:
-    cls = "num geheim" if value is None else "num"
-    return Cell(fmt_change(value, unit), "" if value is None else str(value), cls)
 
 
 def text_cell(value: Any) -> Cell:
