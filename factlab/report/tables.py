@@ -193,9 +193,10 @@ def buurt_table(t: Mapping[str, pl.DataFrame]) -> DisplayTable | None:
             ("% meerdere domeinen", True),
         ),
         rows,
-        f"Buurten waarvan het aantal gepubliceerd kan worden; {hidden} van de {frame.height} "
-        "buurten zijn te klein (geheim) en staan alleen in tabellen.xlsx. Huishoudens zonder "
-        "bekende buurt tellen wel mee in hun wijk.",
+        f"Buurten waarvan het aantal gepubliceerd kan worden. Van {hidden} van de "
+        f"{frame.height} buurten is het aantal geheim (te klein, of anders terug te rekenen); "
+        "zij staan met 'geheim' in tabellen.xlsx. Huishoudens zonder bekende buurt tellen wel "
+        "mee in hun wijk.",
         sorteerbaar=True,
     )
 
