@@ -98,7 +98,10 @@ def read_cbs_gebruik(path: Path) -> pl.DataFrame:
     columns = {
         "aantal": _column(header, "aantal voorzieningen"),
         "soort": _column(header, "soort voorziening"),
-        "gebied": _column(header, "wijken") or _column(header, "regio"),
+        "gebied": next(
+            (i for i in (_column(header, "wijken"), _column(header, "regio")) if i is not None),
+            None,
+        ),
         "periode": _column(header, "perioden"),
         "huishoudens": _column(header, "huishoudens met voorzieningen"),
     }
