@@ -106,22 +106,43 @@ def organisation_bin(n: int) -> str:
 def gebieden_frame(gemeente_code: str, gemeente_naam: str, wijken: pl.DataFrame) -> pl.DataFrame:
     """All published areas in order: the gemeente, every wijk (also without households), onbekend.
 
-    ``woningen`` is public CBS data. The gemeente's dwellings are the sum over its wijken, or
-    null if any wijk lacks the figure (a partial sum would overstate the share).
+    ``woningen`` (dwellings) and ``huishoudens_cbs`` (private households, where the wijken
+    frame has a ``huishoudens`` column) are public CBS data: the two denominators a share can
+    be taken of. The gemeente's figure is the sum over its wijken, or null if any wijk lacks
+    it (a partial sum would overstate the share).
     """
+    households = (
+        pl.col("huishoudens").cast(pl.Int64)
+        if "huishoudens" in wijken.columns
+        else pl.lit(None, dtype=pl.Int64)
+    )
     wijk_rows = wijken.select(
         pl.col("wijk_code").alias("gebied_code"),
         pl.col("wijk_naam").alias("gebied_naam"),
         pl.col("woningen").cast(pl.Int64),
+        households.alias("huishoudens_cbs"),
     ).sort("gebied_code")
-    has_all = wijk_rows.height > 0 and wijk_rows.get_column("woningen").null_count() == 0
-    total = int(wijk_rows.get_column("woningen").sum()) if has_all else None
+
+    def total(column: str) -> int | None:
+        values = wijk_rows.get_column(column)
+        return int(values.sum()) if wijk_rows.height and values.null_count() == 0 else None
+
     head = pl.DataFrame(
-        {"gebied_code": [gemeente_code], "gebied_naam": [gemeente_naam], "woningen": [total]},
+        {
+            "gebied_code": [gemeente_code],
+            "gebied_naam": [gemeente_naam],
+            "woningen": [total("woningen")],
+            "huishoudens_cbs": [total("huishoudens_cbs")],
+        },
         schema=wijk_rows.schema,
     )
     tail = pl.DataFrame(
-        {"gebied_code": [ONBEKEND], "gebied_naam": [ONBEKEND_NAAM], "woningen": [None]},
+        {
+            "gebied_code": [ONBEKEND],
+            "gebied_naam": [ONBEKEND_NAAM],
+            "woningen": [None],
+            "huishoudens_cbs": [None],
+        },
         schema=wijk_rows.schema,
     )
     return pl.concat([head, wijk_rows, tail])
@@ -135,18 +156,24 @@ class _Household:
     provisions: tuple[str, ...]
     domains: tuple[str, ...]
     n_organisations: int
+    buurt: str | None = None  # only when it is a known buurt of the household's wijk
 
 
-def _households(households: pl.DataFrame, wijk_codes: set[str]) -> list[_Household]:
-    rows = households.select("wijk_code", "voorzieningen", "domeinen", "organisaties").rows()
+def _households(
+    households: pl.DataFrame, wijk_codes: set[str], buurt_codes: set[tuple[str, str]]
+) -> list[_Household]:
+    rows = households.select(
+        "wijk_code", "buurt_code", "voorzieningen", "domeinen", "organisaties"
+    ).rows()
     return [
         _Household(
             gebied=w if w in wijk_codes else ONBEKEND,
             provisions=tuple(sorted(set(v or ()))),
             domains=tuple(sorted(set(d or ()))),
             n_organisations=len(set(o or ())),
+            buurt=b if (w, b) in buurt_codes else None,
         )
-        for w, v, d, o in rows
+        for w, b, v, d, o in rows
     ]
 
 
@@ -187,6 +214,8 @@ def _count_cells(people: Sequence[_Household], gemeente_code: str) -> _Cells:
             else:
                 cells.add(("cbs_totaal", gebied))
                 cells.add(("domeincombinatie", gebied, cbs))
+        if hh.gebied != ONBEKEND:
+            _count_buurt(cells, hh, multi_domain)
         g = gemeente_code
         cells.add(("combinatie", g, combination_label(hh.domains)))
         for code in hh.provisions:
@@ -200,6 +229,94 @@ def _count_cells(people: Sequence[_Household], gemeente_code: str) -> _Cells:
     return cells
 
 
+def _count_buurt(cells: _Cells, hh: _Household, multi_domain: bool) -> None:
+    """Buurt cells live inside their wijk: a household without a known buurt is counted apart."""
+    if hh.buurt is None:
+        cells.add(("wijk_zonder_buurt", hh.gebied))
+        if multi_domain:
+            cells.add(("wijk_zonder_buurt_meerdere_domeinen", hh.gebied))
+        return
+    cells.add(("buurt_met_voorziening", hh.gebied, hh.buurt))
+    cells.add(
+        ("buurt_meerdere_domeinen" if multi_domain else "buurt_een_domein", hh.gebied, hh.buurt)
+    )
+
+
+def buurt_frame(gebieden: pl.DataFrame, buurten: pl.DataFrame | None) -> pl.DataFrame:
+    """(gebied_code, gebied_naam, buurt) of every buurt of every wijk, from the address table.
+
+    Every buurt gets a row, also without households: a missing row would say "none here".
+    """
+    schema = {"gebied_code": pl.String, "gebied_naam": pl.String, "buurt": pl.String}
+    if buurten is None or not buurten.height:
+        return pl.DataFrame(schema=schema)
+    return (
+        buurten.select(
+            pl.col("wijk_code").alias("gebied_code"), pl.col("buurt_code").alias("buurt")
+        )
+        .unique()
+        .join(gebieden.select("gebied_code", "gebied_naam"), on="gebied_code", how="inner")
+        .select("gebied_code", "gebied_naam", "buurt")
+        .sort("gebied_code", "buurt")
+    )
+
+
+def _buurt_table(frame: pl.DataFrame, cells: _Cells) -> pl.DataFrame:
+    rows = [
+        {
+            "gebied_code": code,
+            "gebied_naam": naam,
+            "buurt": buurt,
+            "huishoudens_met_voorziening": cells[("buurt_met_voorziening", code, buurt)],
+            "huishoudens_meerdere_domeinen": cells[("buurt_meerdere_domeinen", code, buurt)],
+        }
+        for code, naam, buurt in frame.rows()
+    ]
+    return _table(
+        rows,
+        {
+            "gebied_code": pl.String,
+            "gebied_naam": pl.String,
+            "buurt": pl.String,
+            "huishoudens_met_voorziening": COUNT,
+            "huishoudens_meerdere_domeinen": COUNT,
+        },
+    )
+
+
+def _buurt_relations(frame: pl.DataFrame) -> list[Relation]:
+    """Per wijk: its total is its buurten plus the households without a known buurt."""
+    rel: list[Relation] = []
+    by_wijk: dict[str, list[str]] = {}
+    for code, _, buurt in frame.rows():
+        by_wijk.setdefault(code, []).append(buurt)
+    for wijk, buurten in by_wijk.items():
+        rel += [
+            Relation(
+                ("met_voorziening", wijk),
+                (
+                    *(("buurt_met_voorziening", wijk, b) for b in buurten),
+                    ("wijk_zonder_buurt", wijk),
+                ),
+            ),
+            Relation(
+                ("meerdere_domeinen", wijk),
+                (
+                    *(("buurt_meerdere_domeinen", wijk, b) for b in buurten),
+                    ("wijk_zonder_buurt_meerdere_domeinen", wijk),
+                ),
+            ),
+        ]
+        rel += [
+            Relation(
+                ("buurt_met_voorziening", wijk, b),
+                (("buurt_meerdere_domeinen", wijk, b), ("buurt_een_domein", wijk, b)),
+            )
+            for b in buurten
+        ]
+    return rel
+
+
 def _table(rows: list[dict[str, Any]], schema: Mapping[str, Any]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=dict(schema), orient="row")
 
@@ -209,14 +326,15 @@ COUNT = pl.Int64
 
 def _area_tables(gebieden: pl.DataFrame, cells: _Cells) -> dict[str, pl.DataFrame]:
     """Per-gebied tables: every gebied x every category is a row, zeros included."""
-    areas = gebieden.select("gebied_code", "gebied_naam", "woningen").rows()
+    areas = gebieden.select("gebied_code", "gebied_naam", "woningen", "huishoudens_cbs").rows()
     kern, n_prov, n_org, cbs, vuln = [], [], [], [], []
-    for code, naam, woningen in areas:
+    for code, naam, woningen, huishoudens_cbs in areas:
         base = {"gebied_code": code, "gebied_naam": naam}
         kern.append(
             base
             | {
                 "woningen": woningen,
+                "huishoudens_cbs": huishoudens_cbs,
                 "huishoudens_met_voorziening": cells[("met_voorziening", code)],
                 "huishoudens_meerdere_voorzieningen": cells[("meerdere_voorzieningen", code)],
                 "huishoudens_meerdere_domeinen": cells[("meerdere_domeinen", code)],
@@ -258,6 +376,7 @@ def _area_tables(gebieden: pl.DataFrame, cells: _Cells) -> dict[str, pl.DataFram
             text
             | {
                 "woningen": pl.Int64,
+                "huishoudens_cbs": pl.Int64,
                 "huishoudens_met_voorziening": COUNT,
                 "huishoudens_meerdere_voorzieningen": COUNT,
                 "huishoudens_meerdere_domeinen": COUNT,
@@ -432,6 +551,7 @@ def analyse(
     catalogue: pl.DataFrame,
     top_n: int = 10,
     threshold: int = 7,
+    buurten: pl.DataFrame | None = None,
 ) -> Analysis:
     """Compute every samenloop table (true counts) and the identities between them.
 
@@ -439,10 +559,13 @@ def analyse(
     provision nobody received still appears (its absence would otherwise be informative).
     Codes in the data but not in the catalogue are added with domain from the data unknown.
     ``threshold`` only limits the top-combinations list to combinations that can be published.
+    ``buurten`` (``wijk_code``, ``buurt_code``: every buurt of the gemeente, from the address
+    table) adds the buurt table; without it that table is empty.
     """
     gebieden = gebieden_frame(gemeente_code, gemeente_naam, wijken)
     wijk_codes = set(wijken.get_column("wijk_code").to_list())
-    people = _households(households, wijk_codes)
+    buurt_rows = buurt_frame(gebieden, buurten)
+    people = _households(households, wijk_codes, {(w, b) for w, _, b in buurt_rows.rows()})
     seen = sorted({c for hh in people for c in hh.provisions})
     known = set(catalogue.get_column("code").to_list())
     extra_codes = [c for c in seen if c not in known]
@@ -466,16 +589,24 @@ def analyse(
     tables = _area_tables(gebieden, cells) | _gemeente_tables(
         (gemeente_code, gemeente_naam), cells, catalogue, domains, top_n, threshold
     )
+    tables["buurten"] = _buurt_table(buurt_rows, cells)
     hidden_quantities = {
         "een_domein",
         "een_domein_naar_aantal",
         "cbs_totaal",
         "zonder_cbs_domein",
         "combinatie",
+        "wijk_zonder_buurt",
+        "wijk_zonder_buurt_meerdere_domeinen",
+        "buurt_een_domein",
     }
     codes = gebieden.get_column("gebied_code").to_list()
     # A relation without parts (a CBS category no exact combination falls into) says nothing.
-    relations = [r for r in _relations(codes, gemeente_code, domains, cells) if r.parts]
+    relations = [
+        r
+        for r in (*_relations(codes, gemeente_code, domains, cells), *_buurt_relations(buurt_rows))
+        if r.parts
+    ]
     hidden = {
         key: cells[key]
         for rel in relations

@@ -193,6 +193,15 @@ def _wijken(config: EditionConfig) -> pl.DataFrame:
     )
 
 
+def _buurten(config: EditionConfig) -> pl.DataFrame:
+    """Every buurt of the gemeente, so every buurt gets a row in the buurt table."""
+    return (
+        read_pc6hnr(config.address_table)
+        .filter(pl.col("gemeente_code") == config.gemeente_code)
+        .select("wijk_code", "buurt_code")
+    )
+
+
 def _disclosure_rules(config: EditionConfig) -> DisclosureRules:
     return DisclosureRules(
         threshold=int(config.disclosure.get("drempel", DEFAULT_RULES.threshold)),
@@ -313,7 +322,7 @@ class Closing:
             self.protected = publish_tables(
                 self.households, **self._area(), wijken=_wijken(self.config),
                 provenance=self.provenance, out_dir=self.edition_dir, rules=self.rules,
-                catalogue=load_catalogue(self.config.catalogue),
+                catalogue=load_catalogue(self.config.catalogue), buurten=_buurten(self.config),
             )  # fmt: skip
         except DisclosureError as error:
             raise FactlabError(

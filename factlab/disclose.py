@@ -121,9 +121,17 @@ CONTRACTS: dict[str, TableContract] = {
             (
                 *GEBIED,
                 Column("woningen", "public"),
+                # Report helper (issue 10): CBS households as a second public denominator.
+                Column("huishoudens_cbs", "public"),
                 _count("huishoudens_met_voorziening", "met_voorziening"),
                 _derived(
                     "aandeel_met_voorziening_pct", "pct", "huishoudens_met_voorziening", "woningen"
+                ),
+                _derived(
+                    "aandeel_van_huishoudens_pct",
+                    "pct",
+                    "huishoudens_met_voorziening",
+                    "huishoudens_cbs",
                 ),
                 _count("huishoudens_meerdere_voorzieningen", "meerdere_voorzieningen"),
                 _count("huishoudens_meerdere_domeinen", "meerdere_domeinen"),
@@ -219,6 +227,25 @@ CONTRACTS: dict[str, TableContract] = {
                 _count("huishoudens", "beide_domeinen"),
                 _derived("verwacht", "expected", "domein", "met_voorziening"),
                 _derived("ratio", "ratio", "huishoudens", "verwacht"),
+            ),
+            per_gebied=False,
+        ),
+        # Report helper (issue 10): buurt figures inside their wijk; the buurt code is a key
+        # (not a gebied), so the wijk's relation "its buurten plus those without a buurt" holds.
+        TableContract(
+            "buurten",
+            "Huishoudens per buurt",
+            (
+                *GEBIED,
+                Column("buurt", "key"),
+                _count("huishoudens_met_voorziening", "buurt_met_voorziening"),
+                _count("huishoudens_meerdere_domeinen", "buurt_meerdere_domeinen"),
+                _derived(
+                    "aandeel_meerdere_domeinen_pct",
+                    "pct",
+                    "huishoudens_meerdere_domeinen",
+                    "huishoudens_met_voorziening",
+                ),
             ),
             per_gebied=False,
         ),

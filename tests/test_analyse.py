@@ -7,10 +7,13 @@ from itertools import combinations
 
 import polars as pl
 import pytest
-from households_factory import analyse_area, gemeente, households
+from households_factory import Gemeente, analyse_area, gemeente, households
 
 from factlab.analyse import CBS_COMBINATIONS, cbs_combination
 from factlab.catalogue import load_catalogue
+from factlab.disclose import CONTRACTS, DisclosureRules, round_count, table_cells
+from factlab.publish import protected_tables
+from factlab.report.compare import difference_interval, differencing_is_safe, true_interval
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +128,121 @@ def test_unknown_wijk_codes_count_as_onbekend():
     result = analyse_area(hh, area)
     kern = result.tables["kerncijfers"]
     assert _value(kern, "huishoudens_met_voorziening", gebied_code="onbekend") == 10
+
+
+def test_cbs_households_are_a_second_public_denominator():
+    area = gemeente(3)
+    wijken = area.wijken.with_columns(huishoudens=pl.Series([700, 650, 600]))
+    hh = households(4, 300, area)
+    kern = analyse_area(hh, Gemeente(area.code, area.naam, wijken)).tables["kerncijfers"]
+    assert kern.get_column("huishoudens_cbs").to_list() == [1950, 700, 650, 600, None]
+    # Without the column the denominator is simply absent, never invented.
+    kern = analyse_area(hh, area).tables["kerncijfers"]
+    assert kern.get_column("huishoudens_cbs").null_count() == kern.height
+
+
+def _published_values(hh: pl.DataFrame, area: Gemeente, rules: DisclosureRules) -> dict:
+    return protected_tables(
+        hh,
+        gemeente_code=area.code,
+        gemeente_naam=area.naam,
+        wijken=area.wijken,
+        provenance={},
+        rules=rules,
+    ).cells
+
+
+@pytest.mark.parametrize("k", range(1, 8))
+def test_two_overlapping_editions_reveal_no_group_of_one_to_seven(k):
+    """Edition B is edition A without k households (a shorter, overlapping period).
+
+    For every cell published in both, the true difference a reader can derive from the two
+    published values always allows 0 or more than the threshold: no group of 1..7 shows.
+    """
+    rules = DisclosureRules()
+    area = gemeente(4)
+    full = households(20 + k, 600, area)
+    a = _published_values(full, area, rules)
+    b = _published_values(full.slice(k), area, rules)
+    shared = [key for key in a if a[key] is not None and b.get(key) is not None]
+    assert len(shared) > 50
+    for key in shared:
+        low, high = difference_interval(a[key], b[key], rules)
+        assert low is not None and high is not None
+        assert low <= 0 or high > rules.threshold, (key, a[key], b[key])
+
+
+def test_differencing_check_catches_unsafe_rounding():
+    """The same check with rounding 1 does reveal small groups, and the rule says so."""
+    rules = DisclosureRules(rounding=1)
+    assert not differencing_is_safe(rules) and differencing_is_safe(DisclosureRules())
+    low, high = difference_interval(123, 120, rules)
+    assert (low, high) == (3, 3)
+
+
+def test_true_interval_matches_round_count():
+    for rules in (DisclosureRules(), DisclosureRules(threshold=10, rounding=4)):
+        for published in range(rules.rounding, 200, rules.rounding):
+            values = [
+                v for v in range(rules.threshold + 1, 260) if round_count(v, rules) == published
+            ]
+            if values:
+                assert true_interval(published, rules) == (min(values), max(values))
+
+
+def _buurten(area: Gemeente) -> pl.DataFrame:
+    """Every buurt the factory can place a household in (BU + wijk digits + 00..03), plus one
+    buurt without households, which must still get its row."""
+    rows = [(w, f"BU{w[2:]}{i:02d}") for w in area.wijken.get_column("wijk_code") for i in range(5)]
+    return pl.DataFrame(rows, schema=["wijk_code", "buurt_code"], orient="row")
+
+
+def test_buurt_counts_and_their_relations():
+    area = gemeente(4)
+    hh = households(8, 700, area)
+    result = analyse_area(hh, area, buurten=_buurten(area))
+    buurten = result.tables["buurten"]
+    assert buurten.height == 4 * 5  # every buurt a row, also the empty one
+    rows = hh.to_dicts()
+    for row in buurten.iter_rows(named=True):
+        mine = [
+            r
+            for r in rows
+            if r["wijk_code"] == row["gebied_code"] and r["buurt_code"] == row["buurt"]
+        ]
+        assert row["huishoudens_met_voorziening"] == len(mine)
+        assert row["huishoudens_meerdere_domeinen"] == sum(len(r["domeinen"]) > 1 for r in mine)
+    assert (
+        buurten.filter(pl.col("buurt").str.ends_with("04"))
+        .get_column("huishoudens_met_voorziening")
+        .to_list()
+        == [0] * 4
+    )
+    cells = dict(result.hidden)
+    for name, frame in result.tables.items():
+        cells |= table_cells(CONTRACTS[name], frame)
+    wijk_relations = [r for r in result.relations if r.parts[0][0] == "buurt_met_voorziening"]
+    assert len(wijk_relations) == 4
+    for rel in result.relations:
+        assert cells[rel.total] == sum(cells[p] for p in rel.parts), rel.total
+
+
+def test_buurt_table_is_protected_with_its_wijk():
+    """A secret buurt cannot be recovered from its wijk total minus the other buurten."""
+    area = gemeente(3)
+    hh = households(9, 300, area)
+    protected = protected_tables(
+        hh, gemeente_code=area.code, gemeente_naam=area.naam, wijken=area.wijken,
+        provenance={}, buurten=_buurten(area),
+    )  # fmt: skip
+    for rel in protected.relations:
+        if not rel.parts or rel.parts[0][0] != "buurt_met_voorziening":
+            continue
+        if protected.cells.get(rel.total) is None:
+            continue
+        hidden = [p for p in rel.parts if protected.cells.get(p) is None]
+        assert len(hidden) != 1 or hidden[0] not in protected.cells, rel.total
+    buurten = protected.tables["buurten"]
+    assert buurten.get_column("huishoudens_met_voorziening").null_count() > 0
+    shown = buurten.get_column("huishoudens_met_voorziening").drop_nulls().to_list()
+    assert shown and all(v % 5 == 0 and v > 7 for v in shown)

@@ -13,6 +13,7 @@ from households_factory import Gemeente, households
 
 from connectors.cbs import read_wijken, read_wijkkaart
 from factlab import publish as publish_module
+from factlab.catalogue import load_catalogue
 from factlab.disclose import CONTRACTS, DisclosureError, Protected
 from factlab.publish import publish
 
@@ -55,6 +56,12 @@ def zaanstad() -> tuple[Gemeente, dict]:
     )
 
 
+def factory_buurten(area: Gemeente) -> pl.DataFrame:
+    """The buurten the households factory places households in (BU + wijk digits + 00..03)."""
+    rows = [(w, f"BU{w[2:]}{i:02d}") for w in area.wijken.get_column("wijk_code") for i in range(4)]
+    return pl.DataFrame(rows, schema=["wijk_code", "buurt_code"], orient="row")
+
+
 def run(out: Path, seed: int = 3, n: int = 3000) -> list[Path]:
     area, kaart = zaanstad()
     return publish(
@@ -65,6 +72,7 @@ def run(out: Path, seed: int = 3, n: int = 3000) -> list[Path]:
         kaart=kaart,
         provenance=PROVENANCE,
         out_dir=out,
+        buurten=factory_buurten(area),
     )
 
 
@@ -77,7 +85,11 @@ def edition(tmp_path_factory) -> tuple[Path, list[Path]]:
 def test_writes_every_table_workbook_and_report(edition):
     out, written = edition
     names = {p.relative_to(out).as_posix() for p in written}
-    assert names == {f"tabellen/{n}.csv" for n in CONTRACTS} | {"tabellen.xlsx", "rapport.html"}
+    assert names == (
+        {f"tabellen/{n}.csv" for n in CONTRACTS}
+        | {f"tabellen/excel/{n}.csv" for n in CONTRACTS}
+        | {"tabellen.xlsx", "rapport.html"}
+    )
     assert all(p.exists() and p.stat().st_size > 0 for p in written)
 
 
@@ -96,6 +108,17 @@ def test_csv_columns_and_counts_follow_the_contract(edition):
     kern = pl.read_csv(out / "tabellen" / "kerncijfers.csv")
     assert kern.get_column("gebied_code").to_list()[0] == "GM0479"
     assert kern.height == 19 + 2 and kern.get_column("gebied_code").to_list()[-1] == "onbekend"
+
+
+def test_buurt_table_is_published_and_shown(edition):
+    out, _ = edition
+    buurten = pl.read_csv(out / "tabellen" / "buurten.csv", schema_overrides={"buurt": pl.String})
+    assert buurten.height == 19 * 4
+    counts = buurten.get_column("huishoudens_met_voorziening")
+    assert 0 < counts.null_count() < buurten.height
+    html = (out / "rapport.html").read_text(encoding="utf-8")
+    shown = buurten.drop_nulls("huishoudens_met_voorziening").get_column("buurt").to_list()
+    assert 'id="buurttabel"' in html and all(f">{b}<" in html for b in shown)
 
 
 def test_small_receipt_counts_are_suppressed(edition):
@@ -163,3 +186,82 @@ def test_refused_small_count_writes_nothing(tmp_path, monkeypatch):
     with pytest.raises(DisclosureError):
         run(out, n=200)
     assert not out.exists() or not any(out.rglob("*"))
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _published_cells(out: Path) -> list[tuple[str, str]]:
+    """Every text cell of every published CSV (both kinds) and workbook sheet, with its file."""
+    cells = []
+    for path in sorted((out / "tabellen").rglob("*.csv")):
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            delimiter = ";" if "excel" in path.parts else ","
+            name = path.relative_to(out).as_posix()
+            cells += [(name, c) for row in csv.reader(handle, delimiter=delimiter) for c in row]
+    book = openpyxl.load_workbook(out / "tabellen.xlsx", read_only=True)
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows(values_only=True):
+            cells += [(sheet.title, c) for c in row if isinstance(c, str)]
+    return cells
+
+
+def test_every_published_text_cell_is_safe_to_open(tmp_path):
+    """Catalogue, partner and gemeente names that look like formulas reach every table inert."""
+    area, kaart = zaanstad()
+    catalogue = load_catalogue().with_columns(
+        pl.when(pl.col("code") == "JGD-AMB")
+        .then(pl.lit("-Ambulante jeugdhulp"))
+        .when(pl.col("code") == "WMO-HH")
+        .then(pl.lit("=HYPERLINK(1)"))
+        .otherwise(pl.col("naam"))
+        .alias("naam")
+    )
+    receipt = PROVENANCE["bestanden"][0] | {"organisatie_naam": "@Wijkteam"}
+    out = tmp_path / "editie"
+    publish(
+        households(3, 800, area),
+        gemeente_code=area.code,
+        gemeente_naam="+Zaanstad",
+        wijken=area.wijken,
+        kaart=kaart,
+        provenance=PROVENANCE | {"bestanden": [receipt]},
+        out_dir=out,
+        catalogue=catalogue,
+        contact="-team onderzoek",
+    )
+    cells = _published_cells(out)
+    assert len({name for name, _ in cells}) == 2 * len(CONTRACTS) + len(CONTRACTS) + 1
+    unsafe = [(name, c) for name, c in cells if c.startswith(FORMULA_START)]
+    assert unsafe == []
+    for folder in ("tabellen", "tabellen/excel"):
+        assert (f"{folder}/voorzieningen.csv", "'-Ambulante jeugdhulp") in cells
+        assert (f"{folder}/kerncijfers.csv", "'+Zaanstad") in cells
+    assert ("aanlevering", "'@Wijkteam") in cells
+
+
+def test_excel_csv_opens_in_dutch_excel(edition):
+    out, _ = edition
+    raw = (out / "tabellen" / "excel" / "kerncijfers.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
+    rows = list(csv.reader(raw.decode("utf-8-sig").splitlines(), delimiter=";"))
+    assert rows[0][:3] == ["Gebiedscode", "Gebied", "Woningen (CBS)"]
+    pct = rows[0].index("% van woningen")
+    assert "," in rows[1][pct] and "." not in rows[1][pct]
+    combos = (out / "tabellen" / "excel" / "domeincombinaties.csv").read_text(encoding="utf-8-sig")
+    assert ";geheim" in combos
+    # The machine-readable twin keeps empty cells and decimal points.
+    machine = pl.read_csv(out / "tabellen" / "kerncijfers.csv")
+    assert machine.get_column("aandeel_met_voorziening_pct").dtype == pl.Float64
+
+
+def test_workbook_is_the_beleid_version(edition):
+    out, _ = edition
+    book = openpyxl.load_workbook(out / "tabellen.xlsx", read_only=True)
+    notes = {r[0]: r[1] for r in book["toelichting"].iter_rows(values_only=True) if r[0]}
+    assert notes["Editie"] == "2024-test"
+    assert notes["Periode"] == "2024-01-01 t/m 2024-12-31"
+    assert "Geheimhouding" in notes and "Bronnen" in notes and "Afronding" in notes
+    assert notes["Huishoudens met voorziening"].startswith("Huishoudens (adressen)")
+    header = next(book["kerncijfers"].iter_rows(max_row=1, values_only=True))
+    assert header[:2] == ("Gebiedscode", "Gebied")
