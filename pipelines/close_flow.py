@@ -9,13 +9,14 @@ close of the same edition waits for the first, then finds it published and chang
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact
 
 from factlab.closing import Closed, Closing, begin_close
-from factlab.edition import edition_status
+from factlab.edition import edition_status, open_editions
 from factlab.keys import ephemeral_key, managed_key_from_environment
 from factlab.workspace import Workspace
 from pipelines.common import (
@@ -89,6 +90,10 @@ def close_flow(
         key_mode: ephemeral (sleutel verdwijnt na het sluiten) of managed (FACTLAB_KEY).
         onvolledig: Sluit bewust onvolledig, met deze reden; het rapport noemt wie ontbreekt.
     """
+    if edition is None and not open_editions(Path(out)):
+        # Nothing to close: a schedule or a second request after the close already ran.
+        get_run_logger().warning("er is geen open editie in %s; er is niets gesloten", out)
+        return {"editie": None, "gesloten": False}
     run_settings = redacted(settings)(uploads, out, edition, config)
     with (
         Workspace(run_settings.out, run_settings.edition, wait=True) as workspace,
@@ -114,6 +119,7 @@ def close_flow(
     return {
         "editie": run_settings.edition,
         "huishoudens": closed.households,
+        "gesloten": not closed.already,
         "al_gepubliceerd": closed.already,
         "map": str(closed.edition_dir),
     }

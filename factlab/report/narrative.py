@@ -318,6 +318,27 @@ def _date(iso: Any) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class Completeness:
+    """Whether the edition holds every expected partner, for the report's first page."""
+
+    complete: bool
+    missing: tuple[tuple[str, str], ...]  # (partner name, why) per missing partner
+    warnings: tuple[str, ...]
+    reason: str  # the analyst's reason for closing it anyway
+
+
+def completeness(provenance: Mapping[str, Any]) -> Completeness:
+    """The edition's completeness as the close recorded it (complete when not recorded)."""
+    recorded = provenance.get("volledigheid") or {}
+    return Completeness(
+        complete=bool(recorded.get("volledig", True)),
+        missing=tuple((m["naam"], m["reden"]) for m in recorded.get("ontbrekend", [])),
+        warnings=tuple(recorded.get("waarschuwingen", [])),
+        reason=str(recorded.get("toelichting") or ""),
+    )
+
+
 def production_date(provenance: Mapping[str, Any]) -> str:
     """The day the run that made this edition started (from the provenance), in Dutch."""
     started = provenance.get("gestart")

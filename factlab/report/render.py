@@ -192,6 +192,7 @@ def render_report(
         editie=provenance.get("editie", ""),
         periode=narrative.period_text(provenance),
         productiedatum=narrative.production_date(provenance),
+        volledigheid=narrative.completeness(provenance),
         contact=contact or "",
         toelichting=toelichting or "",
         synthetisch=synthetisch,
