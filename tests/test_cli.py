@@ -30,7 +30,10 @@ def _run_args(gemeente: Path, out: Path, *extra: str) -> list[str]:
     return ["run", "--uploads", str(gemeente / "uploads"), "--out", str(out), *extra]
 
 
-@pytest.mark.parametrize("command", [[], ["synth"], ["run"], ["demo"]])
+@pytest.mark.parametrize(
+    "command",
+    [[], ["synth"], ["run"], ["open"], ["check"], ["status"], ["close"], ["watch"], ["demo"]],
+)
 def test_every_command_has_help(command: list[str]) -> None:
     result = _factlab(*command, "--help")
     assert result.returncode == 0, result.stderr
@@ -46,6 +49,9 @@ def test_demo_runs_the_whole_pipeline_and_says_where_results_are(tmp_path: Path)
     assert households.height > 10_000
     for name in ("rapport.html", "tabellen.xlsx", "tabellen/kerncijfers.csv", "audit.json"):
         assert (edition / name).is_file(), name
+        assert (edition / name).stat().st_mode & 0o007 == 0, name  # umask 027: not world-readable
+    assert (edition / "huishoudens.parquet").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "demo" / "uitvoer" / ".werkmap").stat().st_mode & 0o777 == 0o700
     assert "Traceback" not in result.stderr
 
 
@@ -129,3 +135,25 @@ def test_a_bug_is_reported_without_the_data_in_its_message(
     monkeypatch.setenv("FACTLAB_DEBUG", "1")
     result = CliRunner().invoke(cli.app, args)
     assert isinstance(result.exception, ValueError)  # a developer still gets the real error
+
+
+def test_an_aanleverperiode_from_the_command_line(gemeente: Path, tmp_path: Path) -> None:
+    common = ["--uploads", str(gemeente / "uploads"), "--out", str(tmp_path / "out")]
+    late = sorted((gemeente / "uploads").iterdir())[-1]
+    aside = tmp_path / late.name
+    late.rename(aside)
+    assert _factlab("open", *common, "--edition", "2026").returncode == 0
+    checked = _factlab("check", *common)  # the only open edition
+    assert checked.returncode == 0, checked.stderr
+    assert "verwerkt" in checked.stderr
+    status = _factlab("status", *common)
+    assert status.returncode == 0 and "ontbreekt" in status.stderr and late.name in status.stderr
+    refused = _factlab("close", *common)
+    assert refused.returncode == 2 and "--onvolledig" in refused.stderr
+    aside.rename(late)
+    assert _factlab("check", *common).returncode == 0
+    closed = _factlab("close", *common, "--edition", "2026")
+    assert closed.returncode == 0, closed.stderr
+    assert (tmp_path / "out" / "2026" / "rapport.html").is_file()
+    again = _factlab("check", *common, "--edition", "2026")
+    assert again.returncode == 0  # nothing new after publishing: nothing to say but that
