@@ -61,7 +61,7 @@ from factlab.config import (
     check_share,
     load_config,
 )
-from factlab.disclose import DEFAULT_RULES, DisclosureError, DisclosureRules
+from factlab.disclose import DisclosureError
 from factlab.errors import FactlabError
 from factlab.feedback import CSV_SUFFIX, MARKDOWN_SUFFIX, Feedback, feedback, percent_nl
 from factlab.files import atomic_write_bytes, atomic_write_text
@@ -453,13 +453,6 @@ def _wijken(config: EditionConfig) -> pl.DataFrame:
     )
 
 
-def _disclosure_rules(config: EditionConfig) -> DisclosureRules:
-    return DisclosureRules(
-        threshold=int(config.disclosure.get("drempel", DEFAULT_RULES.threshold)),
-        rounding=int(config.disclosure.get("afronding", DEFAULT_RULES.rounding)),
-    )
-
-
 def _publish(
     config: EditionConfig,
     households: pl.DataFrame,
@@ -472,7 +465,7 @@ def _publish(
     Adds the table checks to ``provenance["kwaliteit"]``; a failed check stops the run before
     the report is written.
     """
-    rules = _disclosure_rules(config)
+    rules = config.disclosure_rules
     catalogue = load_catalogue(config.catalogue)
     area = {"gemeente_code": config.gemeente_code, "gemeente_naam": config.gemeente_naam}
     try:
