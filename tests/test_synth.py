@@ -27,6 +27,7 @@ from factlab.synth import (
     SynthSummary,
     catalogue_domains,
     generate_dwellings,
+    geography,
     load_wijken,
     synthesise,
 )
@@ -142,7 +143,7 @@ def test_pc6hnr_has_the_cbs_format(full: tuple[Path, SynthSummary]) -> None:
 @pytest.mark.parametrize("scale", [1.0, 0.3])
 def test_dwellings_per_wijk_follow_woningvoorraad(scale: float) -> None:
     wijken = load_wijken()
-    zaanstad, others, _, _ = generate_dwellings(np.random.default_rng(3), wijken, scale)
+    zaanstad, others, _, _ = generate_dwellings(np.random.default_rng(3), geography(), scale)
     counts = Counter(zaanstad.wijk.tolist())
     assert {w.code[2:]: round(w.woningen * scale) for w in wijken} == dict(counts)
     keys = list(
