@@ -134,12 +134,21 @@ def synth(
             min=0.01, help="Schaal van de gemeente (1 = Zaanstad, 10 = tien keer zo groot)."
         ),
     ] = 1.0,
+    gemeente: Annotated[
+        str,
+        typer.Option(
+            help="CBS-gemeentecode (GM0363): echte wijkcodes en woningaantallen van die gemeente "
+            "uit de meegeleverde CBS-kerncijfers 2024; standaard Zaanstad."
+        ),
+    ] = "GM0479",
 ) -> None:
-    """Maak een realistische synthetische gemeente (Zaanstad) met uploads van partners."""
+    """Maak een realistische synthetische gemeente met uploads van partners (standaard Zaanstad)."""
     from factlab.synth import synthesise
 
+    code = gemeente.strip().upper()
+    code = f"GM{code}" if code.isdigit() else code
     with _user_errors(), console.status("synthetische gemeente maken") as status:
-        summary = synthesise(out, seed=seed, scale=scale, progress=status.update)
+        summary = synthesise(out, seed=seed, scale=scale, gemeente=code, progress=status.update)
     console.print(f"Synthetische gemeente geschreven naar [bold]{out}[/]")
     console.print(f"  {summary.n_dwellings} woningen, {summary.n_files} uploadbestanden")
 
