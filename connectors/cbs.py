@@ -27,7 +27,7 @@ import json
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from importlib import resources
@@ -128,12 +128,15 @@ def pc6hnr_year(path: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def read_pc6hnr(path: Path, gemeente_code: str | None = None) -> pl.DataFrame:
+def read_pc6hnr(
+    path: Path, gemeente_code: str | None = None, *, pc4: Collection[str] = ()
+) -> pl.DataFrame:
     """Read the CBS postcode-huisnummer table (CSV or ZIP) into prefixed codes.
 
     Returns one row per (``postcode``, ``huisnummer``) with ``buurt_code`` (``BU…``),
     ``wijk_code`` (``WK…``) and ``gemeente_code`` (``GM…``). With ``gemeente_code`` only that
-    gemeente's rows are read, which keeps the national table fast to use.
+    gemeente's rows are read (plus any row in one of the postcode areas ``pc4``), which keeps
+    the national table fast to use.
     """
     with _pc6hnr_csv(path) as csv:
         names, separator = _pc6hnr_header(csv, path.name)
@@ -146,7 +149,10 @@ def read_pc6hnr(path: Path, gemeente_code: str | None = None) -> pl.DataFrame:
         )
         code = pl.col(names["gemeente"]).str.strip_chars()
         if gemeente_code is not None:
-            scan = scan.filter(code == gemeente_code.removeprefix("GM"))
+            area = pl.col(names["pc6"]).str.strip_chars().str.to_uppercase().str.slice(0, 4)
+            scan = scan.filter(
+                (code == gemeente_code.removeprefix("GM")) | area.is_in(sorted(set(pc4)))
+            )
         table = scan.select(
             pl.col(names["pc6"]).str.strip_chars().str.to_uppercase().alias("postcode"),
             pl.col(names["huisnummer"])
@@ -213,6 +219,15 @@ def _pick(columns: Sequence[str], wanted: Sequence[str]) -> str | None:
     return None
 
 
+def _code_column(frame: pl.DataFrame) -> str | None:
+    """The column that holds CBS area codes (``WK…``), by name and by content."""
+    for want in _WIJK_CODE:
+        column = _pick(frame.columns, (want,))
+        if column and frame.get_column(column).str.strip_chars().str.contains(r"^(WK|GM)").any():
+            return column
+    return None
+
+
 def _count(column: str | None) -> pl.Expr:
     if column is None:
         return pl.lit(None, dtype=pl.Int64)
@@ -227,15 +242,7 @@ def read_wijken(path: Path) -> pl.DataFrame:
     """
     frame = _table_as_text(path)
     columns = frame.columns
-    code = next(
-        (
-            c
-            for want in _WIJK_CODE
-            if (c := _pick(columns, (want,)))
-            and frame.get_column(c).str.strip_chars().str.contains(r"^(WK|GM|BU|NL)").any()
-        ),
-        None,
-    )
+    code = _code_column(frame)
     if code is None:
         raise ReferenceFileError(
             f"{path.name}: geen kolom met wijkcodes (WK…) gevonden; verwacht CBS Kerncijfers wijken "
@@ -301,6 +308,33 @@ def read_bundled_wijken(gemeente_code: str) -> pl.DataFrame:
             "inwoners": pl.Int64,
         },
     )
+
+
+def read_gemeente_naam(path: Path, gemeente_code: str) -> str | None:
+    """The gemeente's name as the kerncijfers give it, if they do.
+
+    The kwb download names the gemeente on every row (``gm_naam``), StatLine too
+    (``Gemeentenaam_1``); otherwise the gemeente's own row (``GM…``) carries it as its name.
+    """
+    frame = _table_as_text(path)
+    code = _code_column(frame)
+    if code is None:
+        return None
+    codes = pl.col(code).str.strip_chars()
+    others = [c for c in frame.columns if c != code]
+    in_gemeente = (codes == gemeente_code) | codes.str.starts_with("WK" + gemeente_code[2:])
+    for wanted, rows in (
+        (("gm_naam", "gemeentenaam"), in_gemeente),
+        (("regio", "statnaam"), codes == gemeente_code),
+    ):
+        column = _pick(others, wanted)
+        if column is None:
+            continue
+        names = frame.filter(rows).get_column(column).str.strip_chars()
+        names = names.filter(names.str.len_chars() > 0)
+        if names.len():
+            return names[0]
+    return None
 
 
 def kerncijfers_year(path: Path) -> int | None:

@@ -154,6 +154,74 @@ def synth(
 
 
 @app.command()
+def init(
+    gemeente: Annotated[
+        str, typer.Option(help="CBS-gemeentecode van uw gemeente, bijvoorbeeld GM0363.")
+    ],
+    adressen: Annotated[
+        Path,
+        typer.Option(
+            help="De CBS-tabel 'postcode-huisnummer → buurt, wijk, gemeente' zoals gedownload "
+            "(landelijk, CSV of het ZIP-bestand van CBS)."
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option(help="Map voor de nieuwe editie (factlab.toml, referentie/, uploads/).")
+    ],
+    kerncijfers: Annotated[
+        Path | None,
+        typer.Option(
+            help="CBS Kerncijfers wijken en buurten (kwb-<jaar>.xlsx/.csv of StatLine-export); "
+            "zonder dit bestand: de meegeleverde CBS-cijfers 2024, zonder wijknamen."
+        ),
+    ] = None,
+    kaart: Annotated[
+        Path | None,
+        typer.Option(help="PDOK-wijkkaart als GeoJSON, in RD (EPSG:28992) of WGS84; optioneel."),
+    ] = None,
+    partner: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Organisatiecode van een partner die aanlevert (naam van de uploadmap); "
+            "herhaal voor elke partner. Standaard: enkele gebruikelijke partners."
+        ),
+    ] = None,
+    naam: Annotated[
+        str | None, typer.Option(help="Naam van de gemeente (standaard uit de kerncijfers).")
+    ] = None,
+    jaar: Annotated[
+        int | None, typer.Option(help="Jaar van de verslagperiode (standaard dit jaar).")
+    ] = None,
+    overschrijven: Annotated[
+        bool, typer.Option(help="Een bestaande factlab.toml in de map overschrijven.")
+    ] = False,
+) -> None:
+    """Richt een editie in voor uw gemeente, vanuit de bestanden die CBS en PDOK publiceren.
+
+    Controleert of de bestanden bij elkaar en bij de gemeente passen (zelfde jaar, zelfde wijken, kaart in de gemeente) en schrijft een map met factlab.toml, de referentiebestanden voor de gemeente en een uploadmap per partner. Zie docs/gemeente-instellen.md.
+    """
+    from factlab.setup_edition import DEFAULT_PARTNERS, init_edition
+
+    with _user_errors(), console.status("CBS- en PDOK-bestanden controleren"):
+        result = init_edition(
+            out, gemeente, adressen=adressen, kerncijfers=kerncijfers, kaart=kaart,
+            partners=partner or DEFAULT_PARTNERS, naam=naam, jaar=jaar, overwrite=overschrijven,
+        )  # fmt: skip
+    console.print(
+        f"Editie ingericht voor [bold]{neutralise(result.gemeente_naam)}[/] ({result.gemeente_code}): "
+        f"{result.n_wijken} wijken, {result.n_addresses} adressen"
+        + (f", bestanden van {result.year}" if result.year else "")
+    )
+    for note in result.notes:
+        console.print(f"  [yellow]let op:[/] {note}")
+    console.print(f"Configuratie: [bold]{result.config}[/] (pas partners en koppelingen aan)")
+    console.print(
+        f"Daarna: factlab run --uploads {result.folder / 'uploads'} --out uitvoer --edition "
+        f"{jaar or 'JAAR'} --config {result.config}"
+    )
+
+
+@app.command()
 def run(
     uploads: Annotated[Path, typer.Option(help="Uploadmap met per organisatie een submap.")],
     out: Annotated[Path, typer.Option(help="Uitvoermap; de editie komt in <out>/<editie>/.")],
