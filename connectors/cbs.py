@@ -113,9 +113,9 @@ def _pc6hnr_header(csv: Path, label: str) -> tuple[dict[str, str], str]:
     columns = _pc6hnr_columns(names)
     if columns is None:
         raise ReferenceFileError(
-            f"{label}: dit is geen CBS-tabel postcode-huisnummer; verwacht de kolommen PC6, "
-            f"Huisnummer, Buurt<jaar>, Wijk<jaar> en Gemeente<jaar> (kop zoals {PC6HNR_EXAMPLE}), "
-            f"gevonden: {_columns(len(names))} die daar niet aan voldoen"
+            f"{label}: de kolommen PC6, Huisnummer, Buurt<jaar>, Wijk<jaar> en Gemeente<jaar> "
+            f"ontbreken (gevonden: {_columns(len(names))}); dit is geen CBS-tabel "
+            f"postcode-huisnummer met kop zoals {PC6HNR_EXAMPLE}"
         )
     return columns, separator
 
