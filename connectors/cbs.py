@@ -234,11 +234,12 @@ def _count(column: str | None) -> pl.Expr:
     return pl.col(column).str.strip_chars().cast(pl.Float64, strict=False).round().cast(pl.Int64)
 
 
-def read_wijken(path: Path) -> pl.DataFrame:
+def read_wijken(path: Path, gemeente_code: str | None = None) -> pl.DataFrame:
     """Wijk key figures: ``wijk_code``, ``wijk_naam``, ``woningen`` and ``huishoudens``.
 
     ``woningen`` (dwellings) and ``huishoudens`` (households) are null where the file does not
-    have them or CBS left the cell empty (``.``). Only wijk rows (``WK…``) are returned.
+    have them or CBS left the cell empty (``.``). Only wijk rows (``WK…``) are returned, with
+    ``gemeente_code`` only that gemeente's (the CBS download covers the whole country).
     """
     frame = _table_as_text(path)
     columns = frame.columns
@@ -259,7 +260,7 @@ def read_wijken(path: Path) -> pl.DataFrame:
             _count(dwellings).alias("woningen"),
             _count(households).alias("huishoudens"),
         )
-        .filter(pl.col("wijk_code").str.starts_with("WK"))
+        .filter(pl.col("wijk_code").str.starts_with("WK" + (gemeente_code or "GM")[2:]))
         .unique(subset="wijk_code", keep="first", maintain_order=True)
     )
 

@@ -439,7 +439,7 @@ def _stop_if_failed(checked: Quality, edition_dir: Path) -> None:
 def _wijken(config: EditionConfig) -> pl.DataFrame:
     """Wijk names and dwellings from CBS kerncijfers; without them, the wijken of the address table."""
     if config.wijken is not None:
-        return read_wijken(config.wijken)
+        return read_wijken(config.wijken, config.gemeente_code)
     codes = (
         read_pc6hnr(config.address_table)
         .filter(pl.col("gemeente_code") == config.gemeente_code)
@@ -477,7 +477,7 @@ def _publish(
         provenance["kwaliteit"] = checked.summary()
         _stop_if_failed(checked, edition_dir)
         publish_report(
-            protected, **area, kaart=read_wijkkaart(config.kaart) if config.kaart else None,
+            protected, **area, kaart=read_wijkkaart(config.kaart, config.gemeente_code) if config.kaart else None,
             provenance=provenance, out_dir=edition_dir, rules=rules, catalogue=catalogue,
         )  # fmt: skip
     except DisclosureError as error:

@@ -229,9 +229,7 @@ def init_edition(
 
     if kerncijfers is not None:
         years["kerncijfers"] = kerncijfers_year(kerncijfers)
-        wijken = read_wijken(kerncijfers).filter(
-            pl.col("wijk_code").str.starts_with("WK" + code[2:])
-        )
+        wijken = read_wijken(kerncijfers, code)
         if wijken.is_empty():
             raise ReferenceFileError(f"{kerncijfers.name}: geen wijken van gemeente {code}")
         _check_same_wijken(address_wijken, set(wijken.get_column("wijk_code")), kerncijfers.name)
