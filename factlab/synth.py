@@ -11,8 +11,8 @@ three encodings, one XLSX, own column names and own provision codes, all the way
 perfect pipeline must reproduce.
 
 How the statistics are made: every dwelling is a household with a latent vulnerability score
-(higher on average in Poelenburg, Pelders- en Hoornseveld and Kogerveldwijk, lower in Westzaan
-and Assendelft-Noord). The score drives whether a household uses any provision at all, which
+(in Zaanstad higher on average in Poelenburg, Pelders- en Hoornseveld and Kogerveldwijk, lower
+in Westzaan and Assendelft-Noord; elsewhere a per-wijk mean drawn from the seed). The score drives whether a household uses any provision at all, which
 combination of the Jeugd/Wmo/Participatie domains it uses (calibrated to the published CBS
 combination shares) and how many distinct provisions it has (calibrated to the Zutphen 2022
 distribution); the other domains follow the profile (minima mostly with bijstand, VVE only
@@ -23,6 +23,10 @@ Generation is vectorised with numpy (dwellings, usage); only rendering of the pa
 a Python loop, which is linear in the number of rows. One ``numpy.random.Generator`` seeded
 from ``seed`` drives everything, and the file writers avoid timestamps, so the same seed gives
 byte-identical output. Pure generation functions first, file writing at the edge.
+
+Any scale works: postcodes come from a pool of every PC4 (an error only when even that runs
+out), and an XLSX delivery is split over files below Excel's row limit, each with its own
+receipt truth.
 """
 
 from __future__ import annotations
@@ -826,7 +830,7 @@ def _rank_assign(
 
 @dataclass(frozen=True)
 class Usage:
-    """In-period provisions of Zaanstad households: users and a boolean user x code matrix."""
+    """In-period provisions of the gemeente's households: users and a user x code bool matrix."""
 
     users: np.ndarray  # dwelling indices
     codes: tuple[str, ...]
@@ -1443,7 +1447,7 @@ def _extra_addresses(
     """Valid addresses missing from pc6hnr, and indices of out-of-gemeente dwellings."""
     out: list[tuple[str, int, str, str]] = []
     seen: set[tuple[str, int]] = set()
-    # Half: an existing Zaanstad PC6 with a huisnummer beyond its run.
+    # Half: an existing PC6 of the gemeente with a huisnummer beyond its run.
     max_by_pc6 = dict(
         pl.DataFrame({"pc6": home.pc6, "nr": home.huisnummer})
         .group_by("pc6")
@@ -1519,7 +1523,7 @@ def _generate(
     usage = generate_usage(rng, wijk_index, mu, catalogue)
     nu = len(usage.users)
 
-    # Address table: Zaanstad dwellings, then onbekend addresses, then out-of-gemeente dwellings.
+    # Address table: own dwellings, then onbekend addresses, then out-of-gemeente dwellings.
     n_z = len(home)
     onbekend, buiten_idx = _extra_addresses(
         rng,
@@ -1557,7 +1561,7 @@ def _generate(
         ),
     )
 
-    # Episodes: (address, code) for Zaanstad users, plus 1-2 codes for the extra households.
+    # Episodes: (address, code) for the gemeente's users, plus 1-2 codes for the extra households.
     u_idx, c_idx = np.nonzero(usage.matrix)
     ep_addr = usage.users[u_idx]
     ep_code = np.array(usage.codes)[c_idx]
