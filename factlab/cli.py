@@ -217,7 +217,7 @@ def init(
     console.print(f"Configuratie: [bold]{result.config}[/] (pas partners en koppelingen aan)")
     console.print(
         f"Daarna: factlab run --uploads {result.folder / 'uploads'} --out uitvoer --edition "
-        f"{jaar or 'JAAR'} --config {result.config}"
+        f"{result.period_year} --config {result.config}"
     )
 
 

@@ -50,7 +50,8 @@ class InitResult:
     config: Path
     gemeente_code: str
     gemeente_naam: str
-    year: int | None
+    year: int | None  # of the CBS/PDOK files
+    period_year: int  # of the reporting period in factlab.toml
     n_addresses: int
     n_wijken: int
     with_map: bool
@@ -286,6 +287,7 @@ def init_edition(
         gemeente_code=code,
         gemeente_naam=gemeente_naam,
         year=year,
+        period_year=period_year,
         n_addresses=own.height,
         n_wijken=len(address_wijken),
         with_map=features is not None,
