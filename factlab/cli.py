@@ -35,6 +35,7 @@ from factlab.files import set_umask
 from factlab.intake import Skipped
 from factlab.keys import PseudonymKey, ephemeral_key, managed_key_from_environment
 from factlab.receipts import Outcome
+from factlab.safe_text import neutralise
 from factlab.watch import Watcher
 from schemas.records import PROCESSED
 
@@ -203,12 +204,21 @@ def synth(
             min=0.01, help="Schaal van de gemeente (1 = Zaanstad, 10 = tien keer zo groot)."
         ),
     ] = 1.0,
+    gemeente: Annotated[
+        str,
+        typer.Option(
+            help="CBS-gemeentecode (GM0363): echte wijkcodes en woningaantallen van die gemeente "
+            "uit de meegeleverde CBS-kerncijfers 2024; standaard Zaanstad."
+        ),
+    ] = "GM0479",
 ) -> None:
-    """Maak een realistische synthetische gemeente (Zaanstad) met uploads van partners."""
+    """Maak een realistische synthetische gemeente met uploads van partners (standaard Zaanstad)."""
     from factlab.synth import synthesise
 
+    code = gemeente.strip().upper()
+    code = f"GM{code}" if code.isdigit() else code
     with _user_errors(), console.status("synthetische gemeente maken") as status:
-        summary = synthesise(out, seed=seed, scale=scale, progress=status.update)
+        summary = synthesise(out, seed=seed, scale=scale, gemeente=code, progress=status.update)
     console.print(f"Synthetische gemeente geschreven naar [bold]{out}[/]")
     console.print(f"  {summary.n_dwellings} woningen, {summary.n_files} uploadbestanden")
 
@@ -298,6 +308,74 @@ def _settings(
         period=period,
         max_rejected_share=max_afgewezen,
         settle_seconds=wachttijd,
+    )
+
+
+@app.command()
+def init(
+    gemeente: Annotated[
+        str, typer.Option(help="CBS-gemeentecode van uw gemeente, bijvoorbeeld GM0363.")
+    ],
+    adressen: Annotated[
+        Path,
+        typer.Option(
+            help="De CBS-tabel 'postcode-huisnummer → buurt, wijk, gemeente' zoals gedownload "
+            "(landelijk, CSV of het ZIP-bestand van CBS)."
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option(help="Map voor de nieuwe editie (factlab.toml, referentie/, uploads/).")
+    ],
+    kerncijfers: Annotated[
+        Path | None,
+        typer.Option(
+            help="CBS Kerncijfers wijken en buurten (kwb-<jaar>.xlsx/.csv of StatLine-export); "
+            "zonder dit bestand: de meegeleverde CBS-cijfers 2024, zonder wijknamen."
+        ),
+    ] = None,
+    kaart: Annotated[
+        Path | None,
+        typer.Option(help="PDOK-wijkkaart als GeoJSON, in RD (EPSG:28992) of WGS84; optioneel."),
+    ] = None,
+    partner: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Organisatiecode van een partner die aanlevert (naam van de uploadmap); "
+            "herhaal voor elke partner. Standaard: enkele gebruikelijke partners."
+        ),
+    ] = None,
+    naam: Annotated[
+        str | None, typer.Option(help="Naam van de gemeente (standaard uit de kerncijfers).")
+    ] = None,
+    jaar: Annotated[
+        int | None, typer.Option(help="Jaar van de verslagperiode (standaard dit jaar).")
+    ] = None,
+    overschrijven: Annotated[
+        bool, typer.Option(help="Een bestaande factlab.toml in de map overschrijven.")
+    ] = False,
+) -> None:
+    """Richt een editie in voor uw gemeente, vanuit de bestanden die CBS en PDOK publiceren.
+
+    Controleert of de bestanden bij elkaar en bij de gemeente passen (zelfde jaar, zelfde wijken, kaart in de gemeente) en schrijft een map met factlab.toml, de referentiebestanden voor de gemeente en een uploadmap per partner. Zie docs/gemeente-instellen.md.
+    """
+    from factlab.setup_edition import DEFAULT_PARTNERS, init_edition
+
+    with _user_errors(), console.status("CBS- en PDOK-bestanden controleren"):
+        result = init_edition(
+            out, gemeente, adressen=adressen, kerncijfers=kerncijfers, kaart=kaart,
+            partners=partner or DEFAULT_PARTNERS, naam=naam, jaar=jaar, overwrite=overschrijven,
+        )  # fmt: skip
+    console.print(
+        f"Editie ingericht voor [bold]{neutralise(result.gemeente_naam)}[/] ({result.gemeente_code}): "
+        f"{result.n_wijken} wijken, {result.n_addresses} adressen"
+        + (f", bestanden van {result.year}" if result.year else "")
+    )
+    for note in result.notes:
+        console.print(f"  [yellow]let op:[/] {note}")
+    console.print(f"Configuratie: [bold]{result.config}[/] (pas partners en koppelingen aan)")
+    console.print(
+        f"Daarna: factlab run --uploads {result.folder / 'uploads'} --out uitvoer --edition "
+        f"{result.period_year} --config {result.config}"
     )
 
 

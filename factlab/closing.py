@@ -38,7 +38,7 @@ from factlab import __version__
 from factlab.arrival import checkpoint
 from factlab.catalogue import load_catalogue
 from factlab.config import EditionConfig
-from factlab.disclose import DEFAULT_RULES, DisclosureError, DisclosureRules, Protected
+from factlab.disclose import DisclosureError, DisclosureRules, Protected
 from factlab.errors import FactlabError
 from factlab.feedback import percent_nl
 from factlab.files import atomic_write_bytes, atomic_write_text
@@ -179,7 +179,7 @@ def _stop_if_failed(checked: Quality, edition_dir: Path) -> None:
 def _wijken(config: EditionConfig) -> pl.DataFrame:
     """Wijk names and dwellings from CBS kerncijfers; without them, the wijken of the address table."""
     if config.wijken is not None:
-        return read_wijken(config.wijken)
+        return read_wijken(config.wijken, config.gemeente_code)
     codes = (
         read_pc6hnr(config.address_table)
         .filter(pl.col("gemeente_code") == config.gemeente_code)
@@ -199,13 +199,6 @@ def _buurten(config: EditionConfig) -> pl.DataFrame:
         read_pc6hnr(config.address_table)
         .filter(pl.col("gemeente_code") == config.gemeente_code)
         .select("wijk_code", "buurt_code")
-    )
-
-
-def _disclosure_rules(config: EditionConfig) -> DisclosureRules:
-    return DisclosureRules(
-        threshold=int(config.disclosure.get("drempel", DEFAULT_RULES.threshold)),
-        rounding=int(config.disclosure.get("afronding", DEFAULT_RULES.rounding)),
     )
 
 
@@ -260,7 +253,7 @@ class Closing:
 
     @property
     def rules(self) -> DisclosureRules:
-        return _disclosure_rules(self.config)
+        return self.config.disclosure_rules
 
     def _area(self) -> dict[str, str]:
         return {
@@ -323,6 +316,7 @@ class Closing:
                 self.households, **self._area(), wijken=_wijken(self.config),
                 provenance=self.provenance, out_dir=self.edition_dir, rules=self.rules,
                 catalogue=load_catalogue(self.config.catalogue), buurten=_buurten(self.config),
+                contact=self.config.report.contact,
             )  # fmt: skip
         except DisclosureError as error:
             raise FactlabError(
@@ -341,12 +335,20 @@ class Closing:
     def publish_report(self) -> None:
         """The report, which summarises every check above."""
         assert self.protected is not None, "publish the tables first"
-        kaart = read_wijkkaart(self.config.kaart) if self.config.kaart else None
+        report = self.config.report
+        kaart = (
+            read_wijkkaart(self.config.kaart, self.config.gemeente_code)
+            if self.config.kaart
+            else None
+        )
         try:
             publish_report(
                 self.protected, **self._area(), kaart=kaart, provenance=self.provenance,
                 out_dir=self.edition_dir, rules=self.rules,
                 catalogue=load_catalogue(self.config.catalogue),
+                contact=report.contact, toelichting=report.toelichting,
+                synthetisch=report.synthetisch, cbs_gebruik=report.cbs_gebruik,
+                vorige_editie=report.vorige_editie,
             )  # fmt: skip
         except DisclosureError as error:
             raise FactlabError(

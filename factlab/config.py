@@ -3,10 +3,17 @@
 The config is the only place where a partner's deviations from the delivery format are
 recorded: other column names (``kolommen``) and its own provision codes (``codes``). Relative
 paths are relative to the config file, so an edition folder can be moved as a whole.
+
+The file is validated as a whole when it is loaded (pydantic): a typo in a key or section name
+is refused with the nearest valid name, because a gemeente that writes ``drempell = 10`` must
+not believe it set a stricter threshold than it did; a wrong type is a user error, never a
+traceback. The disclosure settings are built through :class:`DisclosureRules`, so the floor
+below which Factlab refuses to publish lives in one place.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -14,6 +21,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from factlab.disclose import DisclosureRules
 from factlab.errors import ConfigError
 from factlab.names import ORGANISATION_RULE, is_organisation
 
@@ -26,8 +36,10 @@ CANONICAL_COLUMNS = (
     "startdatum",
     "einddatum",
 )
+GEMEENTE_PATTERN = re.compile(r"^GM\d{4}$")
 MAX_REJECTED_SHARE = 0.05  # a file with a larger share of rejected rows is quarantined whole
 SETTLE_SECONDS = 0.0  # files modified more recently than this are left for the next run
+_DEFAULT_RULES = DisclosureRules()
 
 
 def header_key(name: str) -> str:
@@ -72,6 +84,28 @@ class PartnerSettings:
 
 
 @dataclass(frozen=True)
+class ReadLimits:
+    """``[aanlevering]`` read limits for one upload; ``None`` means the reader's own default."""
+
+    max_file_mb: int | None = None
+    max_rows: int | None = None
+    max_line_chars: int | None = None
+    max_cell_chars: int | None = None
+    max_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """``[rapport]``: what the report says beside the numbers, and what it compares with."""
+
+    contact: str | None = None
+    toelichting: str | None = None
+    cbs_gebruik: Path | None = None  # CBS table "Gebruik voorzieningen sociaal domein"
+    vorige_editie: Path | None = None  # folder of an earlier edition
+    synthetisch: bool = False  # demo data: the report carries a banner saying so
+
+
+@dataclass(frozen=True)
 class EditionConfig:
     """Everything a run needs to know besides the uploads themselves."""
 
@@ -83,35 +117,194 @@ class EditionConfig:
     catalogue: Path | None = None
     period: Period | None = None
     partners: dict[str, PartnerSettings] = field(default_factory=dict)
-    expected: tuple[str, ...] = ()  # [editie] verwacht; empty: every configured partner
-    disclosure: dict[str, Any] = field(default_factory=dict)
+    expected_partners: tuple[str, ...] = ()
+    disclosure_rules: DisclosureRules = field(default_factory=DisclosureRules)
     max_rejected_share: float = MAX_REJECTED_SHARE
     settle_seconds: float = SETTLE_SECONDS
+    read_limits: ReadLimits = field(default_factory=ReadLimits)
+    report: ReportSettings = field(default_factory=ReportSettings)
 
     def partner(self, organisation: str) -> PartnerSettings:
         """Settings for ``organisation``; an unconfigured partner uses the plain format."""
         return self.partners.get(organisation, PartnerSettings(naam=organisation))
 
 
-def _path(base: Path, section: dict[str, Any], name: str, *, required: bool) -> Path | None:
-    value = section.get(name)
+# --------------------------------------------------------------------------- the file's schema
+
+
+class _Section(BaseModel):
+    """A TOML table: no unknown keys, no type coercion (``"7"`` is not a number)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class _Editie(_Section):
+    gemeente: str
+    gemeentenaam: str | None = None
+    periode: str | None = None
+    verwacht: list[str] | None = None
+
+
+class _Referentie(_Section):
+    adressen: str
+    wijken: str | None = None
+    kaart: str | None = None
+    catalogus: str | None = None
+
+
+class _Aanlevering(_Section):
+    max_afgewezen: float = Field(MAX_REJECTED_SHARE, ge=0.0, le=1.0)
+    wachttijd_seconden: float = Field(SETTLE_SECONDS, ge=0.0)
+    max_bestand_mb: int | None = Field(None, gt=0)
+    max_rijen: int | None = Field(None, gt=0)
+    max_regel_tekens: int | None = Field(None, gt=0)
+    max_cel_tekens: int | None = Field(None, gt=0)
+    max_seconden: int | None = Field(None, gt=0)
+
+
+class _Openbaarmaking(_Section):
+    drempel: int = _DEFAULT_RULES.threshold
+    afronding: int = _DEFAULT_RULES.rounding
+
+
+class _Rapport(_Section):
+    contact: str | None = None
+    toelichting: str | None = None
+    cbs_gebruik: str | None = None
+    vorige_editie: str | None = None
+    synthetisch: bool = False
+
+
+class _Partner(_Section):
+    naam: str | None = None
+    kolommen: dict[str, str] = Field(default_factory=dict)
+    codes: dict[str, str] = Field(default_factory=dict)
+
+
+class _FactlabToml(_Section):
+    editie: _Editie
+    referentie: _Referentie
+    aanlevering: _Aanlevering = Field(default_factory=_Aanlevering)
+    openbaarmaking: _Openbaarmaking = Field(default_factory=_Openbaarmaking)
+    rapport: _Rapport = Field(default_factory=_Rapport)
+    partners: dict[str, _Partner] = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- Dutch error messages
+
+_TYPE_NAMES = {
+    str: "tekst",
+    int: "geheel getal",
+    float: "getal",
+    bool: "waar/onwaar",
+    list: "lijst",
+    dict: "sectie",
+    date: "datum",
+}
+_EXPECTED = {
+    "int_type": "een geheel getal (zonder aanhalingstekens)",
+    "float_type": "een getal (zonder aanhalingstekens)",
+    "string_type": 'tekst tussen aanhalingstekens, zoals "..."',
+    "list_type": 'een lijst, zoals ["a", "b"]',
+    "dict_type": "een sectie of { sleutel = waarde }-tabel",
+    "model_type": "een sectie",
+}
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    """``("partners", "x", "kolommen", "pc")`` -> ``[partners.x] kolommen.pc``."""
+    parts = [str(p) for p in loc]
+    if not parts:
+        return "de configuratie"
+    if parts[0] == "partners" and len(parts) >= 2:
+        section, rest = f"partners.{parts[1]}", parts[2:]
+    else:
+        section, rest = parts[0], parts[1:]
+    return f"[{section}]" + (f" {'.'.join(rest)}" if rest else "")
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The section model that holds the key at ``loc`` (for suggesting the nearest name)."""
+    model: type[BaseModel] = _FactlabToml
+    parts = list(loc[:-1])
+    while parts:
+        name = str(parts.pop(0))
+        if model is _FactlabToml and name == "partners":
+            if not parts:
+                return None
+            parts.pop(0)
+            model = _Partner
+            continue
+        annotation = model.model_fields[name].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
+
+
+def _unknown(loc: tuple[Any, ...]) -> str:
+    name = str(loc[-1])
+    model = _model_at(loc)
+    valid = list(model.model_fields) if model else []
+    nearest = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+    if len(loc) == 1:
+        text = f"onbekende sectie [{name}]"
+        hint = f"; bedoelt u [{nearest[0]}]?" if nearest else ""
+        return text + hint + f" (bekende secties: {', '.join(f'[{v}]' for v in valid)})"
+    text = f"{_where(loc[:-1])}: onbekende instelling {name!r}"
+    hint = f"; bedoelt u {nearest[0]!r}?" if nearest else ""
+    return text + hint + (f" (toegestaan: {', '.join(valid)})" if valid else "")
+
+
+def _message(error: Any) -> str:
+    """One Dutch sentence for one pydantic error; never repeats the value that was found."""
+    loc, kind, ctx = tuple(error["loc"]), error["type"], error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return _unknown(loc)
+    where = _where(loc)
+    if kind == "missing":
+        return f"{where} ontbreekt in de configuratie"
+    found = _TYPE_NAMES.get(type(error.get("input")), "iets anders")
+    if kind in _EXPECTED:
+        return f"{where} moet {_EXPECTED[kind]} zijn, niet {found}"
+    for bound, word in (("ge", "minstens"), ("gt", "groter dan"), ("le", "hoogstens")):
+        if bound in ctx:
+            return f"{where} moet {word} {ctx[bound]} zijn"
+    return f"{where} heeft een ongeldige waarde"
+
+
+def _validated(raw: dict[str, Any], name: str) -> _FactlabToml:
+    raw = {"editie": {}, "referentie": {}, **raw}
+    try:
+        return _FactlabToml.model_validate(raw)
+    except ValidationError as error:
+        problems = sorted({_message(e) for e in error.errors()})
+        raise ConfigError(f"{name}: " + "; ".join(problems)) from None
+
+
+# --------------------------------------------------------------------------- semantic checks
+
+
+def _path(base: Path, where: str, value: str | None, *, folder: bool = False) -> Path | None:
     if value is None:
-        if required:
-            raise ConfigError(f"[referentie] {name} ontbreekt in de configuratie")
         return None
-    path = (base / str(value)).resolve()
-    if not path.is_file():
-        raise ConfigError(f"[referentie] {name}: bestand {value} bestaat niet")
+    path = (base / value).resolve()
+    if not (path.is_dir() if folder else path.is_file()):
+        what = "map" if folder else "bestand"
+        raise ConfigError(f"{where}: {what} {value} bestaat niet")
     return path
 
 
-def _partner(organisation: str, raw: dict[str, Any]) -> PartnerSettings:
+def _organisation(organisation: str, where: str) -> str:
     if not is_organisation(organisation):
-        raise ConfigError(
-            f"[partners.{organisation}]: {ORGANISATION_RULE} (de naam van de uploadmap)"
-        )
+        raise ConfigError(f"{where}: {ORGANISATION_RULE} (de naam van de uploadmap)")
+    return organisation
+
+
+def _partner(organisation: str, section: _Partner) -> PartnerSettings:
+    _organisation(organisation, f"[partners.{organisation}]")
     columns = {}
-    for partner_name, canonical in dict(raw.get("kolommen", {})).items():
+    for partner_name, canonical in section.kolommen.items():
         if canonical not in CANONICAL_COLUMNS and canonical != "toevoeging":
             raise ConfigError(
                 f"[partners.{organisation}] kolommen: {partner_name!r} wijst naar onbekende kolom "
@@ -119,8 +312,24 @@ def _partner(organisation: str, raw: dict[str, Any]) -> PartnerSettings:
             )
         target = "huisnummertoevoeging" if canonical == "toevoeging" else canonical
         columns[header_key(partner_name)] = target
-    codes = {str(k).strip().upper(): str(v).strip() for k, v in dict(raw.get("codes", {})).items()}
-    return PartnerSettings(naam=str(raw.get("naam", organisation)), columns=columns, codes=codes)
+    codes = {k.strip().upper(): v.strip() for k, v in section.codes.items()}
+    return PartnerSettings(naam=section.naam or organisation, columns=columns, codes=codes)
+
+
+def disclosure_rules(threshold: int, rounding: int) -> DisclosureRules:
+    """The disclosure settings, or a :class:`ConfigError` when they are below the floor.
+
+    The floor itself is enforced by :class:`DisclosureRules`: one definition for the config,
+    the gate and the quality checks.
+    """
+    try:
+        return DisclosureRules(threshold=threshold, rounding=rounding)
+    except ValueError:
+        raise ConfigError(
+            f"[openbaarmaking] drempel = {threshold} en afronding = {rounding} geven te weinig "
+            "bescherming: Factlab publiceert niet onder de ondergrens (drempel minstens 5, "
+            "afronding minstens 3; zie docs/tabellen.md)"
+        ) from None
 
 
 def check_share(value: float, name: str) -> float:
@@ -139,54 +348,57 @@ def check_seconds(value: float, name: str) -> float:
     return value
 
 
-def _number(section: dict[str, Any], key: str, default: float) -> float:
-    value = section.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"[aanlevering] {key} moet een getal zijn, niet {value!r}")
-    return float(value)
-
-
 def load_config(path: Path) -> EditionConfig:
-    """Read ``factlab.toml``; every problem is a :class:`ConfigError` naming the setting."""
+    """Read and validate ``factlab.toml``; every problem is a :class:`ConfigError` naming it."""
     if not path.is_file():
         raise ConfigError(f"configuratiebestand {path} bestaat niet (zie --config)")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path.name} is geen geldige TOML: {error}") from None
+    toml = _validated(raw, path.name)
     base = path.parent
-    edition = raw.get("editie", {})
-    reference = raw.get("referentie", {})
-    code = str(edition.get("gemeente", ""))
-    if not re.fullmatch(r"GM\d{4}", code):
+    edition, reference, delivery, report = (
+        toml.editie,
+        toml.referentie,
+        toml.aanlevering,
+        toml.rapport,
+    )
+    if not GEMEENTE_PATTERN.match(edition.gemeente):
         raise ConfigError(
-            f"[editie] gemeente moet een CBS-gemeentecode zijn zoals GM0479, niet {code!r}"
+            "[editie] gemeente moet een CBS-gemeentecode zijn zoals GM0479 (GM en vier cijfers)"
         )
-    period = edition.get("periode")
-    expected = edition.get("verwacht", [])
-    if not isinstance(expected, list) or not all(
-        isinstance(o, str) and is_organisation(o) for o in expected
-    ):
-        raise ConfigError(
-            f"[editie] verwacht moet een lijst van organisatiecodes zijn; {ORGANISATION_RULE}"
-        )
-    delivery = raw.get("aanlevering", {})
+    partners = {org: _partner(org, section) for org, section in toml.partners.items()}
+    expected = tuple(
+        _organisation(org, "[editie] verwacht") for org in (edition.verwacht or partners)
+    )
     return EditionConfig(
-        gemeente_code=code,
-        gemeente_naam=str(edition.get("gemeentenaam", code)),
-        address_table=_path(base, reference, "adressen", required=True),  # type: ignore[arg-type]
-        wijken=_path(base, reference, "wijken", required=False),
-        kaart=_path(base, reference, "kaart", required=False),
-        catalogue=_path(base, reference, "catalogus", required=False),
-        period=Period.parse(str(period)) if period else None,
-        partners={org: _partner(org, dict(s)) for org, s in raw.get("partners", {}).items()},
-        disclosure=dict(raw.get("openbaarmaking", {})),
-        expected=tuple(expected),
-        max_rejected_share=check_share(
-            _number(delivery, "max_afgewezen", MAX_REJECTED_SHARE), "[aanlevering] max_afgewezen"
+        gemeente_code=edition.gemeente,
+        gemeente_naam=edition.gemeentenaam or edition.gemeente,
+        address_table=_path(base, "[referentie] adressen", reference.adressen),  # type: ignore[arg-type]
+        wijken=_path(base, "[referentie] wijken", reference.wijken),
+        kaart=_path(base, "[referentie] kaart", reference.kaart),
+        catalogue=_path(base, "[referentie] catalogus", reference.catalogus),
+        period=Period.parse(edition.periode) if edition.periode else None,
+        partners=partners,
+        expected_partners=expected,
+        disclosure_rules=disclosure_rules(
+            toml.openbaarmaking.drempel, toml.openbaarmaking.afronding
         ),
-        settle_seconds=check_seconds(
-            _number(delivery, "wachttijd_seconden", SETTLE_SECONDS),
-            "[aanlevering] wachttijd_seconden",
+        max_rejected_share=delivery.max_afgewezen,
+        settle_seconds=delivery.wachttijd_seconden,
+        read_limits=ReadLimits(
+            max_file_mb=delivery.max_bestand_mb,
+            max_rows=delivery.max_rijen,
+            max_line_chars=delivery.max_regel_tekens,
+            max_cell_chars=delivery.max_cel_tekens,
+            max_seconds=delivery.max_seconden,
+        ),
+        report=ReportSettings(
+            contact=report.contact,
+            toelichting=report.toelichting,
+            cbs_gebruik=_path(base, "[rapport] cbs_gebruik", report.cbs_gebruik),
+            vorige_editie=_path(base, "[rapport] vorige_editie", report.vorige_editie, folder=True),
+            synthetisch=report.synthetisch,
         ),
     )

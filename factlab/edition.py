@@ -122,7 +122,7 @@ class RunSettings:
 
     def expected(self) -> tuple[str, ...]:
         """The partners expected to deliver: ``[editie] verwacht``, else every configured one."""
-        return tuple(sorted(self.config.expected or self.config.partners))
+        return tuple(sorted(self.config.expected_partners))
 
 
 @dataclass

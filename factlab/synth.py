@@ -1,17 +1,18 @@
-"""Synthetic demo gemeente: a realistic, reproducible Zaanstad edition with ground truth.
+"""Synthetic gemeente: a realistic, reproducible edition with ground truth, for any gemeente.
 
 Why this exists: Factlab links provisions per household across partners, and nobody may use
 real addresses to demo, test or benchmark that. So we fabricate a whole edition folder that
-looks like the real thing: the CBS postcode-huisnummer table for a Zaanstad-sized gemeente
-(the 19 real CBS wijken and their real dwelling counts, invented buurten and PC6 postcodes),
+looks like the real thing: the CBS postcode-huisnummer table for the gemeente (its real CBS
+wijken and their real dwelling counts from the bundled kerncijfers 2024, invented buurten and
+PC6 postcodes; Zaanstad, the default, also with its real wijk names and map),
 uploads from nine partner organisations in deliberately different layouts (three delimiters,
 three encodings, one XLSX, own column names and own provision codes, all the ways people write
 ``12-1hg``), the ``factlab.toml`` that connects them, and, for tests only, the ground truth a
 perfect pipeline must reproduce.
 
 How the statistics are made: every dwelling is a household with a latent vulnerability score
-(higher on average in Poelenburg, Pelders- en Hoornseveld and Kogerveldwijk, lower in Westzaan
-and Assendelft-Noord). The score drives whether a household uses any provision at all, which
+(in Zaanstad higher on average in Poelenburg, Pelders- en Hoornseveld and Kogerveldwijk, lower
+in Westzaan and Assendelft-Noord; elsewhere a per-wijk mean drawn from the seed). The score drives whether a household uses any provision at all, which
 combination of the Jeugd/Wmo/Participatie domains it uses (calibrated to the published CBS
 combination shares) and how many distinct provisions it has (calibrated to the Zutphen 2022
 distribution); the other domains follow the profile (minima mostly with bijstand, VVE only
@@ -22,15 +23,21 @@ Generation is vectorised with numpy (dwellings, usage); only rendering of the pa
 a Python loop, which is linear in the number of rows. One ``numpy.random.Generator`` seeded
 from ``seed`` drives everything, and the file writers avoid timestamps, so the same seed gives
 byte-identical output. Pure generation functions first, file writing at the edge.
+
+Any scale works: postcodes come from a pool of every PC4 (an error only when even that runs
+out), and an XLSX delivery is split over files below Excel's row limit, each with its own
+receipt truth.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
+import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib import resources
@@ -41,14 +48,18 @@ import numpy as np
 import polars as pl
 import xlsxwriter
 
+from connectors.cbs import read_bundled_wijken
 from factlab.catalogue import load_catalogue
 from factlab.config import CANONICAL_COLUMNS, header_key
+from factlab.errors import FactlabError
 
 __all__ = ["PERIOD_END", "PERIOD_START", "SynthSummary", "synthesise"]
 
 PERIOD_START = date(2026, 1, 1)
 PERIOD_END = date(2026, 12, 31)
-GEMEENTE = "0479"
+ZAANSTAD = "GM0479"
+# Excel's sheet limit; a partner's XLSX delivery is split over files below it (header included).
+XLSX_MAX_ROWS = 1_048_576
 
 # Share of dwellings with at least one provision (target band 15-20%).
 TARGET_ANY = 0.175
@@ -100,7 +111,7 @@ WIJK_MU: dict[str, float] = {
     "WK047972": -0.50,
     "WK047981": -0.50,
 }
-# Zaanstad-like PC4 per wijk; when a wijk needs more postcodes it takes from _PC4_RESERVE.
+# Zaanstad-like PC4 per wijk; when a wijk needs more postcodes it takes from the PC4 pool.
 WIJK_PC4: dict[str, tuple[int, ...]] = {
     "WK047911": (1501, 1502),
     "WK047912": (1503,),
@@ -123,12 +134,9 @@ WIJK_PC4: dict[str, tuple[int, ...]] = {
     "WK047981": (1551,),
 }
 _OTHER_PC4 = {1511, 1531, 1025, 1031}
-_PC4_RESERVE: tuple[int, ...] = tuple(
-    n
-    for n in range(1510, 2000)
-    if n not in _OTHER_PC4 and all(n not in v for v in WIJK_PC4.values())
-)
 PC6_PER_PC4 = 450
+# Spread of the latent mean per wijk for gemeenten without hand-set WIJK_MU.
+WIJK_MU_SD = 0.35
 
 # Addresses outside the gemeente (so "buiten gemeente" can occur): gemeente, wijk, buurten, PC4.
 OTHER_AREAS: tuple[tuple[str, str, tuple[str, ...], tuple[int, ...], int], ...] = (
@@ -511,19 +519,67 @@ def _data_file(name: str) -> Any:
     return resources.files("factlab").joinpath("data", *name.split("/"))
 
 
-def load_wijken() -> list[Wijk]:
-    """The 19 Zaanstad wijken with their CBS dwelling counts."""
-    text = _data_file("cbs/zaanstad_wijken_2024_kwb.csv").read_text(encoding="utf-8")
-    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+def load_wijken(gemeente: str = ZAANSTAD) -> list[Wijk]:
+    """The wijken of ``gemeente`` with their CBS dwelling counts (Zaanstad with real names)."""
+    if gemeente == ZAANSTAD:
+        text = _data_file("cbs/zaanstad_wijken_2024_kwb.csv").read_text(encoding="utf-8")
+        rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+        return [
+            Wijk(
+                r["statcode"],
+                r["statnaam"],
+                int(r["aantal_inwoners_2024"]),
+                int(r["woningvoorraad_2024"]),
+            )
+            for r in rows
+        ]
+    try:
+        frame = read_bundled_wijken(gemeente)
+    except FactlabError as error:
+        raise FactlabError(f"--gemeente: {error}") from None
     return [
-        Wijk(
-            r["statcode"],
-            r["statnaam"],
-            int(r["aantal_inwoners_2024"]),
-            int(r["woningvoorraad_2024"]),
-        )
-        for r in rows
+        Wijk(code, f"Wijk {code[6:]}", inwoners or 0, woningen or 0)
+        for code, inwoners, woningen in frame.select("wijk_code", "inwoners", "woningen").rows()
     ]
+
+
+@dataclass(frozen=True)
+class Geography:
+    """The synthetic gemeente: its CBS wijken, their latent need and where its postcodes start."""
+
+    code: str  # GM0479
+    naam: str
+    wijken: tuple[Wijk, ...]
+    mu: dict[str, float]  # latent mean per wijk code
+    base_pc4: dict[str, tuple[int, ...]]  # PC4s a wijk uses first (Zaanstad: real ones)
+    pc4_start: int  # where the pool of further PC4s starts
+
+    @property
+    def digits(self) -> str:
+        """The code without prefix, as in the pc6hnr table (``0479``)."""
+        return self.code[2:]
+
+
+def geography(gemeente: str = ZAANSTAD, rng: np.random.Generator | None = None) -> Geography:
+    """Zaanstad as hand-calibrated, or any other gemeente from the bundled CBS kerncijfers.
+
+    Another gemeente's wijken get a latent mean drawn from ``rng``, so some wijken use more
+    provisions than others, as in reality.
+    """
+    wijken = tuple(load_wijken(gemeente))
+    if gemeente == ZAANSTAD:
+        return Geography(gemeente, "Zaanstad", wijken, WIJK_MU, WIJK_PC4, 1510)
+    rng = rng or np.random.default_rng(0)
+    mu = dict(zip((w.code for w in wijken), rng.normal(0, WIJK_MU_SD, len(wijken)), strict=True))
+    start = 1000 + (int(gemeente[2:]) * 97) % 9000
+    return Geography(gemeente, f"Gemeente {gemeente[2:]}", wijken, mu, {}, start)
+
+
+def _pc4_pool(start: int, exclude: set[int]) -> Iterator[int]:
+    """Every PC4 from ``start`` upward, wrapping round to 1000, except ``exclude``."""
+    for n in itertools.chain(range(start, 10_000), range(1000, start)):
+        if n not in exclude:
+            yield n
 
 
 def catalogue_domains() -> dict[str, str]:
@@ -655,24 +711,42 @@ def _area_dwellings(
     )
 
 
+def other_areas(
+    geo: Geography,
+) -> tuple[tuple[str, str, tuple[str, ...], tuple[int, ...], int], ...]:
+    """The neighbouring areas (never the gemeente itself) whose addresses are buiten gemeente."""
+    return tuple(area for area in OTHER_AREAS if area[0] != geo.digits)
+
+
 def generate_dwellings(
-    rng: np.random.Generator, wijken: Sequence[Wijk], scale: float
+    rng: np.random.Generator, geo: Geography, scale: float
 ) -> tuple[Dwellings, Dwellings, set[str], list[int]]:
-    """Zaanstad dwellings, dwellings in neighbouring gemeenten, used PC6s and Zaanstad PC4s."""
-    reserve = iter(_PC4_RESERVE)
+    """The gemeente's dwellings, those in neighbouring gemeenten, used PC6s and own PC4s."""
+    taken = _OTHER_PC4 | {n for pc4s in geo.base_pc4.values() for n in pc4s}
+    pool = _pc4_pool(geo.pc4_start, taken)
     used_pc6: set[str] = set()
-    zaanstad_pc4: list[int] = []
+    own_pc4: list[int] = []
     parts: list[Dwellings] = []
-    for wijk in wijken:
+
+    def more_pc4(k: int) -> list[int]:
+        out = list(itertools.islice(pool, k))
+        if len(out) < k:
+            raise FactlabError(
+                f"--scale {scale:g} is te groot voor deze gemeente: er zijn niet genoeg "
+                "postcodes (PC4) voor zoveel woningen"
+            )
+        return out
+
+    for wijk in geo.wijken:
         n_w = round(wijk.woningen * scale)
         n_buurten = int(rng.integers(3, 9))
         counts = largest_remainder(n_w, rng.dirichlet(np.full(n_buurten, 4.0)))
         wijk6 = wijk.code[2:]
-        base = list(WIJK_PC4[wijk.code])
+        base = list(geo.base_pc4.get(wijk.code, ()))
 
         def pc4s(k: int, base: list[int] = base) -> list[int]:
-            out = base[:k] + [next(reserve) for _ in range(max(0, k - len(base)))]
-            zaanstad_pc4.extend(out)
+            out = base[:k] + more_pc4(max(0, k - len(base)))
+            own_pc4.extend(out)
             return out
 
         parts.append(
@@ -681,14 +755,14 @@ def generate_dwellings(
                 counts,
                 [f"{wijk6}{i + 1:02d}" for i in range(n_buurten)],
                 wijk6,
-                GEMEENTE,
+                geo.digits,
                 pc4s,
                 used_pc6,
             )
         )
-    zaanstad = Dwellings.concat(parts)
+    home = Dwellings.concat(parts)
     others: list[Dwellings] = []
-    for gemeente, wijk6, buurt_codes, pc4_tuple, n_base in OTHER_AREAS:
+    for gemeente, wijk6, buurt_codes, pc4_tuple, n_base in other_areas(geo):
         n = max(30, round(n_base * scale))
         counts = largest_remainder(n, np.ones(len(buurt_codes)))
 
@@ -697,7 +771,7 @@ def generate_dwellings(
 
         # Two areas may share a PC4 (none do now); keep PC6 sets disjoint by construction.
         others.append(_area_dwellings(rng, counts, buurt_codes, wijk6, gemeente, fixed, used_pc6))
-    return zaanstad, Dwellings.concat(others), used_pc6, sorted(set(zaanstad_pc4))
+    return home, Dwellings.concat(others), used_pc6, sorted(set(own_pc4))
 
 
 def pc6hnr_frame(dwellings: Dwellings) -> pl.DataFrame:
@@ -756,7 +830,7 @@ def _rank_assign(
 
 @dataclass(frozen=True)
 class Usage:
-    """In-period provisions of Zaanstad households: users and a boolean user x code matrix."""
+    """In-period provisions of the gemeente's households: users and a user x code bool matrix."""
 
     users: np.ndarray  # dwelling indices
     codes: tuple[str, ...]
@@ -1137,7 +1211,7 @@ def _build_file(
     name: str,
     ok_rows: list[Row],
     addrs: Addresses,
-    n_zaanstad: int,
+    n_home: int,
     names: dict[str, str],
     own_code: dict[str, list[str]],
 ) -> FileOut:
@@ -1149,7 +1223,7 @@ def _build_file(
     rows = list(ok_rows)
     n_oop = round(0.025 * len(ok_rows))
     for _ in range(n_oop):
-        addr = r.choice(ok_rows).addr if ok_rows and r.random() < 0.6 else r.randrange(n_zaanstad)
+        addr = r.choice(ok_rows).addr if ok_rows and r.random() < 0.6 else r.randrange(n_home)
         s, e = _oop_dates(r, has_end)
         rows.append(Row("oop", addr, r.choice(org_codes), s, e))
     n_base = len(rows)
@@ -1157,7 +1231,7 @@ def _build_file(
     flaws = [f for f in _FLAWS if has_end or f != "datum_volgorde"]
     for i in range(n_inv):
         flaw = flaws[i % len(flaws)] if i < len(flaws) else r.choice(flaws)
-        addr = r.randrange(n_zaanstad)
+        addr = r.randrange(n_home)
         code = r.choice(org_codes)
         s = r.randint(_P_START_ORD - 400, _P_START_ORD + 200)
         e = s + r.randint(30, 400) if has_end else -1
@@ -1234,6 +1308,8 @@ def _write_csv(path: Path, partner: Partner, f: FileOut) -> None:
 
 
 def _write_xlsx(path: Path, partner: Partner, f: FileOut) -> None:
+    if len(f.cells) + 1 > XLSX_MAX_ROWS:  # _excel_parts keeps every file below the limit
+        raise ValueError(f"{path.name}: {len(f.cells)} rows do not fit in one sheet")
     wb = xlsxwriter.Workbook(
         str(path),
         {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False},
@@ -1273,21 +1349,29 @@ def _toml_key(k: str) -> str:
     return k if ok and k else _toml_str(k)
 
 
-def render_config() -> str:
-    """The ``factlab.toml`` for the demo edition."""
+def _partner_name(partner: Partner, geo: Geography) -> str:
+    return partner.naam.replace("Zaanstad", geo.naam) if geo.code != ZAANSTAD else partner.naam
+
+
+def render_config(geo: Geography | None = None) -> str:
+    """The ``factlab.toml`` for the synthetic edition (Zaanstad by default)."""
+    geo = geo or geography()
     lines = [
         "[editie]",
-        'gemeente = "GM0479"',
-        'gemeentenaam = "Zaanstad"',
+        f"gemeente = {_toml_str(geo.code)}",
+        f"gemeentenaam = {_toml_str(geo.naam)}",
         f'periode = "{PERIOD_START.isoformat()}:{PERIOD_END.isoformat()}"',
         "",
         "[referentie]",
         'adressen = "referentie/pc6hnr.csv"',
         'wijken = "referentie/wijken.csv"',
         'kaart = "referentie/wijken.geojson"',
+        "",
+        "[rapport]",
+        "synthetisch = true  # verzonnen demogegevens: het rapport zegt dat op de eerste pagina",
     ]
     for p in PARTNERS:
-        lines += ["", f"[partners.{p.org}]", f"naam = {_toml_str(p.naam)}"]
+        lines += ["", f"[partners.{p.org}]", f"naam = {_toml_str(_partner_name(p, geo))}"]
         if p.kolommen:
             inner = ", ".join(f"{_toml_key(k)} = {_toml_str(v)}" for k, v in p.kolommen.items())
             lines.append(f"kolommen = {{ {inner} }}")
@@ -1297,16 +1381,56 @@ def render_config() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _wijken_csv(wijken: Sequence[Wijk], generated: dict[str, int], scale: float) -> bytes:
-    source = _data_file("cbs/zaanstad_wijken_2024_kwb.csv").read_bytes()
-    if scale == 1.0:
-        return source
+def _wijken_csv(geo: Geography, generated: dict[str, int], scale: float) -> bytes:
+    if geo.code == ZAANSTAD and scale == 1.0:
+        return _data_file("cbs/zaanstad_wijken_2024_kwb.csv").read_bytes()
     out = ["statcode;statnaam;gemeentecode;aantal_inwoners_2024;woningvoorraad_2024"]
-    for w in wijken:
-        out.append(
-            f"{w.code};{w.naam};GM{GEMEENTE};{round(w.inwoners * scale)};{generated[w.code]}"
-        )
+    for w in geo.wijken:
+        out.append(f"{w.code};{w.naam};{geo.code};{round(w.inwoners * scale)};{generated[w.code]}")
     return ("\r\n".join(out) + "\r\n").encode("utf-8")
+
+
+# Where synthetic maps are drawn: RD New (EPSG:28992) coordinates in the middle of the country.
+_MAP_ORIGIN_RD = (120_000.0, 450_000.0)
+_MAP_CELL_M = 1_000.0
+
+
+def synthetic_map(geo: Geography) -> dict[str, Any]:
+    """A wijk map for a gemeente without bundled boundaries: a grid of 1 km squares, in RD.
+
+    PDOK publishes its maps in RD New by default; writing this one in RD too means every
+    synthetic edition exercises the conversion to WGS84 that a real map needs.
+    """
+    columns = max(1, math.ceil(math.sqrt(len(geo.wijken))))
+    x0, y0 = _MAP_ORIGIN_RD
+    features = []
+    for i, wijk in enumerate(geo.wijken):
+        x, y = x0 + (i % columns) * _MAP_CELL_M, y0 - (i // columns) * _MAP_CELL_M
+        ring = [
+            [x, y],
+            [x + _MAP_CELL_M, y],
+            [x + _MAP_CELL_M, y - _MAP_CELL_M],
+            [x, y - _MAP_CELL_M],
+            [x, y],
+        ]
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"statcode": wijk.code, "statnaam": wijk.naam},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        )
+    return {
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
+        "features": features,
+    }
+
+
+def _map_bytes(geo: Geography) -> bytes:
+    if geo.code == ZAANSTAD:
+        return _data_file("cbs/zaanstad_wijken_2024.geojson").read_bytes()
+    return (json.dumps(synthetic_map(geo), separators=(",", ":")) + "\n").encode("utf-8")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1316,31 +1440,31 @@ def _wijken_csv(wijken: Sequence[Wijk], generated: dict[str, int], scale: float)
 
 def _extra_addresses(
     rng: np.random.Generator,
-    zaanstad: Dwellings,
+    home: Dwellings,
     others: Dwellings,
     used_pc6: set[str],
-    zaanstad_pc4: list[int],
+    own_pc4: list[int],
     n_onbekend: int,
     n_buiten: int,
 ) -> tuple[list[tuple[str, int, str, str]], np.ndarray]:
     """Valid addresses missing from pc6hnr, and indices of out-of-gemeente dwellings."""
     out: list[tuple[str, int, str, str]] = []
     seen: set[tuple[str, int]] = set()
-    # Half: an existing Zaanstad PC6 with a huisnummer beyond its run.
+    # Half: an existing PC6 of the gemeente with a huisnummer beyond its run.
     max_by_pc6 = dict(
-        pl.DataFrame({"pc6": zaanstad.pc6, "nr": zaanstad.huisnummer})
+        pl.DataFrame({"pc6": home.pc6, "nr": home.huisnummer})
         .group_by("pc6")
         .agg(pl.col("nr").max())
         .iter_rows()
     )
-    picks = rng.integers(0, len(zaanstad), size=n_onbekend)
+    picks = rng.integers(0, len(home), size=n_onbekend)
     for k, i in enumerate(picks):
         if k % 2 == 0:
-            pc = str(zaanstad.pc6[i])
+            pc = str(home.pc6[i])
             key = (pc, max_by_pc6[pc] + int(rng.integers(60, 300)))
         else:  # a new-build postcode that is not in the table yet
             while True:
-                pc4 = zaanstad_pc4[int(rng.integers(0, len(zaanstad_pc4)))]
+                pc4 = own_pc4[int(rng.integers(0, len(own_pc4)))]
                 pc = f"{pc4}{_VALID_LETTER_PAIRS[int(rng.integers(0, len(_VALID_LETTER_PAIRS)))]}"
                 if pc not in used_pc6:
                     break
@@ -1354,7 +1478,26 @@ def _extra_addresses(
     return out, np.sort(buiten)
 
 
+def _excel_parts(rows: list[Row]) -> list[list[Row]]:
+    """Split a partner's XLSX rows so that no file passes Excel's row limit.
+
+    A file holds its episodes plus ~2.5% out-of-period, ~1.2% invalid and ~1% duplicate rows
+    and a header, so a part takes at most 90% of the limit in episodes.
+    """
+    per_file = int((XLSX_MAX_ROWS - 1) * 0.9)
+    return [rows[i : i + per_file] for i in range(0, len(rows), per_file)] or [[]]
+
+
+def _part_name(name: str, part: int) -> str:
+    """``uitkeringen_2026.xlsx`` part 2 -> ``uitkeringen_2026_deel2.xlsx``."""
+    if part == 0:
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    return f"{stem}_deel{part + 1}{dot}{suffix}"
+
+
 def _generate(
+    geo: Geography,
     seed: int,
     scale: float,
     progress: Callable[[str], None],
@@ -1367,61 +1510,61 @@ def _generate(
     """
     rng = np.random.default_rng(seed)
     r = random.Random(int(rng.integers(0, 2**63 - 1)))
-    wijken = load_wijken()
+    wijken = geo.wijken
     catalogue = catalogue_domains()
     names = catalogue_names()
 
     progress("adressen en buurten genereren")
-    zaanstad, others, used_pc6, zaanstad_pc4 = generate_dwellings(rng, wijken, scale)
-    pc6hnr = pc6hnr_frame(Dwellings.concat([zaanstad, others]))
-    generated = {w.code: int((zaanstad.wijk == w.code[2:]).sum()) for w in wijken}
+    home, others, used_pc6, own_pc4 = generate_dwellings(rng, geo, scale)
+    pc6hnr = pc6hnr_frame(Dwellings.concat([home, others]))
+    generated = {w.code: int((home.wijk == w.code[2:]).sum()) for w in wijken}
 
     progress("voorzieningengebruik per huishouden trekken")
     wijk_pos = {w.code[2:]: i for i, w in enumerate(wijken)}
-    wijk_index = np.array([wijk_pos[c] for c in zaanstad.wijk], dtype=np.int64)
-    mu = np.array([WIJK_MU[w.code] for w in wijken])
+    wijk_index = np.array([wijk_pos[c] for c in home.wijk], dtype=np.int64)
+    mu = np.array([geo.mu[w.code] for w in wijken])
     usage = generate_usage(rng, wijk_index, mu, catalogue)
     nu = len(usage.users)
 
-    # Address table: Zaanstad dwellings, then onbekend addresses, then out-of-gemeente dwellings.
-    n_z = len(zaanstad)
+    # Address table: own dwellings, then onbekend addresses, then out-of-gemeente dwellings.
+    n_z = len(home)
     onbekend, buiten_idx = _extra_addresses(
         rng,
-        zaanstad,
+        home,
         others,
         used_pc6,
-        zaanstad_pc4,
+        own_pc4,
         max(4, round(0.004 * nu)),
         max(6, round(0.012 * nu)),
     )
     n_onb, n_out = len(onbekend), len(buiten_idx)
     addrs = Addresses(
-        pc6=np.concatenate([zaanstad.pc6, [a[0] for a in onbekend], others.pc6[buiten_idx]]),
+        pc6=np.concatenate([home.pc6, [a[0] for a in onbekend], others.pc6[buiten_idx]]),
         hnr=np.concatenate(
-            [zaanstad.huisnummer, [a[1] for a in onbekend], others.huisnummer[buiten_idx]]
+            [home.huisnummer, [a[1] for a in onbekend], others.huisnummer[buiten_idx]]
         ).astype(np.int64),
         letter=np.concatenate(
-            [zaanstad.huisletter, [a[2] for a in onbekend], others.huisletter[buiten_idx]]
+            [home.huisletter, [a[2] for a in onbekend], others.huisletter[buiten_idx]]
         ),
         toev=np.concatenate(
-            [zaanstad.toevoeging, [a[3] for a in onbekend], others.toevoeging[buiten_idx]]
+            [home.toevoeging, [a[3] for a in onbekend], others.toevoeging[buiten_idx]]
         ),
         status=np.repeat(
             np.array(["geplaatst", "onbekend", "buiten_gemeente"]), [n_z, n_onb, n_out]
         ),
         buurt=np.concatenate(
-            [np.char.add("BU", zaanstad.buurt).astype(object), np.full(n_onb + n_out, None)]
+            [np.char.add("BU", home.buurt).astype(object), np.full(n_onb + n_out, None)]
         ),
         wijk=np.concatenate(
             [
-                np.char.add("WK", zaanstad.wijk).astype(object),
+                np.char.add("WK", home.wijk).astype(object),
                 np.full(n_onb, "onbekend", dtype=object),
                 np.full(n_out, None),
             ]
         ),
     )
 
-    # Episodes: (address, code) for Zaanstad users, plus 1-2 codes for the extra households.
+    # Episodes: (address, code) for the gemeente's users, plus 1-2 codes for the extra households.
     u_idx, c_idx = np.nonzero(usage.matrix)
     ep_addr = usage.users[u_idx]
     ep_code = np.array(usage.codes)[c_idx]
@@ -1469,7 +1612,14 @@ def _generate(
                 [row for row, x in zip(ok, which, strict=True) if x < 0.70],
                 [row for row, x in zip(ok, which, strict=True) if x >= 0.55],
             ]
-        for name, part in zip(partner.files, split, strict=True):
+        files = list(zip(partner.files, split, strict=True))
+        if partner.kind == "xlsx":
+            files = [
+                (_part_name(name, i), part)
+                for name, rows in files
+                for i, part in enumerate(_excel_parts(rows))
+            ]
+        for name, part in files:
             f = _build_file(rng, r, partner, name, part, addrs, n_z, names, own)
             emit(f)
             addr_parts.append(np.array([row.addr for row in f.accepted], dtype=np.int64))
@@ -1529,16 +1679,18 @@ def synthesise(
     *,
     seed: int = 2026,
     scale: float = 1.0,
+    gemeente: str = ZAANSTAD,
     progress: Callable[[str], None] | None = None,
 ) -> SynthSummary:
-    """Write a complete synthetic demo edition for Zaanstad under ``out_dir``.
+    """Write a complete synthetic edition for ``gemeente`` (default Zaanstad) under ``out_dir``.
 
     Writes ``referentie/`` (pc6hnr, wijken csv + geojson), ``uploads/<organisatie>/``,
-    ``factlab.toml`` and ``waarheid/`` (ground truth for tests). The same ``seed`` and
-    ``scale`` give byte-identical files; ``scale`` multiplies the number of dwellings.
+    ``factlab.toml`` and ``waarheid/`` (ground truth for tests). The same ``seed``, ``scale``
+    and ``gemeente`` give byte-identical files; ``scale`` multiplies the number of dwellings.
     """
     if scale <= 0:
         raise ValueError("scale must be positive")
+    geo = geography(gemeente, np.random.default_rng([seed, 1]))
     say = progress or (lambda _msg: None)
     out_dir = Path(out_dir)
     ref_dir = out_dir / "referentie"
@@ -1565,20 +1717,16 @@ def synthesise(
         receipts[f"{f.org}/{f.name}"] = f.receipt
         n_rows += len(f.cells)
 
-    reference, truth = _generate(seed, scale, say, write_upload)
+    reference, truth = _generate(geo, seed, scale, say, write_upload)
 
     say("referentie en waarheid schrijven")
     pc6hnr_path = ref_dir / "pc6hnr.csv"
     reference["pc6hnr"].write_csv(pc6hnr_path, separator=";")
-    (ref_dir / "wijken.csv").write_bytes(
-        _wijken_csv(reference["wijken"], reference["generated"], scale)
-    )
-    (ref_dir / "wijken.geojson").write_bytes(
-        _data_file("cbs/zaanstad_wijken_2024.geojson").read_bytes()
-    )
+    (ref_dir / "wijken.csv").write_bytes(_wijken_csv(geo, reference["generated"], scale))
+    (ref_dir / "wijken.geojson").write_bytes(_map_bytes(geo))
 
     config_path = out_dir / "factlab.toml"
-    config_path.write_text(render_config(), encoding="utf-8")
+    config_path.write_text(render_config(geo), encoding="utf-8")
 
     truth_path = truth_dir / "huishoudens.parquet"
     truth.write_parquet(truth_path, statistics=False)

@@ -19,7 +19,10 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
+from connectors.cbs import read_wijkkaart
+from factlab import synth
 from factlab.config import CANONICAL_COLUMNS
+from factlab.errors import FactlabError
 from factlab.synth import (
     JWP_COMBOS,
     PERIOD_END,
@@ -27,6 +30,7 @@ from factlab.synth import (
     SynthSummary,
     catalogue_domains,
     generate_dwellings,
+    geography,
     load_wijken,
     synthesise,
 )
@@ -142,7 +146,7 @@ def test_pc6hnr_has_the_cbs_format(full: tuple[Path, SynthSummary]) -> None:
 @pytest.mark.parametrize("scale", [1.0, 0.3])
 def test_dwellings_per_wijk_follow_woningvoorraad(scale: float) -> None:
     wijken = load_wijken()
-    zaanstad, others, _, _ = generate_dwellings(np.random.default_rng(3), wijken, scale)
+    zaanstad, others, _, _ = generate_dwellings(np.random.default_rng(3), geography(), scale)
     counts = Counter(zaanstad.wijk.tolist())
     assert {w.code[2:]: round(w.woningen * scale) for w in wijken} == dict(counts)
     keys = list(
@@ -417,3 +421,60 @@ def test_vulnerable_wijken_use_more(full: tuple[Path, SynthSummary]) -> None:
     high = ("WK047912", "WK047913", "WK047915")  # Poelenburg, Pelders/Hoornseveld, Kogerveld
     low = ("WK047981", "WK047972")  # Westzaan, Assendelft-Noord
     assert min(rate[c] for c in high) > 1.5 * max(rate[c] for c in low)
+
+
+# --------------------------------------------------------------------------- any gemeente, any scale
+
+
+def test_postcodes_never_run_out_before_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Few PC6 per PC4 makes Zaanstad need ~800 PC4s: past the old 1510-1999 reserve, no
+    StopIteration; only a scale that needs more than all PC4s is refused, in Dutch."""
+    monkeypatch.setattr(synth, "PC6_PER_PC4", 5)
+    home, others, _, pc4s = generate_dwellings(np.random.default_rng(1), geography(), 1.0)
+    assert len(pc4s) > 600 and max(pc4s) > 2000
+    assert len(set(home.pc6.tolist()) & set(others.pc6.tolist())) == 0
+    monkeypatch.setattr(synth, "PC6_PER_PC4", 1)
+    with pytest.raises(FactlabError, match="--scale 3 is te groot"):
+        generate_dwellings(np.random.default_rng(1), geography(), 3.0)
+
+
+def test_unknown_gemeente_is_a_user_error(tmp_path: Path) -> None:
+    with pytest.raises(FactlabError, match="GM9999 staat niet in de CBS-kerncijfers"):
+        synthesise(tmp_path / "x", gemeente="GM9999")
+    assert not (tmp_path / "x").exists()
+
+
+def test_amsterdam_codes_are_alphanumeric(tmp_path: Path) -> None:
+    synthesise(tmp_path, seed=2, scale=0.005, gemeente="GM0363")
+    table = pl.read_csv(tmp_path / "referentie" / "pc6hnr.csv", separator=";", infer_schema=False)
+    own = table.filter(pl.col("Gemeente2025") == "0363")
+    assert own["Wijk2025"].str.contains(r"^0363[A-Z]{2}$").all()
+    assert own["Buurt2025"].str.contains(r"^0363[A-Z]{2}\d{2}$").all()
+    truth = _truth(tmp_path).filter(pl.col("status") == "geplaatst")
+    assert truth["wijk_code"].str.contains(r"^WK0363[A-Z]{2}$").all()
+    assert truth["buurt_code"].str.contains(r"^BU0363[A-Z]{2}\d{2}$").all()
+    config = tomllib.loads((tmp_path / "factlab.toml").read_text(encoding="utf-8"))
+    assert config["editie"]["gemeente"] == "GM0363"
+    kaart = read_wijkkaart(tmp_path / "referentie" / "wijken.geojson", "GM0363")
+    assert {f["properties"]["statcode"] for f in kaart["features"]} == {
+        w.code for w in load_wijken("GM0363")
+    }
+
+
+def test_xlsx_deliveries_are_split_below_the_sheet_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limit = 120
+    monkeypatch.setattr(synth, "XLSX_MAX_ROWS", limit)
+    synthesise(tmp_path, seed=4, scale=SMALL)
+    parts = sorted((tmp_path / "uploads" / "gemeente-werk-inkomen").iterdir())
+    assert len(parts) > 2
+    assert parts[0].name == "uitkeringen_2026.xlsx"
+    assert {p.name for p in parts[1:]} == {
+        f"uitkeringen_2026_deel{i}.xlsx" for i in range(2, len(parts) + 1)
+    }
+    receipts = json.loads((tmp_path / "waarheid" / "bestanden.json").read_text(encoding="utf-8"))
+    for path in parts:
+        _, rows = _read_upload(path)
+        assert len(rows) + 1 <= limit
+        assert receipts[f"gemeente-werk-inkomen/{path.name}"]["rijen_gelezen"] == len(rows)
