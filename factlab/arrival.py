@@ -68,6 +68,7 @@ from schemas.records import (
     Delivery,
     EditionState,
     Receipt,
+    Status,
 )
 
 log = logging.getLogger(__name__)
@@ -322,7 +323,7 @@ class _Check:
         checkpoint("aangenomen")
         self._finish(upload, delivery)
 
-    def _retire(self, delivery: Delivery, status: str) -> Delivery:
+    def _retire(self, delivery: Delivery, status: Status) -> Delivery:
         self.workspace.remove(delivery.stored)
         if delivery.rows:
             for part in (self.workspace.path / delivery.rows).glob("*.parquet"):

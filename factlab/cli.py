@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -516,15 +517,18 @@ def watch(
     watcher zelf. Stoppen met Ctrl-C.
     """
     _configure_logging(False)
+    announce: Callable[[list[str]], None]
     with _user_errors():
         if direct:
             if out is None:
                 raise FactlabError("--direct heeft --out nodig (de uitvoermap van de editie)")
             settings = _settings(uploads, out, edition, config)
 
-            def announce(organisations: list[str]) -> None:
+            def check_now(organisations: list[str]) -> None:
                 result = check_edition(settings)
                 _print_outcomes(result.outcomes, [])
+
+            announce = check_now
 
         else:
             if not os.environ.get("PREFECT_API_URL"):

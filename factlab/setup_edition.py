@@ -33,8 +33,9 @@ from connectors.cbs import (
     read_wijken,
     read_wijkkaart,
 )
-from factlab.config import GEMEENTE_PATTERN, ORGANISATION_PATTERN, load_config
+from factlab.config import GEMEENTE_PATTERN, load_config
 from factlab.errors import ConfigError, ReferenceFileError
+from factlab.names import ORGANISATION_RULE, is_organisation
 
 #: Partners most gemeenten start with; ``--partner`` replaces this list.
 DEFAULT_PARTNERS = ("gemeente-wmo", "gemeente-werk-inkomen", "sociaal-wijkteam", "schuldhulp")
@@ -178,7 +179,7 @@ def render_config(
     for organisation in partners:
         lines += [
             "",
-            f"[partners.{organisation}]",
+            f"[partners.{_toml_str(organisation)}]",
             f"naam = {_toml_str(organisation)}",
             "# Wijken de kolomnamen af van het aanleverformaat (docs/aanleverformaat.md)? Koppel ze:",
             '# kolommen = { "Post code" = "postcode", "Huis nr" = "huisnummer", "Toev" = "toevoeging", '
@@ -204,11 +205,8 @@ def init_edition(
     """Check the CBS/PDOK files against each other and write a ready edition folder."""
     code = normalise_gemeente(gemeente)
     for organisation in partners:
-        if not ORGANISATION_PATTERN.match(organisation):
-            raise ConfigError(
-                "--partner: een organisatiecode bestaat uit kleine letters, cijfers, '.', '_' of "
-                "'-' (de naam van de uploadmap), zoals gemeente-wmo"
-            )
+        if not is_organisation(organisation):
+            raise ConfigError(f"--partner: {ORGANISATION_RULE}, zoals gemeente-wmo")
     config_path = folder / "factlab.toml"
     if config_path.exists() and not overwrite:
         raise ConfigError(

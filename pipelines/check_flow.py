@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
 from factlab.edition import check_edition, edition_status
 from pipelines.common import (
@@ -20,7 +21,7 @@ from pipelines.common import (
 )
 
 
-@task(name="aanleveringen-controleren", retries=0, persist_result=False, cache_policy=None)
+@task(name="aanleveringen-controleren", persist_result=False, cache_policy=NO_CACHE)
 @redacted
 def check_task(
     uploads: str,

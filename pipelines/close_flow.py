@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact
+from prefect.cache_policies import NO_CACHE
 
 from factlab.closing import Closed, Closing, begin_close
 from factlab.edition import edition_status, open_editions
@@ -28,11 +29,9 @@ from pipelines.common import (
 )
 
 KeyMode = Literal["ephemeral", "managed"]
-STAGE = {"retries": 0, "persist_result": False, "cache_policy": None}
-RETRIED = STAGE | {"retries": 1, "retry_delay_seconds": 5}
 
 
-@task(name="koppelen", **STAGE)
+@task(name="koppelen", persist_result=False, cache_policy=NO_CACHE)
 @redacted
 def link_task(closing: Closing, key_mode: KeyMode) -> int:
     """Pseudonymise and link per household; the key lives inside this task only."""
@@ -41,31 +40,37 @@ def link_task(closing: Closing, key_mode: KeyMode) -> int:
     return closing.link(key)
 
 
-@task(name="huishoudens-controleren", **STAGE)
+@task(name="huishoudens-controleren", persist_result=False, cache_policy=NO_CACHE)
 @redacted
 def households_task(closing: Closing) -> None:
     closing.check_households()
 
 
-@task(name="tabellen-publiceren", **STAGE)
+@task(name="tabellen-publiceren", persist_result=False, cache_policy=NO_CACHE)
 @redacted
 def tables_task(closing: Closing) -> None:
     closing.publish_tables()
 
 
-@task(name="tabellen-controleren", **RETRIED)
+@task(
+    name="tabellen-controleren",
+    retries=1,
+    retry_delay_seconds=5,
+    persist_result=False,
+    cache_policy=NO_CACHE,
+)
 @redacted
 def table_checks_task(closing: Closing) -> None:
     closing.check_tables()
 
 
-@task(name="rapport", **RETRIED)
+@task(name="rapport", retries=1, retry_delay_seconds=5, persist_result=False, cache_policy=NO_CACHE)
 @redacted
 def report_task(closing: Closing) -> None:
     closing.publish_report()
 
 
-@task(name="afronden", **STAGE)
+@task(name="afronden", persist_result=False, cache_policy=NO_CACHE)
 @redacted
 def finish_task(closing: Closing) -> Closed:
     return closing.finish()

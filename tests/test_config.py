@@ -112,7 +112,7 @@ def test_every_setting_is_parsed_typed(tmp_path: Path) -> None:
             r"\[partners.x\] kolommen: 'pc' wijst naar onbekende kolom",
             id="kolommen-target",
         ),
-        pytest.param(BASE + '[partners."X Y"]\n', "organisatiecode", id="organisation"),
+        pytest.param(BASE + '[partners."_X Y"]\n', "organisatiemap heet", id="organisation"),
         pytest.param(
             BASE.replace('"GM0479"', '"GM0479"\nperiode = "2026"'), "periode", id="periode"
         ),
@@ -195,8 +195,8 @@ def test_every_setting_is_parsed_typed(tmp_path: Path) -> None:
             id="verwacht-not-list",
         ),
         pytest.param(
-            BASE.replace('"GM0479"', '"GM0479"\nverwacht = ["Gemeente WMO"]'),
-            r"\[editie\] verwacht: een organisatiecode",
+            BASE.replace('"GM0479"', '"GM0479"\nverwacht = ["_Gemeente WMO"]'),
+            r"\[editie\] verwacht: een organisatiemap heet",
             id="verwacht-code",
         ),
         pytest.param(
