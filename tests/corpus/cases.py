@@ -129,9 +129,9 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         "c07-alleen-kop",
-        "header only: nothing to report",
+        "header only: refused, as the delivery format says",
         {"a.csv": utf8(csv([]))},
-        {"a.csv": Expected(PROCESSED)},
+        {"a.csv": Expected(QUARANTINED, reason="alleen een kopregel")},
     ),
     Case("c08-leeg", "empty file", {"a.csv": b""}, {"a.csv": Expected(QUARANTINED, reason="leeg")}),
     Case(
