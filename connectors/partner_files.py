@@ -34,7 +34,7 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -100,7 +100,37 @@ class ReadLimits:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"ReadLimits.{name} must be a positive integer")
 
+    @classmethod
+    def from_settings(cls, section: Mapping[str, object]) -> ReadLimits:
+        """The limits an edition sets in ``[aanlevering]`` (keys: :data:`SETTINGS`).
 
+        Keys that are no limit belong to others and are left alone; a limit that is not a
+        positive whole number raises :class:`ValueError` with a Dutch message.
+        """
+        values: dict[str, int] = {}
+        for name, key in SETTINGS.items():
+            if key in section:
+                value = section[key]
+                if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                    raise ValueError(f"[aanlevering] {key} moet een positief geheel getal zijn")
+                values[name] = value
+        return cls(**values)
+
+
+#: The ``factlab.toml`` key, in ``[aanlevering]``, of each limit.
+SETTINGS: dict[str, str] = {
+    "max_file_bytes": "max_bestand_bytes",
+    "max_rows": "max_rijen",
+    "max_columns": "max_kolommen",
+    "max_line_chars": "max_regellengte",
+    "max_cell_chars": "max_cellengte",
+    "max_lines_per_row": "max_regels_per_rij",
+    "max_xlsx_members": "max_xlsx_onderdelen",
+    "max_xlsx_member_bytes": "max_xlsx_onderdeel_bytes",
+    "max_xlsx_ratio": "max_xlsx_compressie",
+    "max_shared_strings": "max_xlsx_teksten",
+    "max_shared_string_chars": "max_xlsx_tekstlengte",
+}
 DEFAULT_LIMITS = ReadLimits()
 
 
@@ -172,7 +202,7 @@ class QuoteSpansRows(UnreadableFile):
     message = (
         "rij {rij} (regel {regel} tot en met {tot} van het bestand): een cel tussen aanhalingstekens "
         "loopt over meerdere regels die zelf rijen lijken; waarschijnlijk ontbreekt een "
-        'afsluitend aanhalingsteken ("). Geen van deze rijen is gelezen'
+        'afsluitend aanhalingsteken (")'
     )
 
 
@@ -227,7 +257,7 @@ class RowSpansTooManyLines(LimitExceeded):
     limit = "max_lines_per_row"
     message = (
         "rij {rij} (vanaf regel {regel} van het bestand) loopt over meer dan {grens} regels: "
-        'waarschijnlijk ontbreekt een afsluitend aanhalingsteken ("). Geen van deze rijen is gelezen'
+        'waarschijnlijk ontbreekt een afsluitend aanhalingsteken (")'
     )
 
 
