@@ -552,6 +552,19 @@ def _quote_state(line: str, delimiter: str, quoted: bool) -> tuple[bool, int]:
     return quoted, fields
 
 
+def _closed_rows(delimiter: str) -> re.Pattern[str]:
+    """Matches lines that are each a whole row: every quoted cell closes on its own line.
+
+    A cell is quoted (``"..."`` with ``""`` inside, then anything up to the delimiter, as
+    Python's csv module reads it) or does not start with a quote. Possessive quantifiers keep
+    the match linear in the length of the text.
+    """
+    d = re.escape(delimiter)
+    cell = rf'(?:"(?:[^"\n]++|"")*+"[^{d}\n]*+|(?:[^{d}"\n][^{d}\n]*+)?)'
+    row = rf"{cell}(?:{d}{cell})*+"
+    return re.compile(rf"{row}(?:\n{row})*+")
+
+
 @dataclass
 class _Records:
     """Rows of a CSV file as text (a row spans lines only inside a quoted cell), checked.
@@ -566,19 +579,24 @@ class _Records:
     expected_fields: int | None = None
     rows: int = 0  # rows (records) yielded so far
 
+    def __post_init__(self) -> None:
+        self._closed = _closed_rows(self.delimiter)
+
     def blocks(self) -> Iterator[tuple[list[str], bool]]:
         """(rows, whether any holds a quote) per block of lines."""
         open_row: list[str] = []  # lines of a row whose quoted cell is still open
         open_fields = open_line = open_rij = 0
         for lines in self.lines.blocks():
             first_line = self.lines.consumed - len(lines) + 1
-            if not open_row and '"' not in "".join(lines):
-                self.rows += len(lines)
-                yield lines, False
-                continue
+            if not open_row:
+                text = "\n".join(lines)
+                if self._whole_rows(text):
+                    self.rows += len(lines)
+                    yield lines, '"' in text
+                    continue
             rows: list[str] = []
             for offset, line in enumerate(lines):
-                if not open_row and '"' not in line:
+                if not open_row and self._whole_rows(line):
                     rows.append(line)
                     continue
                 quoted, fields = _quote_state(line, self.delimiter, bool(open_row))
@@ -605,6 +623,14 @@ class _Records:
             yield rows, True
         if open_row:
             raise UnclosedQuote(rij=_count_nl(open_rij), regel=_count_nl(open_line))
+
+    def _whole_rows(self, text: str) -> bool:
+        """True if every line of ``text`` (starting outside quotes) is a whole row.
+
+        Quick when every run of quotes is even (``""``, as many exports write an empty cell):
+        such a run at the start of a cell opens and closes it, anywhere else it is text.
+        """
+        return '"' not in text.replace('""', "") or bool(self._closed.fullmatch(text))
 
     def _looks_like_a_row(self, line: str) -> bool:
         """A continuation line with a whole row's delimiters is a row a quote swallowed."""
@@ -653,13 +679,30 @@ class _CsvTable(_Table):
         return _Records(lines, self.delimiter, self.limits, expected_fields)
 
     def _header(self) -> tuple[list[str], int]:
-        """The header names and the header's row number (blank lines above it are rows)."""
-        records = self._records(None)
-        for rows, _ in records.blocks():
-            for index, record in enumerate(rows):
-                if record.strip():
-                    names = _header_names(_split([record], self.delimiter)[0], self.limits)
-                    return names, records.rows - len(rows) + index + 1
+        """The header names and the header's row number (blank lines above it are rows).
+
+        Read from the lines directly, so that every row below it is checked against its width.
+        """
+        lines = _Lines(self.path, self.encoding, self.limits)
+        parts: list[str] = []
+        quoted, first = False, 0
+        for block in lines.blocks():
+            for offset, line in enumerate(block):
+                if not parts:
+                    if not line.strip():
+                        continue
+                    first = lines.consumed - len(block) + offset + 1
+                parts.append(line)
+                quoted, _ = _quote_state(line, self.delimiter, quoted)
+                if not quoted:
+                    record = "\n".join(parts)
+                    return _header_names(_split([record], self.delimiter)[0], self.limits), first
+                if len(parts) >= self.limits.max_lines_per_row:
+                    raise RowSpansTooManyLines.of(
+                        self.limits, rij=_count_nl(first), regel=_count_nl(first)
+                    )
+        if parts:
+            raise UnclosedQuote(rij=_count_nl(first), regel=_count_nl(first))
         raise EmptyFile()
 
     def data(self) -> tuple[list[str], Iterator[_Block]]:
