@@ -1,0 +1,134 @@
+"""The partner-file reader on random and hostile bytes: it reads, or refuses without echoing.
+
+Whatever the bytes, :func:`open_partner_file` and a full pass over the batches either succeed or
+raise :class:`UnreadableFile`; any other exception is a bug. A refusal's message holds no slice
+of the input: neither the planted canary nor any 12-character run of the file's text.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from connectors.partner_files import ReadLimits, UnreadableFile, open_partner_file
+from tests import hostile
+from tests.hostile import CANARY, HEADER, rows
+
+SMALL = ReadLimits(max_line_chars=4_000, max_cell_chars=1_000, max_rows=500)
+WINDOW = 12
+FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _texts(data: bytes) -> list[str]:
+    """The input as a reader could decode it."""
+    texts = [data.decode(codec, errors="replace") for codec in ("utf-8", "cp1252")]
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        texts.append(data.decode("utf-16", errors="replace"))
+    return texts
+
+
+def _echoes(message: str, data: bytes) -> bool:
+    if CANARY in message:
+        return True
+    for text in _texts(data):
+        for start in range(len(text) - WINDOW + 1):
+            window = text[start : start + WINDOW]
+            if window.strip() and window in message:
+                return True
+    return False
+
+
+def _read_or_refuse(data: bytes, name: str = "a.csv") -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes(data)
+        try:
+            for _ in open_partner_file(path, SMALL).batches(rows=50):
+                pass
+        except UnreadableFile as error:
+            assert not _echoes(str(error), data), type(error).__name__
+
+
+CSV_PIECES = [b";", b",", b"\t", b'"', b'""', b"\n", b"\r", b"\r\n", b"\x00", b"\xff\xfe"]
+CSV_PIECES += [b"\xef\xbb\xbf", b"\xe9", b"\xc3", b"\x80", CANARY.encode(), b"1503AB", b"12"]
+VALID_CSV = hostile.csv_bytes([[*row, CANARY] for row in rows(20)], [*HEADER, "opmerking"])
+VALID_XLSX = hostile.xlsx([[*HEADER, "opmerking"], *[[*row, CANARY] for row in rows(20)]])
+
+
+@FUZZ
+@given(st.binary(max_size=4_000))
+def test_random_bytes(data: bytes) -> None:
+    _read_or_refuse(data)
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(CSV_PIECES),
+            st.binary(max_size=20),
+        ),
+        max_size=200,
+    )
+)
+def test_csv_shaped_noise(pieces: list[bytes]) -> None:
+    _read_or_refuse(b"".join(pieces))
+
+
+@FUZZ
+@given(
+    position=st.integers(0, len(VALID_CSV)),
+    insert=st.binary(max_size=40) | st.sampled_from([b'"', b"\x00", b"\r", b"\xff" * 3]),
+    cut=st.booleans(),
+)
+def test_a_mutated_delivery(position: int, insert: bytes, cut: bool) -> None:
+    data = VALID_CSV[:position] if cut else VALID_CSV[:position] + insert + VALID_CSV[position:]
+    _read_or_refuse(data)
+
+
+@FUZZ
+@given(st.integers(4, len(VALID_XLSX)))
+def test_a_truncated_workbook(length: int) -> None:
+    _read_or_refuse(VALID_XLSX[:length], "a.xlsx")
+
+
+def _members(workbook: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(workbook)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+@FUZZ
+@given(
+    member=st.sampled_from(sorted(_members(VALID_XLSX))),
+    position=st.integers(0, 2_000),
+    insert=st.binary(max_size=30) | st.sampled_from([b"<", b"&", b"<!DOCTYPE x>", b'"', b"\x00"]),
+)
+def test_a_workbook_with_a_damaged_part(member: str, position: int, insert: bytes) -> None:
+    members = _members(VALID_XLSX)
+    part = members[member]
+    members[member] = part[:position] + insert + part[position:]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    _read_or_refuse(buffer.getvalue(), "a.xlsx")
+
+
+def test_named_hostile_files() -> None:
+    for data in (
+        hostile.secrets_file(),
+        hostile.huge_line(200_000, 20_000),
+        hostile.quote_closed_later(),
+        hostile.quote_never_closed(),
+        hostile.csv_bytes(rows(3)) + b"\x00" * 100,
+        b"\xff\xfe" + b"\x00\xd8" * 50,  # UTF-16 with lone surrogates
+        CANARY.encode() * 1_000,
+        hostile.xlsx_claiming(100),
+    ):
+        _read_or_refuse(data)
+        _read_or_refuse(data, "a.xlsx")
