@@ -16,8 +16,8 @@ quotes the file's content (a cell may hold an address, a header cell too).
 The encoding rule (documented for partners in ``docs/aanleverformaat.md``): a UTF-8 BOM means
 UTF-8, a UTF-16 BOM means UTF-16; otherwise a file that is valid UTF-8 throughout is UTF-8, and
 any other file is Windows-1252 (the only other encoding a Dutch Excel writes). Guessing among
-more encodings misreads short Dutch text: charset-normalizer takes a Windows-1252 line with
-``café – Brontë`` for mac_latin2 and a ``Zoë`` for cp1250, so it is not used.
+more encodings misreads short Dutch text: charset-normalizer takes Windows-1252 lines with
+``café``, ``Brontë`` and an en dash for mac_latin2 (``BrontŽ``), so it is not used.
 
 A CSV row may span several lines when a quoted cell holds a line break; but a row spanning more
 than ``max_lines_per_row`` lines, a multi-line row with another number of fields than the
@@ -30,6 +30,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import posixpath
 import re
 import struct
 import zipfile
@@ -432,14 +433,15 @@ def _row_numbers(first_row: int, height: int) -> pl.Series:
     return pl.int_range(first_row, first_row + height, dtype=pl.Int64, eager=True).alias(SOURCE_ROW)
 
 
-def _frame(first_row: int, names: list[str], columns: list[list[str | None]]) -> pl.DataFrame:
+def _frame(numbers: pl.Series, names: list[str], columns: list[list[str | None]]) -> pl.DataFrame:
+    """A raw frame: the row numbers, then one String column per header name."""
     frame = pl.DataFrame(
-        {
-            name: pl.Series(name, column, dtype=pl.String)
+        [
+            pl.Series(name, column, dtype=pl.String)
             for name, column in zip(names, columns, strict=True)
-        }
+        ]
     )
-    return frame.insert_column(0, _row_numbers(first_row, len(columns[0]) if columns else 0))
+    return frame.insert_column(0, numbers)
 
 
 class _Table:
@@ -746,8 +748,10 @@ class _CsvTable(_Table):
             frame = frame.insert_column(0, _row_numbers(first_row, len(rows)))
         else:  # polars reads quotes more strictly than partners write them
             split = _split(rows, self.delimiter)
-            columns = [[r[i] if i < len(r) else None for r in split] for i in range(len(names))]
-            frame = _frame(first_row, names, columns)
+            columns = [
+                [r[i] or None if i < len(r) else None for r in split] for i in range(len(names))
+            ]
+            frame = _frame(_row_numbers(first_row, len(rows)), names, columns)
         if max(map(len, rows)) > self.limits.max_cell_chars:
             _check_cells(frame, self.limits)
         return frame
@@ -781,8 +785,6 @@ def _open_csv(path: Path, head: bytes, limits: ReadLimits) -> PartnerFile:
 
 # --- XLSX -----------------------------------------------------------------------------------
 
-_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _DATE_FORMAT_IDS = frozenset({14, 15, 16, 17, 18, 19, 20, 21, 22, 27, 30, 36, 45, 46, 47, 50, 57})
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 _EPOCH_1904 = datetime(1904, 1, 1)
@@ -811,7 +813,15 @@ def _check_zip(path: Path, limits: ReadLimits) -> zipfile.ZipFile:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         raise DamagedWorkbook() from None
-    members = archive.infolist()
+    try:
+        _check_members(archive.infolist(), limits)
+    except UnreadableFile:
+        archive.close()
+        raise
+    return archive
+
+
+def _check_members(members: list[zipfile.ZipInfo], limits: ReadLimits) -> None:
     if len(members) > limits.max_xlsx_members:
         raise TooManyMembers.of(limits)
     for member in members:
@@ -821,7 +831,6 @@ def _check_zip(path: Path, limits: ReadLimits) -> zipfile.ZipFile:
             member.file_size > limits.max_xlsx_ratio * max(member.compress_size, 1)
         ):
             raise CompressionTooHigh.of(limits)
-    return archive
 
 
 def _local(name: str) -> str:
@@ -868,8 +877,21 @@ class _XmlStream:
             pass
 
 
-def _resolve(target: str) -> str:
-    return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+def _relationships(archive: zipfile.ZipFile, part: str) -> list[tuple[str, str, str]]:
+    """(id, type, member) of each relationship of ``part`` (its ``_rels/<name>.rels``)."""
+    folder, name = posixpath.split(part)
+    found: list[tuple[str, str, str]] = []
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        if _local(tag) == "Relationship" and attrs.get("TargetMode") != "External":
+            target = attrs.get("Target", "")
+            member = target[1:] if target.startswith("/") else posixpath.join(folder, target)
+            found.append((attrs.get("Id", ""), attrs.get("Type", ""), posixpath.normpath(member)))
+
+    rels = _XmlStream(archive, posixpath.join(folder, "_rels", f"{name}.rels"))
+    rels.parser.StartElementHandler = start
+    rels.run()
+    return found
 
 
 @dataclass
@@ -883,38 +905,42 @@ class _Workbook:
 
 
 def _workbook(archive: zipfile.ZipFile) -> _Workbook:
+    """Follow the package's relationships to the workbook, its sheets, texts and styles.
+
+    Element and attribute names are matched without their namespace, so both the usual
+    (transitional) and the strict OOXML flavour are read.
+    """
+    main = [m for _, kind, m in _relationships(archive, "") if kind.endswith("/officeDocument")]
+    if not main:
+        raise DamagedWorkbook()
     sheets: list[tuple[str, str]] = []
     epoch = [_EXCEL_EPOCH]
 
     def book_start(name: str, attrs: dict[str, str]) -> None:
         tag = _local(name)
         if tag == "sheet":
-            sheets.append((attrs.get("name", ""), attrs.get(f"{_REL_NS} id", "")))
+            rid = next((v for k, v in attrs.items() if k.endswith(" id")), "")
+            sheets.append((attrs.get("name", ""), rid))
         elif tag == "workbookPr" and attrs.get("date1904") in ("1", "true"):
             epoch[0] = _EPOCH_1904
 
-    book = _XmlStream(archive, "xl/workbook.xml")
+    book = _XmlStream(archive, main[0])
     book.parser.StartElementHandler = book_start
     book.run()
-    targets: dict[str, str] = {}
-    shared: list[str] = []
-
-    def rel_start(name: str, attrs: dict[str, str]) -> None:
-        if _local(name) == "Relationship":
-            targets[attrs.get("Id", "")] = _resolve(attrs.get("Target", ""))
-            if attrs.get("Type", "").endswith("/sharedStrings"):
-                shared.append(_resolve(attrs.get("Target", "")))
-
-    rels = _XmlStream(archive, "xl/_rels/workbook.xml.rels")
-    rels.parser.StartElementHandler = rel_start
-    rels.run()
+    relations = _relationships(archive, main[0])
+    targets = {rid: member for rid, _, member in relations}
     members = set(archive.namelist())
     located = [(name, targets.get(rid, "")) for name, rid in sheets]
     if not located or any(member not in members for _, member in located):
         raise DamagedWorkbook()
-    shared_member = shared[0] if shared and shared[0] in members else None
-    styles = _date_styles(archive) if "xl/styles.xml" in members else frozenset()
-    return _Workbook(located, shared_member, styles, epoch[0])
+
+    def part(kind: str) -> str | None:
+        found = [m for _, k, m in relations if k.endswith(kind) and m in members]
+        return found[0] if found else None
+
+    styles = part("/styles")
+    date_styles = _date_styles(archive, styles) if styles else frozenset[int]()
+    return _Workbook(located, part("/sharedStrings"), date_styles, epoch[0])
 
 
 def _is_date_format(code: str) -> bool:
@@ -922,7 +948,7 @@ def _is_date_format(code: str) -> bool:
     return "d" in bare or "y" in bare
 
 
-def _date_styles(archive: zipfile.ZipFile) -> frozenset[int]:
+def _date_styles(archive: zipfile.ZipFile, member: str) -> frozenset[int]:
     """Indexes of the cell styles whose number format is a date (their numbers are dates)."""
     custom: dict[int, str] = {}
     formats: list[int] = []
@@ -941,7 +967,7 @@ def _date_styles(archive: zipfile.ZipFile) -> frozenset[int]:
         if _local(name) == "cellXfs":
             in_cell_xfs[0] = False
 
-    styles = _XmlStream(archive, "xl/styles.xml")
+    styles = _XmlStream(archive, member)
     styles.parser.StartElementHandler = start
     styles.parser.EndElementHandler = end
     styles.run()
@@ -1036,7 +1062,7 @@ class _SheetRows:
         limits: ReadLimits,
     ) -> None:
         self.book, self.texts, self.limits = book, texts, limits
-        self.width = limits.max_columns  # narrowed to the header's width once it is known
+        self.width = limits.max_columns + 1  # the header's width once it is known
         self.done: list[tuple[int, dict[int, str]]] = []
         self.row = 0
         self.cells: dict[int, str] = {}
@@ -1118,9 +1144,10 @@ class _XlsxTable(_Table):
     sheet: str | None  # None: the first sheet with a header row
     limits: ReadLimits
 
-    def data(self) -> tuple[str, list[str], Iterator[tuple[int, dict[int, str]]]]:
+    def data(
+        self, archive: zipfile.ZipFile
+    ) -> tuple[str, list[str], Iterator[tuple[int, dict[int, str]]]]:
         """(sheet name, header names, the rows below the header) of the chosen sheet."""
-        archive = _check_zip(self.path, self.limits)
         book = _workbook(archive)
         texts = _shared_strings(archive, book.shared_strings_member, self.limits)
         for name, member in book.sheets:
@@ -1138,34 +1165,30 @@ class _XlsxTable(_Table):
 
     def frames(self) -> Iterator[pl.DataFrame]:
         """Frames of the rows the sheet holds (a row the sheet leaves out is not a row)."""
-        _, names, stream = self.data()
-        batch: list[tuple[int, dict[int, str]]] = []
-        chars = 0
-        for number, cells in stream:
-            batch.append((number, cells))
-            chars += sum(map(len, cells.values()))
-            if len(batch) >= BATCH_ROWS or chars >= _BATCH_CHARS:
+        with _check_zip(self.path, self.limits) as archive:
+            _, names, stream = self.data(archive)
+            batch: list[tuple[int, dict[int, str]]] = []
+            chars = 0
+            for number, cells in stream:
+                batch.append((number, cells))
+                chars += sum(map(len, cells.values()))
+                if len(batch) >= BATCH_ROWS or chars >= _BATCH_CHARS:
+                    yield _sheet_frame(batch, names)
+                    batch, chars = [], 0
+            if batch:
                 yield _sheet_frame(batch, names)
-                batch, chars = [], 0
-        if batch:
-            yield _sheet_frame(batch, names)
 
 
 def _sheet_frame(batch: list[tuple[int, dict[int, str]]], names: list[str]) -> pl.DataFrame:
-    columns = [[cells.get(i) for _, cells in batch] for i in range(len(names))]
-    frame = pl.DataFrame(
-        {
-            name: pl.Series(name, column, dtype=pl.String)
-            for name, column in zip(names, columns, strict=True)
-        }
-    )
-    return frame.insert_column(0, pl.Series(SOURCE_ROW, [n for n, _ in batch], dtype=pl.Int64))
+    numbers = pl.Series(SOURCE_ROW, [number for number, _ in batch], dtype=pl.Int64)
+    return _frame(numbers, names, [[cells.get(i) for _, cells in batch] for i in range(len(names))])
 
 
 def _open_xlsx(path: Path, limits: ReadLimits) -> PartnerFile:
-    sheet, _, stream = _XlsxTable(path, None, limits).data()
-    if not any(any(text.strip() for text in cells.values()) for _, cells in stream):
-        raise HeaderOnly()
+    with _check_zip(path, limits) as archive:
+        sheet, _, stream = _XlsxTable(path, None, limits).data(archive)
+        if not any(any(text.strip() for text in cells.values()) for _, cells in stream):
+            raise HeaderOnly()
     return PartnerFile(path, "xlsx", None, None, sheet, limits)
 
 
