@@ -833,8 +833,15 @@ def _check_members(members: list[zipfile.ZipInfo], limits: ReadLimits) -> None:
             raise CompressionTooHigh.of(limits)
 
 
-def _local(name: str) -> str:
-    return name.rsplit(" ", 1)[-1]
+class _LocalNames(dict[str, str]):
+    """Element name without its namespace (``ns row`` -> ``row``), remembered: a sheet has few."""
+
+    def __missing__(self, name: str) -> str:
+        local = self[name] = name.rsplit(" ", 1)[-1]
+        return local
+
+
+_local = _LocalNames().__getitem__
 
 
 class _XmlStream:
@@ -1022,13 +1029,22 @@ def _shared_strings(archive: zipfile.ZipFile, member: str | None, limits: ReadLi
     return texts
 
 
+class _ColumnIndexes(dict[str, int]):
+    """Column letters to a 0-based index (``A`` -> 0, ``AA`` -> 26), remembered."""
+
+    def __missing__(self, letters: str) -> int:
+        index = 0
+        for ch in letters:
+            index = index * 26 + ord(ch.upper()) - 64
+        self[letters] = index - 1
+        return index - 1
+
+
+_column_letters = _ColumnIndexes()
+
+
 def _column_index(reference: str) -> int:
-    index = 0
-    for ch in reference:
-        if not "A" <= ch <= "Z":
-            break
-        index = index * 26 + ord(ch) - 64
-    return index - 1
+    return _column_letters[reference.rstrip("0123456789")]
 
 
 def _number_text(value: str, is_date: bool, epoch: datetime) -> str:
