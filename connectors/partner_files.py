@@ -39,7 +39,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Protocol
 from xml.parsers import expat
 
 import polars as pl
@@ -444,11 +444,10 @@ def _frame(numbers: pl.Series, names: list[str], columns: list[list[str | None]]
     return frame.insert_column(0, numbers)
 
 
-class _Table:
+class _Table(Protocol):
     """A file as a stream of raw frames (row number + header columns), blank rows included."""
 
-    def frames(self) -> Iterator[pl.DataFrame]:
-        raise NotImplementedError
+    def frames(self) -> Iterator[pl.DataFrame]: ...
 
 
 # --- CSV ------------------------------------------------------------------------------------
@@ -670,7 +669,7 @@ _Block = tuple[list[str], int, bool]  # rows, row number of the first, whether a
 
 
 @dataclass
-class _CsvTable(_Table):
+class _CsvTable:
     path: Path
     encoding: str
     delimiter: str
@@ -1155,7 +1154,7 @@ class _SheetRows:
 
 
 @dataclass
-class _XlsxTable(_Table):
+class _XlsxTable:
     path: Path
     sheet: str | None  # None: the first sheet with a header row
     limits: ReadLimits
