@@ -32,6 +32,7 @@ import csv
 import io
 import posixpath
 import re
+import stat
 import struct
 import zipfile
 import zlib
@@ -150,6 +151,10 @@ class UnreadableFile(FactlabError):
 
 class CannotOpen(UnreadableFile):
     message = "het bestand is niet te openen"
+
+
+class NotAFile(UnreadableFile):
+    message = "dit is geen gewoon bestand (maar bijvoorbeeld een map of een pipe)"
 
 
 class EmptyFile(UnreadableFile):
@@ -307,6 +312,7 @@ LIMIT_ERRORS: tuple[type[LimitExceeded], ...] = (
 #: Every other refusal of a file as a whole (missing columns are refused by the intake stage).
 REFUSALS: tuple[type[UnreadableFile], ...] = (
     CannotOpen,
+    NotAFile,
     EmptyFile,
     BinaryFile,
     OldExcelFile,
@@ -493,6 +499,8 @@ class _Lines:
         with self.path.open("rb") as handle:
             while True:
                 raw = handle.read(_CHUNK_BYTES)
+                if handle.tell() > self.limits.max_file_bytes:  # it grew since it was opened
+                    raise FileTooLarge.of(self.limits)
                 text = pending + decoder.decode(raw, final=not raw)
                 if "\x00" in text:
                     raise BinaryFile()
@@ -1214,13 +1222,18 @@ def open_partner_file(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> Partne
     header, or breaks one of ``limits`` on the way (the file size before anything is read).
     """
     try:
-        size = path.stat().st_size
+        status = path.stat()
+    except OSError:
+        raise CannotOpen() from None
+    if not stat.S_ISREG(status.st_mode):  # opening a FIFO would wait for a writer forever
+        raise NotAFile()
+    if status.st_size > limits.max_file_bytes:
+        raise FileTooLarge.of(limits)
+    try:
         with path.open("rb") as handle:
             head = handle.read(_SNIFF_BYTES)
     except OSError:
         raise CannotOpen() from None
-    if size > limits.max_file_bytes:
-        raise FileTooLarge.of(limits)
     if not head.strip(b" \t\r\n" + _UTF8_BOM):
         raise EmptyFile()
     if head.startswith(_XLSX_MAGIC):

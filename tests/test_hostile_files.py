@@ -7,6 +7,7 @@ is Dutch, names rows and lines by number, and never carries the planted :data:`C
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import datetime
@@ -29,6 +30,7 @@ from connectors.partner_files import (
     LineTooLong,
     MemberTooLarge,
     NoDelimiter,
+    NotAFile,
     QuoteSpansRows,
     ReadCounts,
     ReadLimits,
@@ -370,3 +372,10 @@ def test_limits_come_from_the_settings_with_dutch_keys() -> None:
         ReadLimits.from_settings({"max_cellengte": 0})
     with pytest.raises(ValueError):
         ReadLimits(max_rows=-1)
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "a.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(NotAFile):
+        open_partner_file(fifo)
