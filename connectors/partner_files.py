@@ -532,13 +532,15 @@ class _Lines:
             raise LineTooLong.of(self.limits, regel=_count_nl(self.consumed + index + 1))
 
 
-def _quote_state(line: str, delimiter: str, quoted: bool) -> tuple[bool, int]:
-    """(still inside a quoted cell at the end of ``line``, delimiters outside quotes).
+def _quote_state(line: str, delimiter: str, quoted: bool) -> tuple[bool, int, int]:
+    """(still inside a quoted cell at the end of ``line``, delimiters outside quotes, delimiters
+    in the quoted cell the line starts in).
 
     The same reading as Python's csv module: a quote opens a quoted cell only at the start of a
     cell; inside one, ``""`` is a quote and ``"`` closes it.
     """
-    fields = 0
+    outside = carried = 0
+    in_carried = quoted
     at_start = not quoted
     i, n = 0, len(line)
     while i < n:
@@ -548,9 +550,11 @@ def _quote_state(line: str, delimiter: str, quoted: bool) -> tuple[bool, int]:
                 if i + 1 < n and line[i + 1] == '"':
                     i += 1
                 else:
-                    quoted = False
+                    quoted = in_carried = False
+            elif ch == delimiter and in_carried:
+                carried += 1
         elif ch == delimiter:
-            fields += 1
+            outside += 1
             at_start = True
             i += 1
             continue
@@ -558,7 +562,7 @@ def _quote_state(line: str, delimiter: str, quoted: bool) -> tuple[bool, int]:
             quoted = True
         at_start = False
         i += 1
-    return quoted, fields
+    return quoted, outside, carried
 
 
 def _closed_rows(delimiter: str) -> re.Pattern[str]:
@@ -608,10 +612,12 @@ class _Records:
                 if not open_row and self._whole_rows(line):
                     rows.append(line)
                     continue
-                quoted, fields = _quote_state(line, self.delimiter, bool(open_row))
+                quoted, fields, quoted_delimiters = _quote_state(
+                    line, self.delimiter, bool(open_row)
+                )
                 if open_row:
                     open_fields += fields
-                    if self._looks_like_a_row(line):
+                    if self._swallowed_a_row(quoted_delimiters):
                         raise self._spans(open_rij, open_line, len(open_row) + 1)
                 else:
                     open_fields = fields
@@ -641,11 +647,11 @@ class _Records:
         """
         return '"' not in text.replace('""', "") or bool(self._closed.fullmatch(text))
 
-    def _looks_like_a_row(self, line: str) -> bool:
-        """A continuation line with a whole row's delimiters is a row a quote swallowed."""
-        return bool(self.expected_fields) and (
-            line.count(self.delimiter) >= (self.expected_fields or 0) - 1
-        )
+    def _swallowed_a_row(self, quoted_delimiters: int) -> bool:
+        """A continuation line whose quoted part holds a whole row's delimiters is a row that a
+        forgotten quote swallowed (a real multi-line cell rarely holds that many)."""
+        expected = self.expected_fields or 0
+        return expected > 1 and quoted_delimiters >= expected - 1
 
     @staticmethod
     def _spans(rij: int, line: int, lines: int) -> QuoteSpansRows:
@@ -702,7 +708,7 @@ class _CsvTable:
                         continue
                     first = lines.consumed - len(block) + offset + 1
                 parts.append(line)
-                quoted, _ = _quote_state(line, self.delimiter, quoted)
+                quoted, _, _ = _quote_state(line, self.delimiter, quoted)
                 if not quoted:
                     record = "\n".join(parts)
                     return _header_names(_split([record], self.delimiter)[0], self.limits), first
@@ -752,6 +758,10 @@ class _CsvTable:
         except pl.exceptions.PolarsError:
             frame = None
         if frame is not None and frame.height == len(rows):
+            if quoted:  # a quoted empty cell ("") is as empty as an unquoted one
+                frame = frame.with_columns(
+                    pl.when(pl.col(n) != "").then(pl.col(n)).alias(n) for n in names
+                )
             frame = frame.insert_column(0, _row_numbers(first_row, len(rows)))
         else:  # polars reads quotes more strictly than partners write them
             split = _split(rows, self.delimiter)

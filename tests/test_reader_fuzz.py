@@ -7,15 +7,23 @@ of the input: neither the planted canary nor any 12-character run of the file's 
 
 from __future__ import annotations
 
+import csv
 import io
 import tempfile
 import zipfile
 from pathlib import Path
 
+import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.partner_files import ReadLimits, UnreadableFile, open_partner_file
+from connectors.partner_files import (
+    SOURCE_ROW,
+    ReadCounts,
+    ReadLimits,
+    UnreadableFile,
+    open_partner_file,
+)
 from tests import hostile
 from tests.hostile import CANARY, HEADER, rows
 
@@ -132,3 +140,40 @@ def test_named_hostile_files() -> None:
     ):
         _read_or_refuse(data)
         _read_or_refuse(data, "a.xlsx")
+
+
+# --- Round trip: what a CSV writer writes is what the reader reads, row for row ----------------
+
+PLAIN = st.text(alphabet=st.sampled_from('ab Zoë1;,"\t'), max_size=8)
+BROKEN = st.text(alphabet=st.sampled_from("ab Zoë1\n"), max_size=8)  # a line break, no delimiter
+TABLES = st.lists(st.lists(PLAIN | BROKEN, min_size=3, max_size=3), max_size=30)
+
+
+@FUZZ
+@given(
+    table=TABLES,
+    end=st.sampled_from(["\n", "\r\n", "\r"]),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"]),
+    quote_all=st.booleans(),
+)
+def test_written_rows_read_back_and_add_up(
+    table: list[list[str]], end: str, encoding: str, quote_all: bool
+) -> None:
+    buffer = io.StringIO()
+    quoting = csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
+    # CRLF makes the writer quote any cell with a line break; then the row ends are replaced
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=quoting)
+    writer.writerows([["kolom a", "kolom b", "kolom c"], *table, ["x", "y", "z"]])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "a.csv"
+        path.write_bytes(buffer.getvalue().replace("\r\n", end).encode(encoding))
+        counts = ReadCounts()
+        frames = list(open_partner_file(path).batches(rows=7, counts=counts))
+    read = pl.concat(frames)
+    written = [*table, ["x", "y", "z"]]
+    filled = [i for i, row in enumerate(written) if any(cell.strip() for cell in row)]
+    assert counts.rows == len(written)
+    assert counts.rows == read.height + counts.blank_rows
+    assert read[SOURCE_ROW].to_list() == [i + 2 for i in filled]
+    cells = [[cell or None for cell in written[i]] for i in filled]
+    assert [list(row[1:]) for row in read.rows()] == cells
