@@ -177,3 +177,38 @@ def test_written_rows_read_back_and_add_up(
     assert read[SOURCE_ROW].to_list() == [i + 2 for i in filled]
     cells = [[cell or None for cell in written[i]] for i in filled]
     assert [list(row[1:]) for row in read.rows()] == cells
+
+
+XLSX_CELLS = (
+    st.text(alphabet=st.sampled_from('ab Zoë1;,"<&\n'), max_size=8).filter(str.strip)
+    | st.integers(-(10**9), 10**9)
+    | st.integers(-(10**8), 10**8).map(lambda n: n / 100)  # amounts, as a partner has them
+    | st.none()
+)
+
+
+def _shown(cell: object) -> str | None:
+    """A cell as Excel shows it in text: 12 for 12.0, 12.5 for 12.5."""
+    if cell is None:
+        return None
+    if isinstance(cell, float):
+        return str(int(cell)) if cell.is_integer() else repr(cell)
+    return str(cell)
+
+
+@FUZZ
+@given(st.lists(st.lists(XLSX_CELLS, min_size=3, max_size=3), min_size=1, max_size=25))
+def test_workbook_cells_read_back(table: list[list[object]]) -> None:
+    header = ["kolom a", "kolom b", "kolom c"]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "a.xlsx"
+        path.write_bytes(hostile.xlsx([header, *table, ["x", "y", "z"]]))
+        counts = ReadCounts()
+        read = pl.concat(list(open_partner_file(path).batches(rows=7, counts=counts)))
+    written = [*table, ["x", "y", "z"]]
+    filled = [i for i, row in enumerate(written) if any(cell is not None for cell in row)]
+    assert read[SOURCE_ROW].to_list() == [i + 2 for i in filled]
+    assert [list(row[1:]) for row in read.rows()] == [
+        [_shown(cell) for cell in written[i]] for i in filled
+    ]
+    assert counts.rows == read.height + counts.blank_rows
