@@ -18,11 +18,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from connectors.limits import SETTINGS
 from connectors.partner_files import (
     DEFAULT_LIMITS,
     LIMIT_ERRORS,
     REFUSALS,
-    SETTINGS,
     SOURCE_ROW,
     open_partner_file,
 )

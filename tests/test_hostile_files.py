@@ -16,11 +16,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from connectors.partner_files import (
-    DEFAULT_LIMITS,
-    LIMIT_ERRORS,
+from connectors.limits import (
     SETTINGS,
-    SOURCE_ROW,
     CellTooLong,
     CompressionTooHigh,
     DamagedWorkbook,
@@ -32,8 +29,6 @@ from connectors.partner_files import (
     NoDelimiter,
     NotAFile,
     QuoteSpansRows,
-    ReadCounts,
-    ReadLimits,
     RowSpansTooManyLines,
     TextsTooLong,
     TooManyColumns,
@@ -41,6 +36,13 @@ from connectors.partner_files import (
     TooManyRows,
     TooManyTexts,
     UnclosedQuote,
+)
+from connectors.partner_files import (
+    DEFAULT_LIMITS,
+    LIMIT_ERRORS,
+    SOURCE_ROW,
+    ReadCounts,
+    ReadLimits,
     UnreadableFile,
     open_partner_file,
 )
