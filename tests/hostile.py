@@ -95,16 +95,30 @@ def _members(workbook: bytes) -> dict[str, bytes]:
 
 
 def _patch_declared_size(workbook: bytes, member: str, size: int) -> bytes:
-    """The workbook with the central directory claiming ``size`` bytes for ``member``."""
+    """The workbook with its central directory claiming ``size`` unpacked bytes for ``member``.
+
+    A size past 4 GiB goes, as in any zip64 archive, into a zip64 extra field of the entry.
+    """
     data = bytearray(workbook)
-    name = member.encode()
+    end = data.rfind(b"PK\x05\x06")
     at = data.find(b"PK\x01\x02")
-    while at >= 0:
-        name_length = struct.unpack("<H", data[at + 28 : at + 30])[0]
-        if data[at + 46 : at + 46 + name_length] == name:
+    while 0 <= at < end:
+        name_length, extra_length = struct.unpack("<HH", data[at + 28 : at + 32])
+        if data[at + 46 : at + 46 + name_length] != member.encode():
+            comment_length = struct.unpack("<H", data[at + 32 : at + 34])[0]
+            at += 46 + name_length + extra_length + comment_length
+            continue
+        if size < 0xFFFFFFFF:
             data[at + 24 : at + 28] = struct.pack("<I", size)
             return bytes(data)
-        at = data.find(b"PK\x01\x02", at + 4)
+        data[at + 24 : at + 28] = struct.pack("<I", 0xFFFFFFFF)
+        data[at + 30 : at + 32] = struct.pack("<H", extra_length + 12)
+        extra_at = at + 46 + name_length + extra_length
+        data[extra_at:extra_at] = struct.pack("<HHQ", 1, 8, size)
+        end += 12
+        directory_size = struct.unpack("<I", data[end + 12 : end + 16])[0]
+        data[end + 12 : end + 16] = struct.pack("<I", directory_size + 12)
+        return bytes(data)
     raise KeyError(member)
 
 

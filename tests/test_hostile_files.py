@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -248,11 +249,12 @@ def test_a_far_away_cell_costs_nothing(tmp_path: Path) -> None:
     ("data", "refusal"),
     [
         (hostile.xlsx_claiming(0xFFFFFFF0), MemberTooLarge),
+        (hostile.xlsx_claiming(10 << 30), MemberTooLarge),  # 10 GiB, zip64
         (hostile.xlsx_claiming(100), DamagedWorkbook),  # the directory lies: CRC check fails
         (b"PK\x03\x04" + b"kapot" * 50, DamagedWorkbook),
         (hostile.xlsx_with_sheet_xml(b'<!DOCTYPE x [<!ENTITY a "b">]><x/>'), DamagedWorkbook),
     ],
-    ids=["claims-4-GiB", "lying-directory", "truncated", "doctype"],
+    ids=["claims-4-GiB", "claims-10-GiB", "lying-directory", "truncated", "doctype"],
 )
 def test_damaged_and_oversized_workbooks_are_refused(
     tmp_path: Path, data: bytes, refusal: type
@@ -280,11 +282,21 @@ def _peak_rss_of_reading(path: Path) -> tuple[str, int]:
     return outcome, peak
 
 
-def test_a_zip_bomb_is_refused_before_it_is_unpacked(tmp_path: Path) -> None:
-    path = _write(tmp_path, hostile.xlsx_bomb(64 << 20), "bom.xlsx")
-    assert path.stat().st_size < 1 << 20  # 64 MiB of sheet in a small file
+@pytest.mark.parametrize(
+    ("make", "refusal"),
+    [
+        (lambda: hostile.xlsx_bomb(64 << 20), CompressionTooHigh),  # 64 MiB sheet in ~200 KB
+        (lambda: hostile.xlsx_claiming(10 << 30), MemberTooLarge),  # 10 GiB sheet in ~5 KB
+    ],
+    ids=["inpakverhouding", "10-GiB"],
+)
+def test_a_zip_bomb_is_refused_before_it_is_unpacked(
+    tmp_path: Path, make: Callable[[], bytes], refusal: type
+) -> None:
+    path = _write(tmp_path, make(), "bom.xlsx")
+    assert path.stat().st_size < 1 << 20
     outcome, peak = _peak_rss_of_reading(path)
-    assert outcome == CompressionTooHigh.__name__
+    assert outcome == refusal.__name__
     assert peak < 1 << 30
 
 
