@@ -1,15 +1,28 @@
 """Read one partner upload (CSV in any of the agreed dialects, or XLSX) as batches of text cells.
 
 Partners export from whatever system they have: Excel "CSV" in Windows-1252 with ``;``, UTF-8
-with a BOM, Excel "Unicode text" (UTF-16, tab-separated), or an XLSX workbook. This connector
-detects encoding, delimiter and file type from the content (not the file name), and returns
-every cell as text, so that validation sees exactly what the partner wrote. Nothing here
-interprets addresses.
+with a BOM, Excel "Unicode text" (UTF-16, tab-separated), old Mac exports with CR line endings,
+or an XLSX workbook. This connector detects encoding, delimiter and file type from the content
+(not the file name), and returns every cell as text, so that validation sees exactly what the
+partner wrote. Nothing here interprets addresses.
 
-Files are read in batches of rows, so a file of hundreds of megabytes is processed in bounded
-memory. UTF-8 files (the format we ask for, and what most systems export) are streamed from
-disk by polars. Windows-1252 and UTF-16 files come from Excel, which cannot export more than
-about a million rows: they are decoded in memory, then batched.
+A file is also untrusted input: it may be damaged, or built to exhaust the machine. Every file
+is read as a stream under :class:`ReadLimits` (file size, rows, columns, line and cell length;
+for a workbook its zip directory is checked before anything is decompressed), so memory stays
+bounded by the limits, not by what the file claims or expands to. Anything that stops a file
+from being read raises an :class:`UnreadableFile` subclass with a Dutch message that never
+quotes the file's content (a cell may hold an address, a header cell too).
+
+The encoding rule (documented for partners in ``docs/aanleverformaat.md``): a UTF-8 BOM means
+UTF-8, a UTF-16 BOM means UTF-16; otherwise a file that is valid UTF-8 throughout is UTF-8, and
+any other file is Windows-1252 (the only other encoding a Dutch Excel writes). Guessing among
+more encodings misreads short Dutch text: charset-normalizer takes Windows-1252 lines with
+``café``, ``Brontë`` and an en dash for mac_latin2 (``BrontŽ``), so it is not used.
+
+A CSV row may span several lines when a quoted cell holds a line break; but a row spanning more
+than ``max_lines_per_row`` lines, a multi-line row with another number of fields than the
+header, a continuation line that is a complete row by itself, or a quote never closed all mean
+a forgotten quote: the file is refused with the row numbers, never merged silently.
 """
 
 from __future__ import annotations
@@ -17,29 +30,90 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterator, Sequence
+import re
+import stat
+import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
+from typing import Protocol
 
 import polars as pl
-from python_calamine import CalamineWorkbook
 
-from factlab.errors import FactlabError
+from connectors.limits import (
+    DEFAULT_LIMITS,
+    LIMIT_ERRORS,
+    REFUSALS,
+    BinaryFile,
+    CannotOpen,
+    CellTooLong,
+    EmptyFile,
+    EmptyHeader,
+    FileTooLarge,
+    HeaderOnly,
+    LimitExceeded,
+    LineTooLong,
+    NoDelimiter,
+    NotAFile,
+    NotCsv,
+    OldExcelFile,
+    QuoteSpansRows,
+    ReadLimits,
+    RowSpansTooManyLines,
+    TooManyColumns,
+    TooManyRows,
+    UnclosedQuote,
+    UnreadableFile,
+    count_nl,
+)
+from connectors.workbook import Row, check_zip, open_sheet
 
-ROW_COLUMN = "rij"  # spreadsheet row number: header is row 1, first data row is row 2
+__all__ = [  # the reader's API; each refusal's own class is in connectors.limits
+    "BATCH_ROWS",
+    "DEFAULT_LIMITS",
+    "DUPLICATE_SUFFIX",
+    "LIMIT_ERRORS",
+    "REFUSALS",
+    "ROW_COLUMN",
+    "SOURCE_ROW",
+    "LimitExceeded",
+    "PartnerFile",
+    "ReadCounts",
+    "ReadLimits",
+    "UnreadableFile",
+    "open_partner_file",
+]
+
+ROW_COLUMN = "rij"  # row number in mapped frames, rejections and receipts (a canonical name)
+#: The row number in raw frames, beside the partner's own columns. A partner cannot produce this
+#: name: a NUL makes a text file binary, XML cannot hold one, and header names are cleaned of
+#: control characters anyway. So a partner column called ``rij`` is just a partner column.
+SOURCE_ROW = "\x00rij"
 BATCH_ROWS = 500_000
-DUPLICATE_SUFFIX = "_duplicated_"  # polars' name for a repeated header; XLSX does the same
+DUPLICATE_SUFFIX = "_duplicated_"  # a repeated header name gets this and its position
 _XLSX_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # old .xls, or a password-protected workbook
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _DELIMITERS = (";", ",", "\t")
 _SNIFF_BYTES = 1 << 16
 _CHUNK_BYTES = 1 << 20
+_BATCH_CHARS = 64 << 20  # an XLSX batch is cut early when its cells hold this much text
+_BATCH_BYTES = 256 << 20  # and any batch when it takes this much memory
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class UnreadableFile(FactlabError):
-    """The file cannot be read as a delivery at all; the message says why, in Dutch."""
+@dataclass
+class ReadCounts:
+    """Filled while :meth:`PartnerFile.batches` reads: every row below the header is counted.
+
+    ``rows`` counts the rows below the header as a spreadsheet shows them (a quoted line break
+    does not start a row); ``blank_rows`` of them are empty and not in the batches. So the
+    batches' rows plus ``blank_rows`` always add up to ``rows``.
+    """
+
+    rows: int = 0
+    blank_rows: int = 0
 
 
 @dataclass(frozen=True)
@@ -47,7 +121,9 @@ class PartnerFile:
     """An upload whose format is known; :meth:`batches` reads it (again) from the start.
 
     Reading is repeatable because a run decides about a file (accept or quarantine) after one
-    pass over all its rows, and only then stages the accepted rows in a second pass.
+    pass over all its rows, and only then stages the accepted rows in a second pass. Any pass may
+    raise :class:`UnreadableFile` (a limit or a forgotten quote far down the file); the file is
+    unchanged between passes, so the first pass finds it.
     """
 
     path: Path
@@ -55,6 +131,7 @@ class PartnerFile:
     encoding: str | None
     delimiter: str | None
     sheet: str | None = None
+    limits: ReadLimits = DEFAULT_LIMITS
 
     def describe(self) -> dict[str, str | None]:
         """The detected format as it appears in the receipt (Dutch keys)."""
@@ -67,15 +144,95 @@ class PartnerFile:
             described["werkblad"] = self.sheet
         return described
 
-    def batches(self, rows: int = BATCH_ROWS) -> Iterator[pl.DataFrame]:
-        """Frames of at most ``rows`` rows: ``rij`` + one String column per header cell."""
+    def batches(
+        self, rows: int = BATCH_ROWS, counts: ReadCounts | None = None
+    ) -> Iterator[pl.DataFrame]:
+        """Frames of at most ``rows`` rows: :data:`SOURCE_ROW` + one String column per header cell.
+
+        Blank rows are left out (and counted in ``counts``); every row keeps its spreadsheet row
+        number (the header is row 1 when it is on the first line).
+        """
+        counts = counts if counts is not None else ReadCounts()
         if self.file_format == "xlsx":
-            yield from _xlsx_batches(self.path, self.sheet, rows)
-        elif self.encoding in ("utf-8", "utf-8-sig"):
-            yield from _csv_file_batches(self.path, self.delimiter or ";", rows)
+            table: _Table = _XlsxTable(self.path, self.sheet, self.limits)
         else:
-            text = self.path.read_bytes().decode(self.encoding or "cp1252", errors="replace")
-            yield from _csv_text_batches(text, self.delimiter or ";", rows)
+            table = _CsvTable(
+                self.path, self.encoding or "utf-8", self.delimiter or ";", self.limits
+            )
+        for frame in _rebatch(table.frames(), rows):
+            counts.rows += frame.height
+            kept = _drop_blank_rows(frame)
+            counts.blank_rows += frame.height - kept.height
+            yield kept
+
+
+def _rebatch(frames: Iterable[pl.DataFrame], rows: int) -> Iterator[pl.DataFrame]:
+    """The same rows in frames of ``rows`` rows, or fewer when they hold more than
+    :data:`_BATCH_BYTES` (a workbook can repeat one long text in many cells)."""
+    pending: list[pl.DataFrame] = []
+    held = size = 0
+    for frame in frames:
+        pending.append(frame)
+        held += frame.height
+        size += frame.estimated_size()
+        while held >= rows or (size >= _BATCH_BYTES and held):
+            whole = pl.concat(pending, rechunk=False)
+            yield whole.slice(0, rows)
+            rest = whole.slice(rows)
+            pending = [rest] if rest.height else []
+            held, size = rest.height, rest.estimated_size() if rest.height else 0
+    if held:
+        yield pl.concat(pending)
+
+
+def _drop_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    cells = [c for c in frame.columns if c != SOURCE_ROW]
+    filled = pl.any_horizontal(pl.col(c).str.strip_chars().fill_null("") != "" for c in cells)
+    return frame.filter(filled)
+
+
+def _header_names(cells: Iterable[str | None], limits: ReadLimits) -> list[str]:
+    """Column names for the header cells: control characters removed, repeats made unique.
+
+    Raises :class:`EmptyHeader` for a header without any name, and :class:`TooManyColumns`.
+    """
+    cleaned = [_CONTROL.sub("", cell or "") for cell in cells]
+    if not any(name.strip() for name in cleaned):
+        raise EmptyHeader()
+    if len(cleaned) > limits.max_columns:
+        raise TooManyColumns.of(limits)
+    names: list[str] = []
+    taken: set[str] = set()
+    for position, name in enumerate(cleaned):
+        while name in taken:
+            name = f"{name}{DUPLICATE_SUFFIX}{position}"
+        taken.add(name)
+        names.append(name)
+    return names
+
+
+def _row_numbers(first_row: int, height: int) -> pl.Series:
+    return pl.int_range(first_row, first_row + height, dtype=pl.Int64, eager=True).alias(SOURCE_ROW)
+
+
+def _frame(numbers: pl.Series, names: list[str], columns: list[list[str | None]]) -> pl.DataFrame:
+    """A raw frame: the row numbers, then one String column per header name."""
+    frame = pl.DataFrame(
+        [
+            pl.Series(name, column, dtype=pl.String)
+            for name, column in zip(names, columns, strict=True)
+        ]
+    )
+    return frame.insert_column(0, numbers)
+
+
+class _Table(Protocol):
+    """A file as a stream of raw frames (row number + header columns), blank rows included."""
+
+    def frames(self) -> Iterator[pl.DataFrame]: ...
+
+
+# --- CSV ------------------------------------------------------------------------------------
 
 
 def _is_utf8(path: Path) -> bool:
@@ -99,161 +256,389 @@ def _encoding(path: Path, head: bytes) -> str:
     return "utf-8" if _is_utf8(path) else "cp1252"
 
 
-def _header_line(text: str) -> str:
-    text = text.lstrip("\ufeff\r\n")
-    if not text.strip():
-        raise UnreadableFile("het bestand is leeg")
-    return text.split("\n", 1)[0].rstrip("\r")
+@dataclass
+class _Lines:
+    """Physical lines of a text file, in blocks, with every kind of line ending (LF, CRLF, CR).
+
+    Memory is bounded by the block size and ``max_line_chars``: a line growing past the limit is
+    refused as soon as it does, however long it would have become.
+    """
+
+    path: Path
+    encoding: str
+    limits: ReadLimits
+    consumed: int = 0  # lines yielded so far
+
+    def blocks(self) -> Iterator[list[str]]:
+        decoder = codecs.getincrementaldecoder(self.encoding)(errors="replace")
+        pending = ""
+        with self.path.open("rb") as handle:
+            while True:
+                raw = handle.read(_CHUNK_BYTES)
+                if handle.tell() > self.limits.max_file_bytes:  # it grew since it was opened
+                    raise FileTooLarge.of(self.limits)
+                text = pending + decoder.decode(raw, final=not raw)
+                if "\x00" in text:
+                    raise BinaryFile()
+                if raw and text.endswith("\r"):  # maybe half a CRLF: decide with the next chunk
+                    text, held = text[:-1], "\r"
+                else:
+                    held = ""
+                text = text.replace("\r\n", "\n").replace("\r", "\n")
+                cut = text.rfind("\n") + 1 if raw else len(text)
+                lines = text[:cut].split("\n")
+                if raw:
+                    lines.pop()  # the empty string after the last line break
+                elif lines and lines[-1] == "":
+                    lines.pop()
+                pending = text[cut:] + held
+                self._check(lines, pending)
+                if lines:
+                    self.consumed += len(lines)
+                    yield lines
+                if not raw:
+                    return
+
+    def _check(self, lines: list[str], pending: str) -> None:
+        limit = self.limits.max_line_chars
+        if len(pending) > limit:
+            raise LineTooLong.of(self.limits, regel=count_nl(self.consumed + len(lines) + 1))
+        if lines and max(map(len, lines)) > limit:
+            index = next(i for i, line in enumerate(lines) if len(line) > limit)
+            raise LineTooLong.of(self.limits, regel=count_nl(self.consumed + index + 1))
 
 
-def _delimiter(header_line: str) -> str:
-    counts = {sep: header_line.count(sep) for sep in _DELIMITERS}
+def _quote_state(line: str, delimiter: str, quoted: bool) -> tuple[bool, int, int]:
+    """(still inside a quoted cell at the end of ``line``, delimiters outside quotes, delimiters
+    in the quoted cell the line starts in).
+
+    The same reading as Python's csv module: a quote opens a quoted cell only at the start of a
+    cell; inside one, ``""`` is a quote and ``"`` closes it.
+    """
+    outside = carried = 0
+    in_carried = quoted
+    at_start = not quoted
+    i, n = 0, len(line)
+    while i < n:
+        ch = line[i]
+        if quoted:
+            if ch == '"':
+                if i + 1 < n and line[i + 1] == '"':
+                    i += 1
+                else:
+                    quoted = in_carried = False
+            elif ch == delimiter and in_carried:
+                carried += 1
+        elif ch == delimiter:
+            outside += 1
+            at_start = True
+            i += 1
+            continue
+        elif ch == '"' and at_start:
+            quoted = True
+        at_start = False
+        i += 1
+    return quoted, outside, carried
+
+
+def _closed_rows(delimiter: str) -> re.Pattern[str]:
+    """Matches lines that are each a whole row: every quoted cell closes on its own line.
+
+    A cell is quoted (``"..."`` with ``""`` inside, then anything up to the delimiter, as
+    Python's csv module reads it) or does not start with a quote. Possessive quantifiers keep
+    the match linear in the length of the text.
+    """
+    d = re.escape(delimiter)
+    cell = rf'(?:"(?:[^"\n]++|"")*+"[^{d}\n]*+|(?:[^{d}"\n][^{d}\n]*+)?)'
+    row = rf"{cell}(?:{d}{cell})*+"
+    return re.compile(rf"{row}(?:\n{row})*+")
+
+
+@dataclass
+class _Records:
+    """Rows of a CSV file as text (a row spans lines only inside a quoted cell), checked.
+
+    ``expected_fields`` is the header's field count once the header is known: a row spanning
+    lines must have it, and none of its continuation lines may look like a row by itself.
+    """
+
+    lines: _Lines
+    delimiter: str
+    limits: ReadLimits
+    expected_fields: int | None = None
+    rows: int = 0  # rows (records) yielded so far
+
+    def __post_init__(self) -> None:
+        self._closed = _closed_rows(self.delimiter)
+
+    def blocks(self) -> Iterator[tuple[list[str], bool]]:
+        """(rows, whether any holds a quote) per block of lines."""
+        open_row: list[str] = []  # lines of a row whose quoted cell is still open
+        open_fields = open_line = open_rij = 0
+        for lines in self.lines.blocks():
+            first_line = self.lines.consumed - len(lines) + 1
+            if not open_row:
+                text = "\n".join(lines)
+                if self._whole_rows(text):
+                    self.rows += len(lines)
+                    yield lines, '"' in text
+                    continue
+            rows: list[str] = []
+            for offset, line in enumerate(lines):
+                if not open_row and self._whole_rows(line):
+                    rows.append(line)
+                    continue
+                quoted, fields, quoted_delimiters = _quote_state(
+                    line, self.delimiter, bool(open_row)
+                )
+                if open_row:
+                    open_fields += fields
+                    if self._swallowed_a_row(quoted_delimiters):
+                        raise self._spans(open_rij, open_line, len(open_row) + 1)
+                else:
+                    open_fields = fields
+                    open_line = first_line + offset
+                    open_rij = self.rows + len(rows) + 1
+                open_row.append(line)
+                if quoted:
+                    if len(open_row) >= self.limits.max_lines_per_row:
+                        raise RowSpansTooManyLines.of(
+                            self.limits, rij=count_nl(open_rij), regel=count_nl(open_line)
+                        )
+                    continue
+                if len(open_row) > 1 and self.expected_fields not in (None, open_fields + 1):
+                    raise self._spans(open_rij, open_line, len(open_row))
+                rows.append("\n".join(open_row))
+                open_row = []
+            self.rows += len(rows)
+            yield rows, True
+        if open_row:
+            raise UnclosedQuote(rij=count_nl(open_rij), regel=count_nl(open_line))
+
+    def _whole_rows(self, text: str) -> bool:
+        """True if every line of ``text`` (starting outside quotes) is a whole row.
+
+        Quick when every run of quotes is even (``""``, as many exports write an empty cell):
+        such a run at the start of a cell opens and closes it, anywhere else it is text.
+        """
+        return '"' not in text.replace('""', "") or bool(self._closed.fullmatch(text))
+
+    def _swallowed_a_row(self, quoted_delimiters: int) -> bool:
+        """A continuation line whose quoted part holds a whole row's delimiters is a row that a
+        forgotten quote swallowed (a real multi-line cell rarely holds that many)."""
+        expected = self.expected_fields or 0
+        return expected > 1 and quoted_delimiters >= expected - 1
+
+    @staticmethod
+    def _spans(rij: int, line: int, lines: int) -> QuoteSpansRows:
+        return QuoteSpansRows(
+            rij=count_nl(rij), regel=count_nl(line), tot=count_nl(line + lines - 1)
+        )
+
+
+def _blank(record: str, delimiter: str) -> bool:
+    return not record.replace(delimiter, "").replace('"', "").strip()
+
+
+def _delimiter(header: str) -> str:
+    counts = {sep: header.count(sep) for sep in _DELIMITERS}
     best = max(counts, key=counts.__getitem__)
     if counts[best] == 0:
-        raise UnreadableFile(
-            "de kopregel bevat geen scheidingsteken (; , of tab); is dit een CSV-bestand met "
-            "een kopregel?"
-        )
+        raise NoDelimiter()
     return best
 
 
-def _check_header(names: list[str]) -> None:
-    if not any(name.strip() for name in names):
-        raise UnreadableFile("de kopregel is leeg; de eerste regel moet de kolomnamen bevatten")
+def _split(records: list[str], delimiter: str) -> list[list[str]]:
+    try:
+        return list(csv.reader(records, delimiter=delimiter))
+    except csv.Error:
+        raise NotCsv() from None
 
 
-def _drop_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:
-    cells = [c for c in frame.columns if c != ROW_COLUMN]
-    if not cells:
-        return frame
-    filled = pl.any_horizontal(pl.col(c).str.strip_chars().fill_null("") != "" for c in cells)
-    return frame.filter(filled)
+_Block = tuple[list[str], int, bool]  # rows, row number of the first, whether any has a quote
 
 
-def _finish(frame: pl.DataFrame) -> pl.DataFrame:
-    return _drop_blank_rows(frame.with_columns(pl.col(ROW_COLUMN).cast(pl.Int64)))
+@dataclass
+class _CsvTable:
+    path: Path
+    encoding: str
+    delimiter: str
+    limits: ReadLimits
 
+    def _records(self, expected_fields: int | None) -> _Records:
+        lines = _Lines(self.path, self.encoding, self.limits)
+        return _Records(lines, self.delimiter, self.limits, expected_fields)
 
-def _scan_options(delimiter: str) -> dict[str, object]:
-    return {
-        "separator": delimiter,
-        "infer_schema": False,
-        "truncate_ragged_lines": True,
-        "raise_if_empty": False,
-    }
+    def _header(self) -> tuple[list[str], int]:
+        """The header names and the header's row number (blank lines above it are rows).
 
+        Read from the lines directly, so that every row below it is checked against its width.
+        """
+        lines = _Lines(self.path, self.encoding, self.limits)
+        parts: list[str] = []
+        quoted, first = False, 0
+        for block in lines.blocks():
+            for offset, line in enumerate(block):
+                if not parts:
+                    if not line.strip():
+                        continue
+                    first = lines.consumed - len(block) + offset + 1
+                parts.append(line)
+                quoted, _, _ = _quote_state(line, self.delimiter, quoted)
+                if not quoted:
+                    record = "\n".join(parts)
+                    return _header_names(_split([record], self.delimiter)[0], self.limits), first
+                if len(parts) >= self.limits.max_lines_per_row:
+                    raise RowSpansTooManyLines.of(
+                        self.limits, rij=count_nl(first), regel=count_nl(first)
+                    )
+        if parts:
+            raise UnclosedQuote(rij=count_nl(first), regel=count_nl(first))
+        raise EmptyFile()
 
-def _csv_file_batches(path: Path, delimiter: str, rows: int) -> Iterator[pl.DataFrame]:
-    """Slice by slice: each slice is parsed on demand, so at most one batch is in memory.
+    def data(self) -> tuple[list[str], Iterator[_Block]]:
+        """The header names, and the blocks of rows below the header."""
+        names, header_row = self._header()
+        records = self._records(len(names))
 
-    (``collect_batches`` would be simpler, but it reads ahead of a slow consumer without bound.)
-    Blank lines stay as empty records, so ``rij`` counts records as a spreadsheet shows them.
-    """
-    scan = pl.scan_csv(path, **_scan_options(delimiter)).with_row_index(ROW_COLUMN, offset=2)  # type: ignore[arg-type]
-    offset = 0
-    while True:
+        def blocks() -> Iterator[_Block]:
+            for rows, quoted in records.blocks():
+                first = records.rows - len(rows) + 1
+                skip = max(0, header_row + 1 - first)
+                if records.rows - header_row > self.limits.max_rows:
+                    raise TooManyRows.of(self.limits)
+                if len(rows) > skip:
+                    yield rows[skip:], first + skip, quoted
+
+        return names, blocks()
+
+    def frames(self) -> Iterator[pl.DataFrame]:
+        names, blocks = self.data()
+        for rows, first_row, quoted in blocks:
+            yield self._parse(rows, first_row, names, quoted)
+
+    def _parse(
+        self, rows: list[str], first_row: int, names: list[str], quoted: bool
+    ) -> pl.DataFrame:
+        text = "\n".join(row or self.delimiter for row in rows)  # an empty line is a blank row
         try:
-            batch = scan.slice(offset, rows).collect()
-        except pl.exceptions.PolarsError as error:
-            raise UnreadableFile(
-                f"het bestand is geen leesbare CSV ({type(error).__name__})"
-            ) from None
-        yield _finish(batch)
-        if batch.height < rows:
-            return
-        offset += rows
+            frame: pl.DataFrame | None = pl.read_csv(
+                io.BytesIO(text.encode("utf-8")),
+                has_header=False,
+                schema=dict.fromkeys(names, pl.String),
+                separator=self.delimiter,
+                quote_char='"' if quoted else None,
+                truncate_ragged_lines=True,
+                raise_if_empty=False,
+            )
+        except pl.exceptions.PolarsError:
+            frame = None
+        if frame is not None and frame.height == len(rows):
+            if quoted:  # a quoted empty cell ("") is as empty as an unquoted one
+                frame = frame.with_columns(
+                    pl.when(pl.col(n) != "").then(pl.col(n)).alias(n) for n in names
+                )
+            frame = frame.insert_column(0, _row_numbers(first_row, len(rows)))
+        else:  # polars reads quotes more strictly than partners write them
+            split = _split(rows, self.delimiter)
+            columns = [
+                [r[i] or None if i < len(r) else None for r in split] for i in range(len(names))
+            ]
+            frame = _frame(_row_numbers(first_row, len(rows)), names, columns)
+        if max(map(len, rows)) > self.limits.max_cell_chars:
+            _check_cells(frame, self.limits)
+        return frame
 
 
-def _csv_text_batches(text: str, delimiter: str, rows: int) -> Iterator[pl.DataFrame]:
-    try:
-        frame = pl.read_csv(
-            io.BytesIO(text.lstrip("\ufeff").encode("utf-8")),
-            **_scan_options(delimiter),  # type: ignore[arg-type]
-        ).with_row_index(ROW_COLUMN, offset=2)
-    except pl.exceptions.PolarsError as error:
-        raise UnreadableFile(f"het bestand is geen leesbare CSV ({type(error).__name__})") from None
-    for offset in range(0, max(frame.height, 1), rows):
-        yield _finish(frame.slice(offset, rows))
-
-
-def _cell_text(value: object) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return (
-            value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+def _check_cells(frame: pl.DataFrame, limits: ReadLimits) -> None:
+    cells = [c for c in frame.columns if c != SOURCE_ROW]
+    too_long = frame.filter(
+        pl.any_horizontal(
+            pl.col(c).str.len_chars().fill_null(0) > limits.max_cell_chars for c in cells
         )
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    )
+    if too_long.height:
+        raise CellTooLong.of(limits, rij=count_nl(too_long.item(0, SOURCE_ROW)))
 
 
-def _open_workbook(path: Path) -> CalamineWorkbook:
-    """Open a workbook with calamine (Rust): about ten times faster than openpyxl.
+def _open_csv(path: Path, head: bytes, limits: ReadLimits) -> PartnerFile:
+    if b"\0" in head[:8192] and not head.startswith(_UTF16_BOMS):
+        raise BinaryFile()
+    encoding = _encoding(path, head)
+    lines = _Lines(path, encoding, limits).blocks()
+    first = next((line for block in lines for line in block if line.strip()), None)
+    if first is None:
+        raise EmptyFile()
+    table = _CsvTable(path, encoding, _delimiter(first), limits)
+    _, blocks = table.data()
+    if all(_blank(row, table.delimiter) for rows, _, _ in blocks for row in rows):
+        raise HeaderOnly()
+    return PartnerFile(path, "csv", encoding, table.delimiter, None, limits)
 
-    Like Excel, it reads formula cells as their stored result, never as a formula.
+
+@dataclass
+class _XlsxTable:
+    path: Path
+    sheet: str | None  # None: the first sheet with a header row
+    limits: ReadLimits
+
+    def data(self, archive: zipfile.ZipFile) -> tuple[str, list[str], Iterator[Row]]:
+        """(sheet name, header names, the rows below the header) of the chosen sheet."""
+        name, header, stream = open_sheet(archive, self.sheet, self.limits)
+        return name, _header_names(header, self.limits), stream
+
+    def frames(self) -> Iterator[pl.DataFrame]:
+        """Frames of the rows the sheet holds (a row the sheet leaves out is not a row)."""
+        with check_zip(self.path, self.limits) as archive:
+            _, names, stream = self.data(archive)
+            batch: list[Row] = []
+            chars = 0
+            for number, cells in stream:
+                batch.append((number, cells))
+                chars += sum(map(len, cells.values()))
+                if len(batch) >= BATCH_ROWS or chars >= _BATCH_CHARS:
+                    yield _sheet_frame(batch, names)
+                    batch, chars = [], 0
+            if batch:
+                yield _sheet_frame(batch, names)
+
+
+def _sheet_frame(batch: list[Row], names: list[str]) -> pl.DataFrame:
+    numbers = pl.Series(SOURCE_ROW, [number for number, _ in batch], dtype=pl.Int64)
+    return _frame(numbers, names, [[cells.get(i) for _, cells in batch] for i in range(len(names))])
+
+
+def _open_xlsx(path: Path, limits: ReadLimits) -> PartnerFile:
+    with check_zip(path, limits) as archive:
+        sheet, _, stream = _XlsxTable(path, None, limits).data(archive)
+        if not any(any(text.strip() for text in cells.values()) for _, cells in stream):
+            raise HeaderOnly()
+    return PartnerFile(path, "xlsx", None, None, sheet, limits)
+
+
+def open_partner_file(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> PartnerFile:
+    """Detect an upload's format and check that it holds a table with data.
+
+    Raises an :class:`UnreadableFile` subclass for a file that is no table, has no rows below its
+    header, or breaks one of ``limits`` on the way (the file size before anything is read).
     """
     try:
-        return CalamineWorkbook.from_path(str(path))
-    except Exception as error:  # calamine raises several types for a damaged workbook
-        raise UnreadableFile(
-            f"het Excel-bestand is niet te openen ({type(error).__name__})"
-        ) from None
-
-
-def _header_names(header: Sequence[object]) -> list[str]:
-    names: list[str] = []
-    for position, cell in enumerate(header):
-        name = _cell_text(cell) or ""
-        names.append(name if name not in names else f"{name}{DUPLICATE_SUFFIX}{position}")
-    return names
-
-
-def _first_filled_sheet(path: Path) -> str:
-    """The first worksheet with a header row: a leading empty or cover sheet is skipped."""
-    workbook = _open_workbook(path)
-    for name in workbook.sheet_names:
-        header = next(iter(workbook.get_sheet_by_name(name).iter_rows()), None)
-        if header and any(_cell_text(c) and str(c).strip() for c in header):
-            return str(name)
-    raise UnreadableFile("de werkmap bevat geen werkblad met een kopregel")
-
-
-def _xlsx_batches(path: Path, sheet_name: str | None, rows: int) -> Iterator[pl.DataFrame]:
-    workbook = _open_workbook(path)
-    sheet = workbook.get_sheet_by_name(sheet_name) if sheet_name else workbook.get_sheet_by_index(0)
-    cells = iter(sheet.iter_rows())
-    names = _header_names(next(cells, ()))
-    _check_header(names)
-    schema = {ROW_COLUMN: pl.Int64} | dict.fromkeys(names, pl.String)
-    records: list[list[object]] = []
-    for index, row in enumerate(cells):
-        texts = [_cell_text(cell) for cell in row[: len(names)]]
-        records.append([index + 2, *texts, *[None] * (len(names) - len(texts))])
-        if len(records) == rows:
-            yield _drop_blank_rows(pl.DataFrame(records, schema=schema, orient="row"))
-            records = []
-    yield _drop_blank_rows(pl.DataFrame(records, schema=schema, orient="row"))
-
-
-def _csv_header_names(header_line: str, delimiter: str) -> list[str]:
-    return next(csv.reader([header_line], delimiter=delimiter), [])
-
-
-def open_partner_file(path: Path) -> PartnerFile:
-    """Detect an upload's format; raise :class:`UnreadableFile` if it is no table at all."""
-    with path.open("rb") as handle:
-        head = handle.read(_SNIFF_BYTES)
+        status = path.stat()
+    except OSError:
+        raise CannotOpen() from None
+    if not stat.S_ISREG(status.st_mode):  # opening a FIFO would wait for a writer forever
+        raise NotAFile()
+    if status.st_size > limits.max_file_bytes:
+        raise FileTooLarge.of(limits)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError:
+        raise CannotOpen() from None
+    if not head.strip(b" \t\r\n" + _UTF8_BOM):
+        raise EmptyFile()
     if head.startswith(_XLSX_MAGIC):
-        return PartnerFile(path, "xlsx", None, None, _first_filled_sheet(path))
-    if b"\0" in head[:8192] and not head.startswith(_UTF16_BOMS):
-        raise UnreadableFile(
-            "dit is geen tekstbestand (binaire inhoud); lever CSV (UTF-8 of Windows-1252) of XLSX aan"
-        )
-    encoding = _encoding(path, head)
-    header = _header_line(head.decode(encoding, errors="replace"))
-    delimiter = _delimiter(header)
-    _check_header(_csv_header_names(header, delimiter))
-    return PartnerFile(path, "csv", encoding, delimiter)
+        return _open_xlsx(path, limits)
+    if head.startswith(_OLE_MAGIC):
+        raise OldExcelFile()
+    return _open_csv(path, head, limits)

@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import signal
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -33,7 +34,7 @@ from pathlib import Path
 import polars as pl
 
 from connectors.cbs import read_pc6hnr
-from connectors.partner_files import UnreadableFile
+from connectors.partner_files import ReadCounts, UnreadableFile
 from factlab.catalogue import load_catalogue
 from factlab.config import EditionConfig, Period
 from factlab.errors import FactlabError
@@ -105,6 +106,16 @@ class CheckResult:
     state: EditionState
 
 
+class TooSlow(UnreadableFile):
+    """Reading and checking one file took longer than ``[aanlevering] max_seconden``."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"het lezen en controleren van het bestand duurde langer dan {seconds:g} seconden; "
+            "splits het in kleinere bestanden"
+        )
+
+
 class _Reference:
     """The address table and catalogue, read once per check and only if a file needs them."""
 
@@ -131,6 +142,7 @@ class _Read:
     provisions: dict[str, int]
     file_format: dict[str, str | None]
     reason: str | None
+    blank_rows: int = 0  # rows below the header with no cell filled: in the file, not counted
 
 
 def _too_many_rejected(tally: Tally, limit: float) -> str:
@@ -146,13 +158,18 @@ def _read(
 ) -> _Read:
     """Validate and place every row of the stored copy; the placed rows go to ``rows_dir``."""
     partner = settings.config.partner(upload.organisation)
-    delivery = open_delivery(replace(upload, path=stored), partner)
+    limits = settings.config.read_limits
+    started = time.monotonic()
+    delivery = open_delivery(replace(upload, path=stored), partner, limits)
+    counts = ReadCounts()
     tally = Tally()
     duplicates = DuplicateTracker()
     placements = dict.fromkeys(PLACEMENTS, 0)
     provisions: dict[str, int] = {}
     rows_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for part, (raw, mapped) in enumerate(delivery.batches()):
+    for part, (raw, mapped) in enumerate(delivery.batches(counts=counts)):
+        if time.monotonic() - started > settings.config.max_seconds_per_file:
+            raise TooSlow(settings.config.max_seconds_per_file)
         checked = validate(
             mapped,
             catalogue_codes=reference.codes,
@@ -177,7 +194,7 @@ def _read(
         reason = "het bestand bevat geen gegevensregels (alleen een kopregel of niets)"
     elif tally.rejected_share > settings.max_rejected_share:
         reason = _too_many_rejected(tally, settings.max_rejected_share)
-    return _Read(tally, placements, provisions, delivery.file.describe(), reason)
+    return _Read(tally, placements, provisions, delivery.file.describe(), reason, counts.blank_rows)
 
 
 def _read_guarded(
@@ -394,6 +411,7 @@ class _Check:
             receipt = processed_receipt(
                 upload, new_id, name, received, file_format=read.file_format, tally=read.tally,
                 placements=read.placements, provisions=read.provisions, replaces=replaces,
+                blank_rows=read.blank_rows,
             )  # fmt: skip
         else:
             log.warning(

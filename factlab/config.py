@@ -21,8 +21,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from connectors.limits import SETTINGS as LIMIT_SETTINGS
+from connectors.limits import ReadLimits
 from factlab.disclose import DisclosureRules
 from factlab.errors import ConfigError
 from factlab.names import ORGANISATION_RULE, is_organisation
@@ -39,6 +41,7 @@ CANONICAL_COLUMNS = (
 GEMEENTE_PATTERN = re.compile(r"^GM\d{4}$")
 MAX_REJECTED_SHARE = 0.05  # a file with a larger share of rejected rows is quarantined whole
 SETTLE_SECONDS = 0.0  # files modified more recently than this are left for the next run
+MAX_SECONDS_PER_FILE = 900.0  # reading and checking one upload; past this it is quarantined
 _DEFAULT_RULES = DisclosureRules()
 
 
@@ -84,17 +87,6 @@ class PartnerSettings:
 
 
 @dataclass(frozen=True)
-class ReadLimits:
-    """``[aanlevering]`` read limits for one upload; ``None`` means the reader's own default."""
-
-    max_file_mb: int | None = None
-    max_rows: int | None = None
-    max_line_chars: int | None = None
-    max_cell_chars: int | None = None
-    max_seconds: int | None = None
-
-
-@dataclass(frozen=True)
 class ReportSettings:
     """``[rapport]``: what the report says beside the numbers, and what it compares with."""
 
@@ -122,6 +114,7 @@ class EditionConfig:
     max_rejected_share: float = MAX_REJECTED_SHARE
     settle_seconds: float = SETTLE_SECONDS
     read_limits: ReadLimits = field(default_factory=ReadLimits)
+    max_seconds_per_file: float = MAX_SECONDS_PER_FILE
     report: ReportSettings = field(default_factory=ReportSettings)
 
     def partner(self, organisation: str) -> PartnerSettings:
@@ -152,14 +145,18 @@ class _Referentie(_Section):
     catalogus: str | None = None
 
 
-class _Aanlevering(_Section):
+class _AanleveringRules(_Section):
     max_afgewezen: float = Field(MAX_REJECTED_SHARE, ge=0.0, le=1.0)
     wachttijd_seconden: float = Field(SETTLE_SECONDS, ge=0.0)
-    max_bestand_mb: int | None = Field(None, gt=0)
-    max_rijen: int | None = Field(None, gt=0)
-    max_regel_tekens: int | None = Field(None, gt=0)
-    max_cel_tekens: int | None = Field(None, gt=0)
-    max_seconden: int | None = Field(None, gt=0)
+    max_seconden: float = Field(MAX_SECONDS_PER_FILE, gt=0)
+
+
+# The read limits are defined once, in connectors.limits; each becomes an optional key here.
+_Aanlevering: type[_AanleveringRules] = create_model(
+    "_Aanlevering",
+    __base__=_AanleveringRules,
+    **{key: (int | None, Field(None, gt=0)) for key in LIMIT_SETTINGS.values()},  # type: ignore[call-overload]
+)
 
 
 class _Openbaarmaking(_Section):
@@ -184,7 +181,7 @@ class _Partner(_Section):
 class _FactlabToml(_Section):
     editie: _Editie
     referentie: _Referentie
-    aanlevering: _Aanlevering = Field(default_factory=_Aanlevering)
+    aanlevering: _Aanlevering = Field(default_factory=_Aanlevering)  # type: ignore[valid-type]
     openbaarmaking: _Openbaarmaking = Field(default_factory=_Openbaarmaking)
     rapport: _Rapport = Field(default_factory=_Rapport)
     partners: dict[str, _Partner] = Field(default_factory=dict)
@@ -387,13 +384,8 @@ def load_config(path: Path) -> EditionConfig:
         ),
         max_rejected_share=delivery.max_afgewezen,
         settle_seconds=delivery.wachttijd_seconden,
-        read_limits=ReadLimits(
-            max_file_mb=delivery.max_bestand_mb,
-            max_rows=delivery.max_rijen,
-            max_line_chars=delivery.max_regel_tekens,
-            max_cell_chars=delivery.max_cel_tekens,
-            max_seconds=delivery.max_seconden,
-        ),
+        read_limits=ReadLimits.from_settings(delivery.model_dump(exclude_none=True)),
+        max_seconds_per_file=delivery.max_seconden,
         report=ReportSettings(
             contact=report.contact,
             toelichting=report.toelichting,

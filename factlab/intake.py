@@ -25,11 +25,14 @@ from pathlib import Path
 
 import polars as pl
 
+from connectors.limits import DEFAULT_LIMITS, ReadLimits
 from connectors.partner_files import (
     BATCH_ROWS,
     DUPLICATE_SUFFIX,
     ROW_COLUMN,
+    SOURCE_ROW,
     PartnerFile,
+    ReadCounts,
     UnreadableFile,
     open_partner_file,
 )
@@ -209,7 +212,7 @@ def _canonical_targets(columns: list[str], partner: PartnerSettings) -> dict[str
     """Partner column -> canonical column; a canonical column named twice is refused."""
     renames: dict[str, str] = {}
     for column in columns:
-        if column == ROW_COLUMN:
+        if column == SOURCE_ROW:
             continue
         key = header_key(_DUPLICATE_NAME.sub("", column))
         target = partner.columns.get(key) or _ALIASES.get(key) or key
@@ -223,25 +226,30 @@ def _canonical_targets(columns: list[str], partner: PartnerSettings) -> dict[str
     missing = [c for c in REQUIRED_COLUMNS if c not in renames.values()]
     if missing:
         raise MissingColumns(
-            f"verplichte kolom(men) ontbreken: {', '.join(missing)} ({_found_columns(columns)})"
+            f"verplichte kolom(men) ontbreken: {', '.join(missing)} "
+            f"({_found_columns(columns, renames)})"
         )
     return renames
 
 
-def _found_columns(columns: list[str]) -> str:
-    """The header as found, for the partner; but never a cell that may be data.
+def _found_columns(columns: list[str], recognised: dict[str, str]) -> str:
+    """What the header held, for the partner; but never a header cell itself.
 
     Without a header row the first data row is read as column names, and echoing it would put
-    an address into the receipt, the feedback and the log. Names with a digit are not shown.
+    an address (or anything else a file carries) into the receipt, the feedback and the log. So
+    only the recognised columns are named, by their canonical name (our text, not the file's);
+    the others are counted.
     """
-    names = [c for c in columns if c != ROW_COLUMN]
-    shown = [neutralise(c) for c in names if not any(ch.isdigit() for ch in c)]
-    hidden = len(names) - len(shown)
-    text = f"gevonden kolommen: {', '.join(shown) or 'geen'}"
-    if hidden:
+    names = [c for c in columns if c != SOURCE_ROW]
+    shown = [recognised[c] for c in names if c in recognised]
+    others = [c for c in names if c not in recognised]
+    text = f"herkende kolommen: {', '.join(shown) or 'geen'}"
+    if others:
+        text += f"; {len(others)} andere kolom(men), namen niet getoond"
+    if any(ch.isdigit() for c in others for ch in _DUPLICATE_NAME.sub("", c)):
         text += (
-            f"; {hidden} kolomnaam/-namen met cijfers niet getoond. Als dat gegevens zijn, lijkt "
-            "de eerste regel gegevens in plaats van een kopregel: zet de kolomnamen op regel 1"
+            ". Er staan cijfers in de kolomnamen: als dat gegevens zijn, lijkt de eerste regel "
+            "gegevens in plaats van een kopregel; zet de kolomnamen op regel 1"
         )
     return text
 
@@ -257,7 +265,10 @@ def map_columns(raw: pl.DataFrame, partner: PartnerSettings) -> pl.DataFrame:
     Unknown extra columns are dropped here (they may hold free text we do not want to carry).
     """
     renames = _canonical_targets(raw.columns, partner)
-    frame = raw.select(ROW_COLUMN, *(_cell(src).alias(dst) for src, dst in renames.items()))
+    frame = raw.select(
+        pl.col(SOURCE_ROW).alias(ROW_COLUMN),
+        *(_cell(src).alias(dst) for src, dst in renames.items()),
+    )
     frame = frame.with_columns(
         pl.lit(None, dtype=pl.String).alias(c) for c in CANONICAL_COLUMNS if c not in frame.columns
     ).select(ROW_COLUMN, *CANONICAL_COLUMNS)
@@ -277,12 +288,20 @@ class Delivery:
     file: PartnerFile
     partner: PartnerSettings
 
-    def batches(self, rows: int = BATCH_ROWS) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
-        """(raw, mapped) frames: the cells as written, and the canonical String columns."""
-        for raw in self.file.batches(rows):
+    def batches(
+        self, rows: int = BATCH_ROWS, counts: ReadCounts | None = None
+    ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+        """(raw, mapped) frames: the cells as written, and the canonical String columns.
+
+        ``counts`` (if given) is filled as the file is read: rows below the header, and the
+        blank ones among them that are in no batch.
+        """
+        for raw in self.file.batches(rows, counts):
             yield raw, map_columns(raw, self.partner)
 
 
-def open_delivery(upload: Upload, partner: PartnerSettings) -> Delivery:
+def open_delivery(
+    upload: Upload, partner: PartnerSettings, limits: ReadLimits = DEFAULT_LIMITS
+) -> Delivery:
     """Detect an upload's format; raises :class:`UnreadableFile` for a file that is no table."""
-    return Delivery(upload, open_partner_file(upload.path), partner)
+    return Delivery(upload, open_partner_file(upload.path, limits), partner)

@@ -66,6 +66,7 @@ def processed_receipt(
     placements: dict[str, int],
     provisions: dict[str, int],
     replaces: str | None = None,
+    blank_rows: int = 0,
 ) -> Receipt:
     """Receipt of an accepted file; ``provisions`` counts the accepted rows per provision code."""
     rejections = tuple(
@@ -85,7 +86,7 @@ def processed_receipt(
     return _receipt(
         upload, delivery, organisation_name, received, PROCESSED,
         counts=counts, provisions=dict(sorted(provisions.items())), rejections=rejections,
-        file_format=file_format, replaces=replaces,
+        file_format=file_format, replaces=replaces, blank_rows=blank_rows,
     )  # fmt: skip
 
 

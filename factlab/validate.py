@@ -19,7 +19,7 @@ from datetime import date
 
 import polars as pl
 
-from connectors.partner_files import ROW_COLUMN
+from connectors.partner_files import ROW_COLUMN, SOURCE_ROW
 from factlab import addresses
 from factlab.config import Period
 
@@ -41,22 +41,44 @@ class Checked:
 
 
 EXCEL_EPOCH = date(1899, 12, 30)  # day 0 of Excel's serial dates (1900 leap-year bug included)
+#: A two-digit year jj below this is 20jj, otherwise 19jj.
+TWO_DIGIT_YEAR_PIVOT = 70
+_ISO = r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$"
+_DMY = r"^(\d{1,2})-(\d{1,2})-(\d{4}|\d{2})$"
+
+
+def _ymd(year: pl.Expr, month: pl.Expr, day: pl.Expr) -> pl.Expr:
+    """A date from its text parts; null when there is no such day (31-02)."""
+    return pl.concat_str([year, month.str.zfill(2), day.str.zfill(2)], separator="-").str.strptime(
+        pl.Date, "%Y-%m-%d", strict=False
+    )
 
 
 def parse_date(raw: pl.Expr) -> pl.Expr:
-    """Dates as partners write them.
+    """Dates as partners write them (the forms ``docs/aanleverformaat.md`` lists, tested there).
 
-    ISO ``2026-03-01`` (also with a time), ``01-03-2026`` and the two-digit year ``01-03-26``
-    (``/`` and ``.`` work as separators too), and an Excel serial date such as ``46082``: what a
-    date cell becomes when a workbook is saved as CSV with a number format.
+    ISO ``2026-03-01`` (also ``2026-3-1`` and with a time after it), day first ``01-03-2026``,
+    ``1-3-2026`` and the two-digit year ``01-03-26`` (:data:`TWO_DIGIT_YEAR_PIVOT`), with ``-``,
+    ``/`` or ``.`` between the parts, and an Excel serial date such as ``46082``: what a date
+    cell becomes when a workbook is saved as CSV with a number format. Each form is recognised by
+    its whole shape, so a two-digit year is never read as a year 0001 to 0099.
     """
     text = raw.cast(pl.String).str.strip_chars().str.replace_all(r"[./]", "-")
+    iso = text.str.extract_groups(_ISO)
+    dmy = text.str.extract_groups(_DMY)
+    year = dmy.struct.field("3")
+    short = year.cast(pl.Int64, strict=False)
+    full_year = (
+        pl.when(year.str.len_chars() == 4)
+        .then(year)
+        .when(short < TWO_DIGIT_YEAR_PIVOT)
+        .then((short + 2000).cast(pl.String))
+        .otherwise((short + 1900).cast(pl.String))
+    )
     serial = text.str.extract(r"^([1-9]\d{4})$", 1).cast(pl.Int64, strict=False)
     return pl.coalesce(
-        text.str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d", strict=False),
-        pl.when(text.str.contains(r"^\d{1,2}-\d{1,2}-\d{2}$"))
-        .then(text.str.strptime(pl.Date, "%d-%m-%y", strict=False))
-        .otherwise(text.str.strptime(pl.Date, "%d-%m-%Y", strict=False)),
+        _ymd(iso.struct.field("1"), iso.struct.field("2"), iso.struct.field("3")),
+        _ymd(full_year, dmy.struct.field("2"), dmy.struct.field("1")),
         pl.lit(EXCEL_EPOCH) + pl.duration(days=serial),
     )
 
@@ -81,7 +103,7 @@ class DuplicateTracker:
 
     def mask(self, raw: pl.DataFrame) -> pl.Series:
         """True for each row of ``raw`` that repeats an earlier row of the file."""
-        cells = raw.select(c for c in raw.columns if c != ROW_COLUMN)
+        cells = raw.select(c for c in raw.columns if c != SOURCE_ROW)
         hashes = pl.DataFrame({"h1": cells.hash_rows(seed=1), "h2": cells.hash_rows(seed=2)})
         candidates = self._seen.filter(pl.col("h1").is_in(hashes.get_column("h1").implode()))
         earlier = hashes.select(

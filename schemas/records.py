@@ -69,6 +69,7 @@ class Receipt:
     file_format: dict[str, str | None] | None = None
     reason: str | None = None
     replaces: str | None = None  # id of the delivery this upload superseded
+    blank_rows: int = 0  # empty rows below the header: rows in the file = rijen_gelezen + these
 
     def with_status(self, status: Status, reason: str | None = None) -> Receipt:
         return replace(self, status=status, reason=reason if reason is not None else self.reason)
@@ -92,6 +93,7 @@ class Receipt:
         if self.file_format is not None:
             data["formaat"] = self.file_format
         data |= {key: int(self.counts.get(key, 0)) for key in COUNT_KEYS}
+        data["lege_rijen"] = self.blank_rows
         data["voorzieningen"] = dict(sorted(self.provisions.items()))
         if rejections:
             data["afwijzingen"] = [r.as_json() for r in self.rejections]
@@ -112,6 +114,7 @@ class Receipt:
             file_format=data.get("formaat"),
             reason=data.get("reden"),
             replaces=data.get("vervangt"),
+            blank_rows=int(data.get("lege_rijen", 0)),
         )
 
 

@@ -31,10 +31,10 @@ from factlab.edition import RunSettings, run_edition
 from factlab.errors import FactlabError
 from factlab.keys import ephemeral_key
 from factlab.setup_edition import init_edition
+from factlab.synth import synthesise
 
 # init expects the partners its caller named; the synthetic uploads come from other partners.
 INCOMPLETE = "de synthetische aanleveringen komen van andere partners dan verwacht"
-from factlab.synth import synthesise
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from connectors.partner_files import UnreadableFile, open_partner_file
+from connectors.partner_files import SOURCE_ROW, UnreadableFile, open_partner_file
 from factlab.config import PartnerSettings
 from factlab.intake import Upload, open_delivery
 from factlab.validate import DuplicateTracker, Tally, validate
@@ -30,7 +30,7 @@ def test_rows_keep_their_spreadsheet_number_across_batches(tmp_path: Path) -> No
     path.write_text(csv(rows(1, 10)), encoding="utf-8")
     batches = list(open_partner_file(path).batches(rows=3))
     assert [b.height for b in batches] == [3, 3, 3, 1]
-    assert pl.concat(batches).get_column("rij").to_list() == list(range(2, 12))
+    assert pl.concat(batches).get_column(SOURCE_ROW).to_list() == list(range(2, 12))
 
 
 def test_duplicates_are_found_across_batches(tmp_path: Path) -> None:

@@ -108,3 +108,17 @@ def test_rejections_never_carry_cell_values() -> None:
         _delivery(GOOD | {"postcode": "1234 A"}), catalogue_codes=CODES, period=PERIOD
     )
     assert checked.rejections.columns == ["rij", "kolom", "regel"]
+
+
+def test_two_digit_years_are_this_century_not_year_one() -> None:
+    """``24-02-26`` was read as 0024-02-26: valid rows counted as out of period or rejected."""
+    checked = validate(
+        _delivery(
+            GOOD | {"startdatum": "24-02-26", "einddatum": "31-12-26"},
+            GOOD | {"huisnummer": "14", "startdatum": "1-3-26", "einddatum": "01.06.26"},
+        ),
+        catalogue_codes=CODES,
+        period=PERIOD,
+    )
+    assert (checked.rejected_rows, checked.out_of_period) == (0, 0)
+    assert checked.valid["startdatum"].to_list() == [date(2026, 2, 24), date(2026, 3, 1)]

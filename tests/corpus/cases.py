@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import xlsxwriter
 
+from tests.hostile import xlsx_bomb
+
 PROCESSED = "verwerkt"
 QUARANTINED = "quarantaine"
 DUPLICATE = "dubbele_aanlevering"
@@ -93,6 +95,14 @@ def _rules(*pairs: tuple[int, str]) -> frozenset[tuple[int, str]]:
     return frozenset(pairs)
 
 
+def _quote_left_open(case: int, at_line: int, closed_after: int) -> bytes:
+    """A remark opened with a quote on ``at_line``, closed ``closed_after`` lines further."""
+    lines = csv([[*r, ""] for r in rows(case)], header=[*HEADER, "opmerking"]).splitlines()
+    lines[at_line - 1] += '"begin'
+    lines[at_line - 1 + closed_after] += 'eind"'
+    return utf8("\n".join(lines) + "\n")
+
+
 OK = Expected(PROCESSED, accepted=GOOD_ROWS)
 FIRST_BAD = GOOD_ROWS + 2  # row number of the first row after the good ones
 
@@ -129,9 +139,9 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         "c07-alleen-kop",
-        "header only: quarantined, as the delivery format says (an export that lost its rows)",
+        "header only: refused, as the delivery format says",
         {"a.csv": utf8(csv([]))},
-        {"a.csv": Expected(QUARANTINED, reason="geen gegevensregels")},
+        {"a.csv": Expected(QUARANTINED, reason="alleen een kopregel")},
     ),
     Case("c08-leeg", "empty file", {"a.csv": b""}, {"a.csv": Expected(QUARANTINED, reason="leeg")}),
     Case(
@@ -428,5 +438,35 @@ CASES: tuple[Case, ...] = (
         "no header row: the first data row would be taken for column names",
         {"a.csv": utf8(csv(rows(39)).split("\n", 1)[1])},
         {"a.csv": Expected(QUARANTINED, reason="lijkt de eerste regel gegevens")},
+    ),
+    Case(
+        "c40-cr",
+        "old Mac export: CR-only line endings",
+        {"a.csv": utf8(csv(rows(40), end="\r"))},
+        {"a.csv": OK},
+    ),
+    Case(
+        "c41-xlsx-kolom-rij",
+        "XLSX with a column named rij (the reader's own row number is apart)",
+        {"a.xlsx": xlsx([("Data", [["rij", *HEADER], *[["7", *r] for r in rows(41)]])])},
+        {"a.xlsx": OK},
+    ),
+    Case(
+        "c42-aanhalingsteken",
+        "a quote opened on row 12 and closed 20 lines later: refused, not merged",
+        {"a.csv": _quote_left_open(42, at_line=12, closed_after=20)},
+        {"a.csv": Expected(QUARANTINED, reason="rij 12 (regel 12 tot en met 13")},
+    ),
+    Case(
+        "c43-lange-regel",
+        "one line of 2 MB with 140,000 fields",
+        {"a.csv": utf8(";".join(HEADER) + "\n" + ";".join(["1503AB4301"] * 140_000) + "\n")},
+        {"a.csv": Expected(QUARANTINED, reason="langer dan 1.000.000 tekens")},
+    ),
+    Case(
+        "c44-zip-bom",
+        "an XLSX whose sheet unpacks a thousand times its size: refused before unpacking",
+        {"a.xlsx": xlsx_bomb(4 << 20)},
+        {"a.xlsx": Expected(QUARANTINED, reason="zip-bom")},
     ),
 )
