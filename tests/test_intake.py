@@ -91,3 +91,18 @@ def test_the_feedback_folder_is_never_read_as_an_upload(uploads: Path) -> None:
     (partner / FEEDBACK_FOLDER / "oud.csv").write_bytes(GOOD)
     found = find_uploads(uploads)
     assert found.uploads == [] and found.skipped == []
+
+
+def test_a_file_that_takes_too_long_is_quarantined_and_the_check_goes_on(
+    uploads: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import factlab.arrival as arrival
+
+    partner = uploads / "Stichting Welzijn Zaanstad"
+    partner.mkdir()
+    (partner / "a.csv").write_bytes(GOOD)
+    ticks = iter(range(0, 10_000, 1_000))  # every look at the clock: 1,000 seconds later
+    monkeypatch.setattr(arrival.time, "monotonic", lambda: next(ticks))
+    (outcome,) = _check(uploads).outcomes
+    assert outcome.status == "quarantaine"
+    assert "duurde langer dan 900 seconden" in (outcome.receipt.reason or "")
