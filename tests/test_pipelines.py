@@ -76,7 +76,11 @@ def test_check_and_close_flows_publish_and_record_only_counts(
         [tmp_path / "out"],
         truth=truth,
         key=derive_edition_key(master, "2026"),
-        texts={"prefect-artefacten": "\n".join(artifacts), "prefect-logs": "\n".join(logs)},
+        texts={
+            "prefect-artefacten": "\n".join(artifacts),
+            "prefect-logs": "\n".join(logs),
+            "prefect-database": _database_text(),
+        },
         secrets=[master],
     )
     assert leaks == []
@@ -100,6 +104,29 @@ def test_a_bug_reaches_prefect_without_the_data_in_its_message(
     _, logs = asyncio.run(_artifacts_and_logs(state.state_details.flow_run_id))
     recorded = "\n".join([*logs, str(state.message)])
     assert "ValueError" in recorded and "1503AB" not in recorded
+    assert "1503AB" not in _database_text()  # states, logs, artifacts, events: all of it
+
+
+def _database_text() -> str:
+    """Every text value in every table of the test server's database."""
+    import sqlite3
+
+    from prefect.settings import PREFECT_API_DATABASE_CONNECTION_URL
+
+    url = PREFECT_API_DATABASE_CONNECTION_URL.value()
+    assert url.startswith("sqlite")
+    path = url.split("///", 1)[1]
+    with sqlite3.connect(path) as database:
+        tables = [
+            r[0] for r in database.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        ]
+        return "\n".join(
+            str(value)
+            for table in tables
+            for row in database.execute(f'SELECT * FROM "{table}"')
+            for value in row
+            if isinstance(value, str | bytes)
+        )
 
 
 def _cli_options(command: str) -> set[str]:
