@@ -157,7 +157,15 @@ def main() -> None:
     households.to_parquet(args.out / "huishoudens.parquet")
     wijken.to_csv(args.out / "wijken.csv")
     lap("groeperen en schrijven", now)
-    print(json.dumps({"stages_s": stages, "rows": rows, "households": len(households)}))
+    print(
+        json.dumps(
+            {
+                "stages_s": {k: round(v, 2) for k, v in stages.items()},
+                "rows": rows,
+                "households": len(households),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

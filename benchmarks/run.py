@@ -248,7 +248,11 @@ def _markdown(report: dict[str, Any]) -> str:
                 f"{startup:.2f} | {measured['load_before'][0]} |"
             )
             for stage, seconds in measured["stages_s"].items():
-                rate = f"{measured['rows'] / seconds:,.0f}" if seconds > 0 else ""
+                rate = (
+                    f"{measured['rows'] / seconds:,.0f}"
+                    if seconds > 0 and not stage.startswith("start-up")
+                    else ""
+                )
                 stage_lines.append(f"| {case} | {implementation} | {stage} | {seconds} | {rate} |")
         if case == "hmac":
             seconds = result["stages_s"]["pseudonimiseren"]
