@@ -29,6 +29,11 @@ import polars_hash as plh
 from factlab.keys import PseudonymKey
 
 
+def hmac_key(key: PseudonymKey) -> str:
+    """The text the pseudonym HMAC is keyed with: the hex spelling of the secret. Never log it."""
+    return key.secret.hex()
+
+
 def hmac_sha256_hex(messages: pl.Series, key: str) -> pl.Series:
     """HMAC-SHA256 of each message (UTF-8) under the UTF-8 bytes of ``key``, as lowercase hex."""
     return (
@@ -51,5 +56,5 @@ def pseudonymise(
     ``connection`` is not used any more (the HMAC left DuckDB); it stays so that callers that
     still pass the staging connection keep working.
     """
-    pseudonyms = hmac_sha256_hex(frame.get_column(address_column), key.secret.hex())
+    pseudonyms = hmac_sha256_hex(frame.get_column(address_column), hmac_key(key))
     return frame.with_columns(pseudonyms.rename("pseudoniem")).drop(address_column)

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from factlab.keys import derive_edition_key
-from factlab.pseudonymise import hmac_sha256_hex, pseudonymise
+from factlab.pseudonymise import hmac_key, hmac_sha256_hex, pseudonymise
 
 RFC4231 = [
     ("\x0b" * 20, "Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
@@ -57,6 +57,7 @@ def test_pseudonymise_replaces_address_and_keys_with_the_hex_secret() -> None:
     pseudonyms = result.get_column("pseudoniem").to_list()
     assert pseudonyms[0] == pseudonyms[1] != pseudonyms[2]
     assert pseudonyms[3] is None
+    assert hmac_key(key) == key.secret.hex()
     expected = hmac.new(key.secret.hex().encode(), b"1503AB|12|A|", hashlib.sha256).hexdigest()
     assert pseudonyms[0] == expected
 
