@@ -12,6 +12,7 @@ Layout under ``--out``:
 * ``gemeente/`` — one gemeente (GM0479, ~56 k addresses) with its own CBS extract, ~30 k upload
   rows in 9 files; ``gemeente/factlab.toml`` uses the extract, ``gemeente/landelijk.toml`` the
   national table (what a gemeente downloads).
+* ``klein/`` — a tiny edition: 3 files of about 20 rows, with the gemeente's extract.
 * ``land/`` — national size: ≥ 4 M rows in 48 files of 44 partners (4 XLSX). Factlab runs one
   gemeente per edition, so the national case treats the country as one gemeente (GM9999):
   ``land/pc6hnr.csv`` is the national table with every Gemeente2024 set to 9999, the wijken
@@ -403,6 +404,30 @@ def gemeente_uploads() -> list[Upload]:
     ]
 
 
+def write_small(rng: np.random.Generator, out: Path) -> int:
+    """``klein/``: a tiny edition (3 files of 20 rows) against the gemeente's own extract."""
+    small = out / "klein"
+    small.mkdir(parents=True, exist_ok=True)
+    own = pl.read_csv(out / "gemeente" / "pc6hnr.csv", separator=";", infer_schema=False)
+    uploads = [
+        Upload(f"{kind}-klein", f"{kind} klein", _BY_KIND[kind], 20)
+        for kind in ("wmo", "jeugd", "kredietbank")
+    ]
+    partners, rows = _write_uploads(
+        rng,
+        _clients(rng, own.with_columns(pl.col("Huisnummer").cast(pl.Int64)), 0.01),
+        uploads,
+        small,
+    )
+    (small / "factlab.toml").write_text(
+        _config(f"GM{GEMEENTE:04d}", "Klein", "../gemeente/pc6hnr.csv", partners).replace(
+            'wijken = "wijken.csv"', 'wijken = "../gemeente/wijken.csv"'
+        ),
+        encoding="utf-8",
+    )
+    return rows
+
+
 def land_uploads(rng: np.random.Generator, total_rows: int) -> list[Upload]:
     """48 files of 44 partners (4 XLSX), ``total_rows`` rows in all; no file past Excel's limit."""
     kinds = [p.kind for p in PROFILES if p.file_format != "xlsx"]
@@ -448,6 +473,7 @@ def generate(out: Path, seed: int, cbs_rows: int, land_rows: int) -> dict[str, o
     (gemeente / "landelijk.toml").write_text(
         _config(f"GM{GEMEENTE:04d}", name, "../referentie/pc6hnr.csv", partners), encoding="utf-8"
     )
+    small_rows = write_small(rng, out)
     timings["gemeente_s"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -465,6 +491,7 @@ def generate(out: Path, seed: int, cbs_rows: int, land_rows: int) -> dict[str, o
     summary = {
         "seed": seed,
         "cbs_rows": table.height,
+        "klein": {"rows": small_rows, "files": 3},
         "gemeente": {
             "rows": gemeente_rows,
             "files": len(gemeente_uploads()),

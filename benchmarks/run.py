@@ -6,7 +6,7 @@ Generate the inputs once (about a minute), then run the cases::
     uv run python benchmarks/run.py --inputs /tmp/factlab-bench --case gemeente --case gemeente-landelijk
     uv run python benchmarks/run.py --inputs /tmp/factlab-bench --case land      # national, minutes
 
-Cases: ``gemeente`` (its own CBS extract), ``gemeente-landelijk`` (the national CBS table, what
+Cases: ``klein`` (3 files of ~20 rows), ``gemeente`` (its own CBS extract), ``gemeente-landelijk`` (the national CBS table, what
 a gemeente downloads), ``land`` (national size), and ``hmac`` (pseudonymisation of 1.6 M
 distinct addresses). Each measurement runs in a fresh process: wall time from process start to
 report written, peak RSS of that process, and seconds per stage with the fixed start-up cost
@@ -36,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 CASES = {
     # case -> (folder, config file)
+    "klein": ("klein", "factlab.toml"),
     "gemeente": ("gemeente", "factlab.toml"),
     "gemeente-landelijk": ("gemeente", "landelijk.toml"),
     "land": ("land", "factlab.toml"),
@@ -48,6 +49,7 @@ VARIANTS = ("huidig", "voorbereid", "voorbereid-eerste-keer")
 # Issue 15's targets: (case, what, limit, unit). "path" is intake -> household table.
 TARGETS = [
     # (case, variant, what, limit, unit)
+    ("klein", "*", "end to end, a tiny edition", 3.0, "s"),
     ("gemeente-landelijk", "voorbereid", "end to end, prepared CBS table", 5.0, "s"),
     ("gemeente-landelijk", "voorbereid-eerste-keer", "end to end, CBS table from CSV", 8.0, "s"),
     ("gemeente-landelijk", "huidig", "end to end, CBS table from CSV", 8.0, "s"),
