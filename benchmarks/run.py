@@ -196,6 +196,9 @@ def _child_factlab(
             {
                 "rows": rows,
                 "files": len(outcome.outcomes),
+                "files_quarantined": sum(
+                    o.receipt.get("status") != "verwerkt" for o in outcome.outcomes
+                ),
                 "households": outcome.households,
                 "run_s": round(time.perf_counter() - run_started, 2),
                 "stages_s": {k: round(v, 2) for k, v in stages.items()},
