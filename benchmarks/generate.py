@@ -1,6 +1,6 @@
 """Generate the benchmark inputs: a national CBS pc6hnr table and partner uploads, vectorised.
 
-One command writes everything the three benchmark cases need (about a minute on two cores)::
+One command writes everything the benchmark cases need (59 s on two cores at load 6.5)::
 
     uv run python benchmarks/generate.py --out /tmp/factlab-bench
 
