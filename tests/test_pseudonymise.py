@@ -9,6 +9,7 @@ import hashlib
 import hmac
 
 import polars as pl
+import polars_hash as plh
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -69,8 +70,16 @@ def test_pseudonymise_accepts_the_callers_staging_connection() -> None:
 
 
 def test_key_never_appears_in_an_error_or_a_plan() -> None:
-    """A plugin failure (here: numbers instead of text) reports the plan, never the key."""
+    """A plugin failure (here: numbers instead of text) reports the plan, never the key.
+
+    The key travels as a plugin argument; what this design relies on is that Polars never
+    shows plugin arguments, in an expression's repr, a query plan or an error.
+    """
     key = derive_edition_key(b"m" * 32, "2026")
+    expression = plh.col("adres_sleutel").chash.hmac_sha256(key=hmac_key(key))
+    plan = pl.LazyFrame({"adres_sleutel": ["1503AB|12||"]}).select(expression).explain()
+    for text in (repr(expression), str(expression), plan):
+        assert hmac_key(key) not in text
     with pytest.raises(Exception) as raised:
         pseudonymise(pl.DataFrame({"adres_sleutel": [1, 2]}), key)
     assert key.secret.hex() not in str(raised.value)
