@@ -3,17 +3,19 @@
 Generate the inputs once (about a minute), then run the cases::
 
     uv run python benchmarks/generate.py --out /tmp/factlab-bench
-    uv run python benchmarks/run.py --inputs /tmp/factlab-bench --case gemeente --case gemeente-landelijk
-    uv run python benchmarks/run.py --inputs /tmp/factlab-bench --case land      # national, minutes
+    uv run python benchmarks/run.py --inputs /tmp/factlab-bench --case gemeente-landelijk \
+        --variant huidig --variant voorbereid
+    uv run python benchmarks/run.py --inputs /tmp/factlab-bench --case land  # national: minutes
 
-Cases: ``klein`` (3 files of ~20 rows), ``gemeente`` (its own CBS extract), ``gemeente-landelijk`` (the national CBS table, what
-a gemeente downloads), ``land`` (national size), and ``hmac`` (pseudonymisation of 1.6 M
-distinct addresses). Each measurement runs in a fresh process: wall time from process start to
-report written, peak RSS of that process, and seconds per stage with the fixed start-up cost
-(interpreter and imports) apart. Every figure carries the machine's load average, taken before
-and after, because the reference machine is shared. Results go to ``benchmarks/results/`` as
-JSON and Markdown, one pair per run; targets from issue 15 are stated with how much each is
-missed by. Never in the test suite: timings on a shared machine are not assertions.
+Cases: ``klein`` (3 files of ~20 rows), ``gemeente`` (its own CBS extract),
+``gemeente-landelijk`` (the national CBS table, what a gemeente downloads), ``land`` (national
+size), and ``hmac`` (pseudonymisation of 1.6 M distinct addresses). Variants: see ``VARIANTS``.
+Each measurement runs in a fresh process: wall time from process start to report written, peak
+RSS of that process, and seconds per stage with the fixed start-up cost (imports) apart. Every
+figure carries the machine's load average before it (and the report the load after the run),
+because the reference machine is shared. Results go to ``benchmarks/results/`` as JSON and
+Markdown, one pair per run; targets from issue 15 are stated with the factor each is missed by.
+Never in the test suite: timings on a shared machine are not assertions.
 """
 
 from __future__ import annotations
@@ -65,8 +67,9 @@ def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def _child(arguments: list[str]) -> tuple[dict[str, Any], float, float]:
-    """Run a measuring child; returns its JSON line, wall seconds and its own peak RSS in MB."""
+def _child(arguments: list[str]) -> dict[str, Any]:
+    """Run a measuring child; its JSON line plus wall seconds, its own peak RSS and the load."""
+    load = _load()
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
         started = time.perf_counter()
         process = subprocess.Popen([sys.executable, *arguments], stdout=stdout, stderr=stderr)
@@ -77,7 +80,12 @@ def _child(arguments: list[str]) -> tuple[dict[str, Any], float, float]:
         stderr.seek(0)
         if process.returncode != 0:
             raise SystemExit(f"{arguments[0]} failed:\n{stderr.read()[-3000:]}")
-        return json.loads(stdout.read().strip().splitlines()[-1]), wall, usage.ru_maxrss / 1024
+        result = json.loads(stdout.read().strip().splitlines()[-1])
+    return result | {
+        "wall_s": round(wall, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+        "load_before": load,
+    }
 
 
 def _fresh_uploads(source: Path, folder: Path) -> Path:
@@ -98,16 +106,13 @@ def measure_factlab(inputs: Path, case: str, variant: str) -> dict[str, Any]:
         if variant == "voorbereid":  # the copy of an earlier run, made outside the timing
             _child([*arguments, scratch, "--prepare-only"])
         patch = ["--patch"] if variant != "huidig" else []
-        before = _load()
-        result, wall, rss = _child([*arguments, scratch, *patch])
-    return result | {"wall_s": round(wall, 2), "peak_rss_mb": round(rss), "load_before": before}
+        return _child([*arguments, scratch, *patch])
 
 
 def measure_naive(inputs: Path, case: str) -> dict[str, Any]:
     folder, config = CASES[case]
     with tempfile.TemporaryDirectory(prefix="factlab-naive-") as scratch:
-        before = _load()
-        result, wall, rss = _child(
+        return _child(
             [
                 str(HERE / "naive.py"),
                 "--config",
@@ -118,13 +123,10 @@ def measure_naive(inputs: Path, case: str) -> dict[str, Any]:
                 scratch,
             ]
         )
-    return result | {"wall_s": round(wall, 2), "peak_rss_mb": round(rss), "load_before": before}
 
 
 def measure_hmac() -> dict[str, Any]:
-    before = _load()
-    result, wall, rss = _child([__file__, "--child-hmac"])
-    return result | {"wall_s": round(wall, 2), "peak_rss_mb": round(rss), "load_before": before}
+    return _child([__file__, "--child-hmac"])
 
 
 def _patch_edition() -> None:
