@@ -29,6 +29,7 @@ import polars as pl
 
 from factlab import addresses
 from factlab.keys import PseudonymKey
+from factlab.pseudonymise import hmac_key
 
 _ADDRESS = re.compile(
     r"(?<![0-9])([1-9][0-9]{3})\s?([a-z]{2})[\s|;,\t\"'\-]{0,3}([0-9]{1,5})(?![0-9])"
@@ -69,7 +70,7 @@ class LeakScanner:
         if key is not None:
             all_secrets.append(key.secret)
             self.pseudonyms = {
-                hmac.new(key.secret, k.encode("utf-8"), hashlib.sha256).hexdigest()
+                hmac.new(hmac_key(key).encode(), k.encode("utf-8"), hashlib.sha256).hexdigest()
                 for k in keyed.get_column("sleutel")
             }
         self.secret_forms = {s.hex() for s in all_secrets}

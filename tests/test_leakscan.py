@@ -13,6 +13,7 @@ import pytest
 import xlsxwriter
 
 from factlab.keys import derive_edition_key
+from factlab.pseudonymise import hmac_key
 from tests.leakscan import scan_for_leaks
 
 TRUTH = pl.DataFrame(
@@ -27,7 +28,7 @@ KEY = derive_edition_key(b"leakscan-test-master-key-32bytes!", "2026")
 
 
 def _pseudonym(canonical: str) -> str:
-    return hmac.new(KEY.secret, canonical.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(hmac_key(KEY).encode(), canonical.encode(), hashlib.sha256).hexdigest()
 
 
 def _xlsx(text: str) -> bytes:

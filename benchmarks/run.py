@@ -1,0 +1,397 @@
+"""Benchmark runner: Factlab and the naive pandas script on the generated inputs, side by side.
+
+Generate the inputs once (about a minute), then run the cases::
+
+    uv run python benchmarks/generate.py --out /tmp/factlab-bench
+    uv run python benchmarks/run.py --inputs /tmp/factlab-bench --case gemeente-landelijk \
+        --variant huidig --variant voorbereid
+    uv run python benchmarks/run.py --inputs /tmp/factlab-bench --case land  # national: minutes
+
+Cases: ``klein`` (3 files of ~20 rows), ``gemeente`` (its own CBS extract),
+``gemeente-landelijk`` (the national CBS table, what a gemeente downloads), ``land`` (national
+size), and ``hmac`` (pseudonymisation of 1.6 M distinct addresses). Variants: see ``VARIANTS``.
+Each measurement runs in a fresh process: wall time from process start to report written, peak
+RSS of that process, and seconds per stage with the fixed start-up cost (imports) apart. Every
+figure carries the machine's load average before it (and the report the load after the run),
+because the reference machine is shared. Results go to ``benchmarks/results/`` as JSON and
+Markdown, one pair per run; targets from issue 15 are stated with the factor each is missed by.
+Never in the test suite: timings on a shared machine are not assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+CASES = {
+    # case -> (folder, config file)
+    "klein": ("klein", "factlab.toml"),
+    "gemeente": ("gemeente", "factlab.toml"),
+    "gemeente-landelijk": ("gemeente", "landelijk.toml"),
+    "land": ("land", "factlab.toml"),
+}
+# How Factlab gets its CBS table. "huidig": as edition.py does today (read_pc6hnr per run, the
+# whole table joined per batch). "voorbereid": the wiring proposed in docs/schaal.md, simulated by
+# patching two names in factlab.edition: the prepared copy (connectors.cbs_prepared) read per
+# batch for that batch's postcodes; "-eerste-keer" makes the copy inside the timed run.
+VARIANTS = ("huidig", "voorbereid", "voorbereid-eerste-keer")
+# Issue 15's targets: (case, what, limit, unit). "path" is intake -> household table.
+TARGETS = [
+    # (case, variant, what, limit, unit)
+    ("klein", "*", "end to end, a tiny edition", 3.0, "s"),
+    ("gemeente-landelijk", "voorbereid", "end to end, prepared CBS table", 5.0, "s"),
+    ("gemeente-landelijk", "voorbereid-eerste-keer", "end to end, CBS table from CSV", 8.0, "s"),
+    ("gemeente-landelijk", "huidig", "end to end, CBS table from CSV", 8.0, "s"),
+    ("gemeente-landelijk", "*", "peak RSS", 1024.0, "MB"),
+    ("land", "*", "end to end", 40.0, "s"),
+    ("land", "*", "peak RSS", 4096.0, "MB"),
+    ("land", "*", "speed-up of the intake -> household path over naive", 10.0, "x (at least)"),
+    ("hmac", "", "pseudonymisation, distinct addresses per second", 2.0, "M/s (at least)"),
+]
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _child(arguments: list[str]) -> dict[str, Any]:
+    """Run a measuring child; its JSON line plus wall seconds, its own peak RSS and the load."""
+    load = _load()
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, *arguments], stdout=stdout, stderr=stderr)
+        _, status, usage = os.wait4(process.pid, 0)  # this child's rusage alone
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stdout.seek(0)
+        stderr.seek(0)
+        if process.returncode != 0:
+            raise SystemExit(f"{arguments[0]} failed:\n{stderr.read()[-3000:]}")
+        result = json.loads(stdout.read().strip().splitlines()[-1])
+    return result | {
+        "wall_s": round(wall, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+        "load_before": load,
+    }
+
+
+def _fresh_uploads(source: Path, folder: Path) -> Path:
+    """A hard-linked copy: a run consumes (deletes) its uploads, the originals stay."""
+    target = folder / "uploads"
+    shutil.copytree(source, target, copy_function=os.link)
+    return target
+
+
+def measure_factlab(inputs: Path, case: str, variant: str) -> dict[str, Any]:
+    """One ``run_edition`` in a fresh process (what ``factlab run`` does)."""
+    folder, config = CASES[case]
+    with tempfile.TemporaryDirectory(prefix="factlab-bench-") as scratch:
+        uploads = _fresh_uploads(inputs / folder / "uploads", Path(scratch))
+        cache = inputs / "cache" if variant == "voorbereid" else Path(scratch) / "cache"
+        os.environ["FACTLAB_CACHE"] = str(cache)
+        arguments = [__file__, "--child-factlab", str(inputs / folder / config), str(uploads)]
+        if variant == "voorbereid":  # the copy of an earlier run, made outside the timing
+            _child([*arguments, scratch, "--prepare-only"])
+        patch = ["--patch"] if variant != "huidig" else []
+        return _child([*arguments, scratch, *patch])
+
+
+def measure_naive(inputs: Path, case: str) -> dict[str, Any]:
+    folder, config = CASES[case]
+    with tempfile.TemporaryDirectory(prefix="factlab-naive-") as scratch:
+        return _child(
+            [
+                str(HERE / "naive.py"),
+                "--config",
+                str(inputs / folder / config),
+                "--uploads",
+                str(inputs / folder / "uploads"),
+                "--out",
+                scratch,
+            ]
+        )
+
+
+def measure_hmac() -> dict[str, Any]:
+    return _child([__file__, "--child-hmac"])
+
+
+def _patch_edition() -> None:
+    """Simulate the proposed wiring: each batch is placed against its postcodes' rows only."""
+    from connectors import cbs_prepared
+    from factlab import edition, place
+
+    def place_prepared(valid: Any, table: Path, gemeente_code: str) -> Any:
+        rows = cbs_prepared.read_pc6hnr_prepared(table, valid.get_column("postcode"))
+        return place.place(valid, rows, gemeente_code)
+
+    def prepared_path(path: Path) -> Path:
+        cbs_prepared.prepare(path)
+        return path  # edition passes it on to place(), patched above
+
+    edition.read_pc6hnr = prepared_path  # type: ignore[assignment]
+    edition.place = place_prepared  # type: ignore[assignment]
+
+
+def _child_factlab(
+    config_path: Path, uploads: Path, scratch: Path, *, patch: bool, prepare_only: bool
+) -> None:
+    """Measuring child: imports, then every stage of one edition as its progress reports it."""
+    started = time.perf_counter()
+    from factlab.config import load_config
+    from factlab.edition import RunSettings, run_edition
+    from factlab.keys import ephemeral_key
+
+    stages = {"start-up (imports)": time.perf_counter() - started}
+    config = load_config(config_path)
+    if prepare_only:
+        from connectors.cbs_prepared import prepare
+
+        prepare(config.address_table)
+        print("{}")
+        return
+    # The checks import these on first use; importing them here shows their fixed cost apart.
+    for module in ("great_expectations", "pandera.polars"):
+        started = time.perf_counter()
+        importlib.import_module(module)
+        stages[f"start-up ({module} import)"] = time.perf_counter() - started
+    if patch:
+        _patch_edition()
+    settings = RunSettings(uploads, scratch / "uit", "bench", config, config.period)
+    names = {
+        "start": "voorbereiden: uploads zoeken, CBS-tabel lezen",
+        "verwerken": "lezen, valideren, plaatsen, pseudonimiseren (per upload, twee keer gelezen)",
+        "koppelen per huishouden": "koppelen, analyseren, kwaliteitscontrole huishoudens",
+        "publiceren": "publiceren: tabellen, kwaliteitscontrole, rapport",
+        "klaar": "opruimen",
+    }
+    current = ["start", time.perf_counter()]
+
+    def close_stage(now: float) -> None:
+        name = names.get(current[0], current[0])
+        stages[name] = stages.get(name, 0.0) + now - current[1]
+
+    def progress(what: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        close_stage(now)
+        current[:] = [what.split(":")[0], now]
+
+    run_started = time.perf_counter()
+    outcome = run_edition(settings, ephemeral_key(), progress)
+    close_stage(time.perf_counter())
+    rows = sum(int(o.receipt.get("rijen_gelezen", 0)) for o in outcome.outcomes)
+    print(
+        json.dumps(
+            {
+                "rows": rows,
+                "files": len(outcome.outcomes),
+                "files_quarantined": sum(
+                    o.receipt.get("status") != "verwerkt" for o in outcome.outcomes
+                ),
+                "households": outcome.households,
+                "run_s": round(time.perf_counter() - run_started, 2),
+                "stages_s": {k: round(v, 2) for k, v in stages.items()},
+            }
+        )
+    )
+
+
+def _child_hmac() -> None:
+    """Measuring child: pseudonymise 1.6 M distinct addresses (timed after the imports)."""
+    import polars as pl
+
+    from factlab.keys import ephemeral_key
+    from factlab.pseudonymise import pseudonymise
+
+    n = 1_600_000
+    frame = pl.DataFrame({"i": range(n)}).select(
+        adres_sleutel=pl.format(
+            "{}{}|{}||", 1000 + pl.col("i") % 8000, pl.lit("AB"), pl.col("i") // 8000
+        )
+    )
+    started = time.perf_counter()
+    pseudonymise(frame, ephemeral_key())
+    seconds = time.perf_counter() - started
+    print(json.dumps({"rows": n, "stages_s": {"pseudonimiseren": round(seconds, 3)}}))
+
+
+def _verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of issue 15 against each measurement it applies to, with how much it misses."""
+    out = []
+    for case, variant, what, limit, unit in TARGETS:
+        runs = results.get(case, {})
+        if case == "hmac":
+            found = (
+                [("factlab", runs["rows"] / runs["stages_s"]["pseudonimiseren"] / 1e6)]
+                if runs
+                else []
+            )
+        else:
+            found = []
+            for implementation, measured in runs.items():
+                if not implementation.startswith("factlab") or variant not in (
+                    "*",
+                    implementation.removeprefix("factlab "),
+                ):
+                    continue
+                if "RSS" in what:
+                    found.append((implementation, measured["peak_rss_mb"]))
+                elif "speed-up" in what:
+                    if "naive" in runs:
+                        ratio = _path_seconds(runs["naive"]) / _path_seconds(measured)
+                        found.append((implementation, ratio))
+                else:
+                    found.append((implementation, measured["wall_s"]))
+        at_least = "at least" in unit
+        for implementation, value in found:
+            met = value >= limit if at_least else value <= limit
+            out.append(
+                {
+                    "case": case,
+                    "implementation": implementation,
+                    "what": what,
+                    "target": f"{'>=' if at_least else '<'} {limit:g} {unit.split(' ')[0]}",
+                    "measured": round(value, 2),
+                    "met": met,
+                    "missed_by_factor": None
+                    if met
+                    else round(limit / value if at_least else value / limit, 2),
+                }
+            )
+    return out
+
+
+def _path_seconds(result: dict[str, Any]) -> float:
+    """Intake -> household table: everything but start-up (and, for Factlab, publishing)."""
+    return sum(
+        seconds
+        for stage, seconds in result["stages_s"].items()
+        if not stage.startswith(("start-up", "publiceren", "opruimen"))
+    )
+
+
+def _markdown(report: dict[str, Any]) -> str:
+    lines = [
+        f"# Benchmark {report['when']}",
+        "",
+        f"Machine: {report['machine']}. Load average (1, 5, 15 min) before each measurement "
+        "is in the table; the machine is shared, so figures are noisy.",
+        "",
+        "| case | implementation | rows | wall s | rows/s | peak RSS MB | start-up s | load |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    stage_lines = []
+    for case, result in report["results"].items():
+        for implementation, measured in result.items():
+            if not isinstance(measured, dict) or "stages_s" not in measured:
+                continue
+            startup = sum(v for k, v in measured["stages_s"].items() if k.startswith("start-up"))
+            lines.append(
+                f"| {case} | {implementation} | {measured['rows']:,} | {measured['wall_s']} | "
+                f"{measured['rows'] / measured['wall_s']:,.0f} | {measured['peak_rss_mb']} | "
+                f"{startup:.2f} | {measured['load_before'][0]} |"
+            )
+            for stage, seconds in measured["stages_s"].items():
+                rate = (
+                    f"{measured['rows'] / seconds:,.0f}"
+                    if seconds > 0 and not stage.startswith("start-up")
+                    else ""
+                )
+                stage_lines.append(f"| {case} | {implementation} | {stage} | {seconds} | {rate} |")
+        if case == "hmac":
+            seconds = result["stages_s"]["pseudonimiseren"]
+            lines.append(
+                f"| hmac | factlab | {result['rows']:,} | {seconds} | "
+                f"{result['rows'] / seconds:,.0f} | {result['peak_rss_mb']} | | "
+                f"{result['load_before'][0]} |"
+            )
+    lines += [
+        "",
+        "Per stage (rows/s is upload rows over the stage's seconds):",
+        "",
+        "| case | implementation | stage | s | rows/s |",
+        "|---|---|---|---:|---:|",
+        *stage_lines,
+        "",
+        "Targets (issue 15):",
+        "",
+        "| case | target | measured | met | missed by |",
+        "|---|---|---:|---|---:|",
+    ]
+    for verdict in report["targets"]:
+        lines.append(
+            f"| {verdict['case']} | {verdict['implementation']}: {verdict['what']} "
+            f"{verdict['target']} | {verdict['measured']} "
+            f"| {'ja' if verdict['met'] else 'nee'} | "
+            f"{'' if verdict['met'] else str(verdict['missed_by_factor']) + 'x'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--inputs", type=Path, help="folder written by benchmarks/generate.py")
+    parser.add_argument("--case", action="append", choices=[*CASES, "hmac"], help="repeatable")
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive pandas script")
+    parser.add_argument(
+        "--variant", action="append", choices=VARIANTS, help="repeatable; default huidig"
+    )
+    parser.add_argument("--child-factlab", nargs=3, type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--patch", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--prepare-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child-hmac", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_factlab:
+        _child_factlab(*args.child_factlab, patch=args.patch, prepare_only=args.prepare_only)
+        return
+    if args.child_hmac:
+        _child_hmac()
+        return
+    cases = args.case or ["hmac", "gemeente", "gemeente-landelijk"]
+    if any(c in CASES for c in cases) and not args.inputs:
+        parser.error("--inputs is required for the cases gemeente, gemeente-landelijk and land")
+    results: dict[str, Any] = {}
+    for case in cases:
+        if case == "hmac":
+            results[case] = measure_hmac()
+        else:
+            results[case] = {
+                f"factlab {variant}": measure_factlab(args.inputs, case, variant)
+                for variant in args.variant or ["huidig"]
+            }
+            if not args.no_naive:
+                results[case]["naive"] = measure_naive(args.inputs, case)
+        print(f"{case}: {json.dumps(results[case])}", file=sys.stderr)
+    when = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
+    report = {
+        "when": when,
+        "machine": f"{platform.node()}, {os.cpu_count()} cores, {platform.machine()}, "
+        f"Python {platform.python_version()}",
+        "load_after": _load(),
+        "inputs": json.loads((args.inputs / "inputs.json").read_text()) if args.inputs else None,
+        "results": results,
+    }
+    report["targets"] = _verdicts(results)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{when}.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    (RESULTS / f"{when}.md").write_text(_markdown(report), encoding="utf-8")
+    print(_markdown(report))
+
+
+if __name__ == "__main__":
+    main()
