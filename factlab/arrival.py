@@ -33,7 +33,7 @@ from pathlib import Path
 
 import polars as pl
 
-from connectors.cbs import read_pc6hnr
+from connectors.cbs_prepared import read_pc6hnr_prepared
 from connectors.partner_files import ReadCounts, UnreadableFile
 from factlab.catalogue import load_catalogue
 from factlab.config import EditionConfig, Period
@@ -117,20 +117,21 @@ class TooSlow(UnreadableFile):
 
 
 class _Reference:
-    """The address table and catalogue, read once per check and only if a file needs them."""
+    """The catalogue, and the address table's rows for the postcodes a batch holds.
+
+    The CBS table is parsed once per release into a prepared copy
+    (:mod:`connectors.cbs_prepared`); a batch reads only the rows of its own postcodes.
+    """
 
     def __init__(self, config: EditionConfig) -> None:
         self._config = config
-        self._addresses: pl.DataFrame | None = None
         self.catalogue = load_catalogue(config.catalogue)
         self.codes = frozenset(self.catalogue.get_column("code"))
         self.domains = self.catalogue.select(pl.col("code").alias("voorziening"), "domein")
 
-    @property
-    def addresses(self) -> pl.DataFrame:
-        if self._addresses is None:
-            self._addresses = read_pc6hnr(self._config.address_table)
-        return self._addresses
+    def addresses(self, valid: pl.DataFrame) -> pl.DataFrame:
+        """The address table's rows for the postcodes in ``valid``."""
+        return read_pc6hnr_prepared(self._config.address_table, valid.get_column("postcode"))
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,9 @@ def _read(
             duplicate_mask=duplicates.mask(raw),
         )
         tally = tally.add(checked)
-        placed = place(checked.valid, reference.addresses, settings.config.gemeente_code)
+        placed = place(
+            checked.valid, reference.addresses(checked.valid), settings.config.gemeente_code
+        )
         for outcome, n in placement_counts(placed).items():
             placements[outcome] += n
         for code, n in placed.group_by("voorziening").len().iter_rows():

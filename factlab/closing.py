@@ -33,7 +33,8 @@ from typing import Any
 
 import polars as pl
 
-from connectors.cbs import read_pc6hnr, read_wijken, read_wijkkaart
+from connectors.cbs import read_wijken, read_wijkkaart
+from connectors.cbs_prepared import read_pc6hnr_prepared
 from factlab import __version__
 from factlab.arrival import checkpoint
 from factlab.catalogue import load_catalogue
@@ -181,7 +182,7 @@ def _wijken(config: EditionConfig) -> pl.DataFrame:
     if config.wijken is not None:
         return read_wijken(config.wijken, config.gemeente_code)
     codes = (
-        read_pc6hnr(config.address_table)
+        read_pc6hnr_prepared(config.address_table)
         .filter(pl.col("gemeente_code") == config.gemeente_code)
         .get_column("wijk_code")
         .unique()
@@ -196,7 +197,7 @@ def _wijken(config: EditionConfig) -> pl.DataFrame:
 def _buurten(config: EditionConfig) -> pl.DataFrame:
     """Every buurt of the gemeente, so every buurt gets a row in the buurt table."""
     return (
-        read_pc6hnr(config.address_table)
+        read_pc6hnr_prepared(config.address_table)
         .filter(pl.col("gemeente_code") == config.gemeente_code)
         .select("wijk_code", "buurt_code")
     )

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from factlab.synth import synthesise
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Prepared CBS copies go to a fresh folder per test process, not the user's cache."""
+    os.environ["FACTLAB_CACHE"] = tempfile.mkdtemp(prefix="factlab-cache-")
+
 
 TEST_SCALE = 0.1  # ~7,000 dwellings: every kind of dirt still occurs, runs take a second
 
