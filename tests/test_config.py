@@ -68,8 +68,9 @@ def test_every_setting_is_parsed_typed(tmp_path: Path) -> None:
             tmp_path,
             BASE.replace('"GM0479"', '"GM0479"\nverwacht = ["wmo", "kredietbank"]')
             + "[openbaarmaking]\ndrempel = 10\nafronding = 10\n"
-            + "[aanlevering]\nmax_afgewezen = 0.1\nwachttijd_seconden = 30\nmax_bestand_mb = 50\n"
-            + "max_rijen = 1000\nmax_regel_tekens = 2000\nmax_cel_tekens = 300\nmax_seconden = 60\n"
+            + "[aanlevering]\nmax_afgewezen = 0.1\nwachttijd_seconden = 30\n"
+            + "max_bestand_bytes = 50000000\nmax_rijen = 1000\nmax_regellengte = 2000\n"
+            + "max_cellengte = 300\nmax_seconden = 60\n"
             + '[rapport]\ncontact = "onderzoek@gemeente.nl"\ntoelichting = "Wmo-cijfers zonder pgb."\n'
             + 'cbs_gebruik = "gebruik.csv"\nvorige_editie = "vorige"\n',
         )
@@ -77,7 +78,10 @@ def test_every_setting_is_parsed_typed(tmp_path: Path) -> None:
     assert config.expected_partners == ("wmo", "kredietbank")
     assert (config.disclosure_rules.threshold, config.disclosure_rules.rounding) == (10, 10)
     assert (config.max_rejected_share, config.settle_seconds) == (0.1, 30.0)
-    assert config.read_limits == ReadLimits(50, 1000, 2000, 300, 60)
+    assert config.read_limits == ReadLimits(
+        max_file_bytes=50_000_000, max_rows=1000, max_line_chars=2000, max_cell_chars=300
+    )
+    assert config.max_seconds_per_file == 60
     assert config.report.contact == "onderzoek@gemeente.nl"
     assert config.report.toelichting == "Wmo-cijfers zonder pgb."
     assert config.report.cbs_gebruik == (tmp_path / "gebruik.csv").resolve()
@@ -185,8 +189,8 @@ def test_every_setting_is_parsed_typed(tmp_path: Path) -> None:
             id="limit-zero",
         ),
         pytest.param(
-            BASE + "[aanlevering]\nmax_bestand_mb = true\n",
-            r"\[aanlevering\] max_bestand_mb moet een geheel getal .* niet waar/onwaar",
+            BASE + "[aanlevering]\nmax_bestand_bytes = true\n",
+            r"\[aanlevering\] max_bestand_bytes moet een geheel getal .* niet waar/onwaar",
             id="limit-bool",
         ),
         pytest.param(
