@@ -21,273 +21,47 @@ else, so a mistake upstream cannot leak.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
 
-from factlab.analyse import CellKey, Relation
-from schemas.receipt import COUNT_KEYS as RECEIPT_COUNT_KEYS
+from factlab.analyse import Relation
+from schemas import areas
+from schemas.disclosure import DEFAULT_RULES, DisclosureRules
+from schemas.tables import CONTRACTS, RECORD_LEVEL_NAMES, CellKey, TableContract
+
+__all__ = [
+    "CONTRACTS",
+    "DEFAULT_RULES",
+    "DisclosureError",
+    "DisclosureRules",
+    "Protected",
+    "TableContract",
+    "check_text",
+    "gate",
+    "protect",
+    "round_count",
+    "suppress",
+    "table_cells",
+]
 
 
 class DisclosureError(RuntimeError):
     """An output would reveal something about individual households; nothing was written."""
 
 
-@dataclass(frozen=True)
-class DisclosureRules:
-    """Configurable disclosure parameters (documented in Dutch in the report)."""
-
-    threshold: int = 7
-    rounding: int = 5
-    pct_decimals: int = 1
-    expected_decimals: int = 1
-    ratio_decimals: int = 2
-    top_combinations: int = 10
-
-    def __post_init__(self) -> None:
-        if self.threshold < 0 or self.rounding < 1:
-            raise ValueError("threshold must be >= 0 and rounding >= 1")
-
-
-#: The defaults, as a value (frozen), for signatures: ``rules: DisclosureRules = DEFAULT_RULES``.
-DEFAULT_RULES = DisclosureRules()
-
-
-# --------------------------------------------------------------------------- table contracts
-
-
-@dataclass(frozen=True)
-class Column:
-    """One published column. ``role``: gebied, key, label, public, count or derived.
-
-    A count column names its ``quantity``: the cell key is ``(quantity, gebied_code, *keys)``
-    plus the column name when ``per_column`` (several count columns of one quantity).
-    A derived column names its ``kind`` and the inputs it is computed from.
-    """
-
-    name: str
-    role: str
-    quantity: str = ""
-    per_column: bool = False
-    kind: str = ""
-    inputs: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class TableContract:
-    name: str
-    title: str
-    columns: tuple[Column, ...]
-    per_gebied: bool = True
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns)
-
-    def role(self, role: str) -> tuple[Column, ...]:
-        return tuple(c for c in self.columns if c.role == role)
-
-    def count_key(self, column: Column, row: Mapping[str, object]) -> CellKey:
-        keys = tuple(str(row[c.name]) for c in self.role("key"))
-        suffix = (column.name,) if column.per_column else ()
-        return (column.quantity, str(row["gebied_code"]), *keys, *suffix)
-
-
-GEBIED = (Column("gebied_code", "gebied"), Column("gebied_naam", "label"))
-
-
-def _count(name: str, quantity: str, per_column: bool = False) -> Column:
-    return Column(name, "count", quantity=quantity, per_column=per_column)
-
-
-def _derived(name: str, kind: str, *inputs: str) -> Column:
-    return Column(name, "derived", kind=kind, inputs=inputs)
-
-
-_PAIR = (
-    Column("a", "key"),
-    Column("b", "key"),
-)
-
-CONTRACTS: dict[str, TableContract] = {
-    c.name: c
-    for c in (
-        TableContract(
-            "kerncijfers",
-            "Kerncijfers per gebied",
-            (
-                *GEBIED,
-                Column("woningen", "public"),
-                _count("huishoudens_met_voorziening", "met_voorziening"),
-                _derived(
-                    "aandeel_met_voorziening_pct", "pct", "huishoudens_met_voorziening", "woningen"
-                ),
-                _count("huishoudens_meerdere_voorzieningen", "meerdere_voorzieningen"),
-                _count("huishoudens_meerdere_domeinen", "meerdere_domeinen"),
-                _derived(
-                    "aandeel_meerdere_domeinen_pct",
-                    "pct",
-                    "huishoudens_meerdere_domeinen",
-                    "huishoudens_met_voorziening",
-                ),
-            ),
-        ),
-        TableContract(
-            "aantal_voorzieningen",
-            "Samenloop van voorzieningen: aantal verschillende voorzieningen per huishouden",
-            (
-                *GEBIED,
-                Column("aantal_voorzieningen", "key"),
-                _count("huishoudens", "aantal_voorzieningen"),
-            ),
-        ),
-        TableContract(
-            "aantal_organisaties",
-            "Samenloop van organisaties: aantal hulpverlenende organisaties per huishouden",
-            (
-                *GEBIED,
-                Column("aantal_organisaties", "key"),
-                _count("huishoudens", "aantal_organisaties"),
-            ),
-        ),
-        TableContract(
-            "domeincombinaties",
-            "Combinaties van Jeugd, Wmo en Participatie (CBS-indeling)",
-            (*GEBIED, Column("combinatie", "key"), _count("huishoudens", "domeincombinatie")),
-        ),
-        TableContract(
-            "kwetsbaarheid",
-            "Huishoudens met voorzieningen uit meerdere domeinen, naar aantal voorzieningen",
-            (
-                *GEBIED,
-                Column("aantal_voorzieningen", "key"),
-                _count("huishoudens", "aantal_voorzieningen"),
-                _count("huishoudens_meerdere_domeinen", "meerdere_domeinen_naar_aantal"),
-                _derived(
-                    "aandeel_meerdere_domeinen_pct",
-                    "pct",
-                    "huishoudens_meerdere_domeinen",
-                    "huishoudens",
-                ),
-            ),
-        ),
-        TableContract(
-            "top_combinaties",
-            "Meest voorkomende combinaties van domeinen (alle domeinen)",
-            (*GEBIED, Column("combinatie", "key"), _count("huishoudens", "combinatie")),
-            per_gebied=False,
-        ),
-        TableContract(
-            "voorzieningen",
-            "Huishoudens per voorziening",
-            (
-                *GEBIED,
-                Column("voorziening", "key"),
-                Column("voorziening_naam", "label"),
-                Column("domein", "label"),
-                _count("huishoudens", "voorziening"),
-            ),
-            per_gebied=False,
-        ),
-        TableContract(
-            "domeinen",
-            "Huishoudens per domein",
-            (*GEBIED, Column("domein", "key"), _count("huishoudens", "domein")),
-            per_gebied=False,
-        ),
-        TableContract(
-            "samenloop_voorzieningen",
-            "Samenloop van voorzieningen (paarsgewijs)",
-            (
-                *GEBIED,
-                *_PAIR,
-                _count("huishoudens", "beide_voorzieningen"),
-                _derived("verwacht", "expected", "voorziening", "met_voorziening"),
-                _derived("ratio", "ratio", "huishoudens", "verwacht"),
-            ),
-            per_gebied=False,
-        ),
-        TableContract(
-            "samenloop_domeinen",
-            "Samenloop van domeinen (paarsgewijs)",
-            (
-                *GEBIED,
-                *_PAIR,
-                _count("huishoudens", "beide_domeinen"),
-                _derived("verwacht", "expected", "domein", "met_voorziening"),
-                _derived("ratio", "ratio", "huishoudens", "verwacht"),
-            ),
-            per_gebied=False,
-        ),
-        TableContract(
-            "aanlevering",
-            "Aanlevering per organisatie (aantallen rijen)",
-            (
-                *GEBIED,
-                Column("organisatie", "key"),
-                Column("organisatie_naam", "label"),
-                *(_count(n, "aanlevering", per_column=True) for n in RECEIPT_COUNT_KEYS),
-                _derived("plaatsingsgraad_pct", "pct", "geplaatst", "geaccepteerd"),
-            ),
-            per_gebied=False,
-        ),
-        TableContract(
-            "aanlevering_voorzieningen",
-            "Aangeleverde rijen per organisatie en voorziening",
-            (
-                *GEBIED,
-                Column("organisatie", "key"),
-                Column("organisatie_naam", "label"),
-                Column("voorziening", "key"),
-                _count("rijen", "aanlevering_voorziening"),
-            ),
-            per_gebied=False,
-        ),
-    )
-}
-
-#: Column names that would mean record-level data; refused anywhere, whatever the contract says.
-RECORD_LEVEL_NAMES = frozenset(
-    {
-        "pseudoniem",
-        "pseudonym",
-        "pseudo_id",
-        "huishouden_id",
-        "adres",
-        "address",
-        "postcode",
-        "huisnummer",
-        "bsn",
-        "geboortedatum",
-        "sleutel",
-        "hmac",
-        "voorzieningen",
-        "domeinen",
-        "organisaties",
-        "buurt_code",
-    }
-)
 #: A long unbroken token (hex digest, base64/base32 pseudonym) never belongs in a publication.
 TOKEN = re.compile(r"(?<![A-Za-z0-9_\-+/=])[A-Za-z0-9_\-+/=]{24,}(?![A-Za-z0-9_\-+/=])")
-GEBIED_CODE = re.compile(r"^(GM\d{4}|WK\d{6}|onbekend)$")
 
 
 # --------------------------------------------------------------------------- cells
 
 
 def round_count(value: int, rules: DisclosureRules) -> int:
-    """Round half up to a multiple of ``rules.rounding``; never into the suppressed range.
-
-    Half up (not banker's rounding) so the same true count always gives the same output.
-    """
-    base = rules.rounding
-    rounded = base * math.floor(value / base + 0.5)
-    if rounded <= rules.threshold:
-        rounded = base * (rules.threshold // base + 1)
-    return rounded
+    """The published value of a count that is not suppressed (see :class:`DisclosureRules`)."""
+    return rules.round_count(value)
 
 
 def table_cells(contract: TableContract, frame: pl.DataFrame) -> dict[CellKey, int]:
@@ -417,23 +191,11 @@ def _derive(
             raise DisclosureError(f"onbekende afgeleide kolom {column.kind}")
 
 
-def _schema(contract: TableContract, source: pl.DataFrame) -> dict[str, pl.DataType]:
-    schema: dict[str, pl.DataType] = {}
-    for column in contract.columns:
-        if column.role in ("count", "public"):
-            schema[column.name] = pl.Int64()
-        elif column.role == "derived":
-            schema[column.name] = pl.Float64()
-        else:
-            schema[column.name] = source.schema.get(column.name, pl.String())
-    return schema
-
-
 def protect(
     tables: Mapping[str, pl.DataFrame],
     hidden: Mapping[CellKey, int],
     relations: Iterable[Relation],
-    rules: DisclosureRules = DisclosureRules(),
+    rules: DisclosureRules = DEFAULT_RULES,
 ) -> Protected:
     """Turn true-count tables into publishable tables.
 
@@ -463,20 +225,20 @@ def protect(
                 row[column.name] = out_cells[contract.count_key(column, source)]
             _derive(contract, row, out_cells, rules)
             rows.append(row)
-        out[name] = pl.DataFrame(rows, schema=_schema(contract, frame), orient="row")
+        out[name] = pl.DataFrame(rows, schema=contract.schema, orient="row")
     return Protected(out, out_cells, frozenset(suppressed), relations)
 
 
 # --------------------------------------------------------------------------- the gate
 
 
-def gate(name: str, frame: pl.DataFrame, rules: DisclosureRules = DisclosureRules()) -> None:
+def gate(name: str, frame: pl.DataFrame, rules: DisclosureRules = DEFAULT_RULES) -> None:
     """Refuse a table that is not exactly what its contract allows. Raises DisclosureError.
 
-    Checks: known table, exact columns in order, no record-level column names or list/struct
-    columns, gebied codes well-formed, every count empty or a multiple of the rounding base
-    above the threshold, derived columns empty when an input count is, no token-like text
-    (a pseudonym or key) in any text cell.
+    Checks: known table, exact columns in order with the contract's types, no record-level
+    column names, gebied codes as :data:`schemas.areas.AREA_CODES` defines them, every count
+    empty or publishable under ``rules``, derived columns empty when an input count is, no
+    token-like text (a pseudonym or key) in any text cell.
     """
     contract = CONTRACTS.get(name)
     if contract is None:
@@ -490,18 +252,18 @@ def gate(name: str, frame: pl.DataFrame, rules: DisclosureRules = DisclosureRule
             f"{name}: kolommen {list(frame.columns)} wijken af van het contract "
             f"{list(contract.names)} (onbekend: {extra})"
         )
-    for column, dtype in frame.schema.items():
-        if isinstance(dtype, pl.List | pl.Struct | pl.Array | pl.Object):
-            raise DisclosureError(f"{name}.{column}: geneste kolom ({dtype}) is recordniveau")
+    wrong_types = [c for c, t in contract.schema.items() if frame.schema[c] != t]
+    if wrong_types:
+        raise DisclosureError(
+            f"{name}: kolommen {wrong_types} hebben niet het type van het contract"
+        )
     codes = frame.get_column("gebied_code").to_list()
-    wrong = [c for c in codes if c is None or not GEBIED_CODE.match(str(c))]
+    wrong = [c for c in codes if not areas.AREA_CODES.is_gebied(c)]
     if wrong:
         raise DisclosureError(f"{name}: ongeldige gebied_code {wrong[:3]}")
     for column in contract.role("count"):
-        for value in frame.get_column(column.name).to_list():
-            if value is None:
-                continue
-            if value != int(value) or value <= rules.threshold or int(value) % rules.rounding:
+        for value in frame.get_column(column.name).drop_nulls().to_list():
+            if not rules.is_publishable(value):
                 raise DisclosureError(
                     f"{name}.{column.name}: waarde {value} is niet gepubliceerd te mogen "
                     f"(0-{rules.threshold} of niet afgerond op {rules.rounding})"

@@ -480,7 +480,7 @@ def _publish(
             households, **area, wijken=_wijken(config), provenance=provenance,
             out_dir=edition_dir, rules=rules, catalogue=catalogue,
         )  # fmt: skip
-        checked = checked.merge(check_tables(edition_dir, edition_dir / QUALITY_FOLDER))
+        checked = checked.merge(check_tables(edition_dir, edition_dir / QUALITY_FOLDER, rules))
         provenance["kwaliteit"] = checked.summary()
         _stop_if_failed(checked, edition_dir)
         publish_report(

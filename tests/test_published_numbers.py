@@ -119,17 +119,19 @@ def test_shares_are_computed_from_published_counts(edition) -> None:
             )
 
 
+@pytest.mark.parametrize(("drempel", "afronding"), [(10, 10), (6, 4)])
 def test_disclosure_settings_come_from_the_edition_config(
-    synth_source: Path, tmp_path: Path
+    synth_source: Path, tmp_path: Path, drempel: int, afronding: int
 ) -> None:
+    """Any allowed setting passes every check of the run (gate, quality suites, report)."""
     folder = tmp_path / "gemeente"
     shutil.copytree(synth_source, folder)
     with (folder / "factlab.toml").open("a", encoding="utf-8") as config_file:
-        config_file.write("\n[openbaarmaking]\ndrempel = 10\nafronding = 10\n")
+        config_file.write(f"\n[openbaarmaking]\ndrempel = {drempel}\nafronding = {afronding}\n")
     config = load_config(folder / "factlab.toml")
     result = run_edition(
         RunSettings(folder / "uploads", tmp_path / "out", "2026", config, config.period),
         ephemeral_key(),
     )
     counts = [v for v in _published(result.edition_dir / "tabellen").values() if v is not None]
-    assert counts and all(v % 10 == 0 and v > 10 for v in counts)
+    assert counts and all(v % afronding == 0 and v > drempel for v in counts)
