@@ -22,12 +22,13 @@ else, so a mistake upstream cannot leak.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from factlab.analyse import Relation
+from factlab.attack import Bounds, attack_cells, domains_of_provisions, is_protected
 from schemas import areas
 from schemas.disclosure import DEFAULT_RULES, DisclosureRules
 from schemas.tables import CONTRACTS, RECORD_LEVEL_NAMES, CellKey, TableContract
@@ -142,12 +143,18 @@ def suppress(
 
 @dataclass(frozen=True)
 class Protected:
-    """Published tables (rounded/suppressed counts, derived columns) and the cell audit."""
+    """Published tables (rounded/suppressed counts, derived columns) and the cell audit.
+
+    ``primary``: the suppressed cells at or below the threshold (the rest are complements).
+    ``bounds``: for each suppressed cell, what the attacker's linear program proves about it.
+    """
 
     tables: dict[str, pl.DataFrame]
     cells: dict[CellKey, int | None]
     suppressed: frozenset[CellKey]
     relations: tuple[Relation, ...] = field(default=())
+    primary: frozenset[CellKey] = field(default=frozenset())
+    bounds: Mapping[CellKey, Bounds] = field(default_factory=dict)
 
 
 def _round_or_none(
@@ -191,6 +198,63 @@ def _derive(
             raise DisclosureError(f"onbekende afgeleide kolom {column.kind}")
 
 
+def _complement(
+    weak: CellKey,
+    values: Mapping[CellKey, int],
+    published: set[CellKey],
+    suppressed: set[CellKey],
+    relations: Sequence[Relation],
+) -> CellKey:
+    """The smallest visible cell nearest to ``weak`` through relations: suppressing it widens
+    ``weak``'s interval (a cell whose neighbours are all hidden is pinned from further away)."""
+    seen = {weak}
+    frontier = {weak}
+    while frontier:
+        near = {
+            k for r in relations if frontier & {r.total, *r.parts} for k in (r.total, *r.parts)
+        } - seen
+        candidates = sorted((values[k], k) for k in near & published - suppressed)
+        if candidates:
+            return candidates[0][1]
+        seen |= near
+        frontier = near
+    raise DisclosureError(f"cel {weak} is niet te beschermen")
+
+
+def _audit_and_repair(
+    values: Mapping[CellKey, int],
+    published: set[CellKey],
+    suppressed: set[CellKey],
+    relations: Sequence[Relation],
+    rules: DisclosureRules,
+    domain_of: Mapping[str, str],
+) -> tuple[set[CellKey], dict[CellKey, Bounds]]:
+    """Attack the suppression as it stands; complement every cell the attacker narrows down.
+
+    The rules of :func:`suppress` hold relation by relation; the attacker combines all
+    relations and the rounding intervals at once (:mod:`factlab.attack`), so chains of
+    relations can still narrow a cell down. Suppressing more only widens every interval, so
+    after a repair only the weak cells and the new complements need another look; the final
+    bounds are computed once more for all, for the certificate.
+    """
+    suppressed = set(suppressed)
+    targets = set(suppressed)
+    repaired = False
+    while True:
+        shown = {k: None if k in suppressed else rules.round_count(values[k]) for k in published}
+        bounds = attack_cells(shown, relations, rules, domain_of, sorted(targets))
+        weak = sorted(k for k, b in bounds.items() if not is_protected(b, rules))
+        if not weak:
+            break
+        added = {_complement(k, values, published, suppressed, relations) for k in weak}
+        suppressed |= added
+        targets = set(weak) | added
+        repaired = True
+    if repaired:
+        bounds = attack_cells(shown, relations, rules, domain_of, sorted(suppressed))
+    return suppressed, bounds
+
+
 def protect(
     tables: Mapping[str, pl.DataFrame],
     hidden: Mapping[CellKey, int],
@@ -200,7 +264,9 @@ def protect(
     """Turn true-count tables into publishable tables.
 
     Order matters: all cells of all tables are suppressed together (cross-table relations),
-    then rounded, and only then are shares and ratios computed, from the rounded values.
+    the suppression is attacked and repaired until every suppressed cell keeps the documented
+    protection, then the counts are rounded, and only then are shares and ratios computed,
+    from the rounded values.
     Tables must be in :data:`CONTRACTS`.
     """
     relations = tuple(relations)
@@ -214,6 +280,9 @@ def protect(
     if missing:
         raise DisclosureError(f"relaties verwijzen naar onbekende cellen: {sorted(missing)[:3]}")
     suppressed = suppress(values, published, relations, rules)
+    suppressed, bounds = _audit_and_repair(
+        values, published, suppressed, relations, rules, domains_of_provisions(tables)
+    )
     out_cells = {k: _round_or_none(values[k], k, suppressed, rules) for k in published}
     out: dict[str, pl.DataFrame] = {}
     for name, frame in tables.items():
@@ -226,7 +295,8 @@ def protect(
             _derive(contract, row, out_cells, rules)
             rows.append(row)
         out[name] = pl.DataFrame(rows, schema=contract.schema, orient="row")
-    return Protected(out, out_cells, frozenset(suppressed), relations)
+    primary = frozenset(k for k in suppressed if values[k] <= rules.threshold)
+    return Protected(out, out_cells, frozenset(suppressed), relations, primary, bounds)
 
 
 # --------------------------------------------------------------------------- the gate

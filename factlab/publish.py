@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,7 @@ def protected_tables(
     ordered = {
         name: (top if name == "top_combinaties" else result.tables[name]) for name in CONTRACTS
     }
-    return Protected(ordered, result.cells, result.suppressed, result.relations)
+    return replace(result, tables=ordered)
 
 
 def table_csv(frame: pl.DataFrame) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from attacker import PROVENANCE
 from households_factory import analyse_area, gemeente, households
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,36 +22,6 @@ from factlab.disclose import (
 from factlab.publish import protected_tables
 
 RULES = DisclosureRules()
-PROVENANCE = {
-    "bestanden": [
-        {
-            "organisatie": "wijkteam",
-            "organisatie_naam": "Wijkteam",
-            "rijen_gelezen": 60,
-            "geaccepteerd": 55,
-            "afgewezen": 5,
-            "dubbel": 0,
-            "buiten_periode": 0,
-            "geplaatst": 50,
-            "niet_geplaatst": 3,
-            "buiten_gemeente": 2,
-            "voorzieningen": {"WMO-HH": 40, "WMO-BEG": 15},
-        },
-        {
-            "organisatie": "werkplein",
-            "organisatie_naam": "Werkplein",
-            "rijen_gelezen": 300,
-            "geaccepteerd": 290,
-            "afgewezen": 4,
-            "dubbel": 6,
-            "buiten_periode": 0,
-            "geplaatst": 280,
-            "niet_geplaatst": 10,
-            "buiten_gemeente": 0,
-            "voorzieningen": {"PW-BIJ": 290},
-        },
-    ]
-}
 # (seed, households, wijken): big enough to publish a lot, and small where suppression bites.
 CASES = [(1, 2000, 6), (2, 600, 8), (3, 120, 4), (4, 40, 3), (5, 9, 2), (6, 0, 2)]
 

@@ -3,17 +3,21 @@ or suppressed; never a small count, never a share computed from an unrounded cou
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import Counter
 from pathlib import Path
 
 import polars as pl
 import pytest
+from attacker import read_tables, weak_cells
 
+from connectors.cbs import read_wijken
 from factlab.config import load_config
 from factlab.disclose import DEFAULT_RULES, round_count
 from factlab.edition import RunSettings, run_edition
 from factlab.keys import ephemeral_key
+from factlab.publish import protected_tables
 from factlab.synth import synthesise
 
 GEMEENTE = "GM0479"
@@ -104,6 +108,24 @@ def test_every_published_cell_is_the_rounded_truth_or_suppressed(edition) -> Non
     # Every true cell with households is published or suppressed; none silently missing.
     assert {k for k, v in true.items() if v} <= set(published)
     assert suppressed > 0  # the small wijken of this synthetic gemeente do trigger suppression
+
+
+def test_the_attacker_narrows_no_suppressed_cell_of_the_released_files(edition) -> None:
+    """The LP attack on the CSV files as released, with the method's identities as knowledge."""
+    tables_dir, _ = edition
+    edition_dir = tables_dir.parent
+    config = load_config(edition_dir.parent.parent / "gemeente" / "factlab.toml")
+    provenance = json.loads((edition_dir / "audit.json").read_text(encoding="utf-8"))
+    structure = protected_tables(
+        pl.read_parquet(edition_dir / "huishoudens.parquet"),
+        gemeente_code=config.gemeente_code,
+        gemeente_naam=config.gemeente_naam,
+        wijken=read_wijken(config.wijken),
+        provenance=provenance,
+    )
+    released = read_tables(tables_dir)
+    assert set(released) == set(structure.tables)
+    assert weak_cells(released, structure.relations, DEFAULT_RULES) == {}
 
 
 def test_shares_are_computed_from_published_counts(edition) -> None:
