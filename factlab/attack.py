@@ -213,7 +213,13 @@ def attack(
 
 
 def is_protected(bounds: Bounds, rules: DisclosureRules) -> bool:
-    """The documented protection: not pinned into 1..drempel, and at least drempel wide."""
+    """The documented protection: not pinned into 1..drempel, and at least drempel wide.
+
+    A cell proven empty (``[0, 0]``) is protected too: it holds no household to disclose, and
+    such zeros follow from what is public anyway (no partner delivers that domain, say).
+    """
+    if bounds.high == 0:
+        return True
     pinned = bounds.low >= 1 and bounds.high is not None and bounds.high <= rules.threshold
     return not pinned and bounds.width >= rules.threshold
 

@@ -28,7 +28,13 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from factlab.analyse import Relation
-from factlab.attack import Bounds, attack_cells, domains_of_provisions, is_protected
+from factlab.attack import (
+    Bounds,
+    attack_cells,
+    domains_of_provisions,
+    is_protected,
+    structural_inequalities,
+)
 from schemas import areas
 from schemas.disclosure import DEFAULT_RULES, DisclosureRules
 from schemas.tables import CONTRACTS, RECORD_LEVEL_NAMES, CellKey, TableContract
@@ -203,16 +209,17 @@ def _complement(
     values: Mapping[CellKey, int],
     published: set[CellKey],
     suppressed: set[CellKey],
-    relations: Sequence[Relation],
+    links: Sequence[frozenset[CellKey]],
 ) -> CellKey:
-    """The smallest visible cell nearest to ``weak`` through relations: suppressing it widens
-    ``weak``'s interval (a cell whose neighbours are all hidden is pinned from further away)."""
+    """The smallest visible cell nearest to ``weak``: suppressing it widens ``weak``'s interval.
+
+    ``links`` are the cell sets of every relation and structural inequality the attacker uses;
+    a cell whose neighbours are all hidden is narrowed down from further away.
+    """
     seen = {weak}
     frontier = {weak}
     while frontier:
-        near = {
-            k for r in relations if frontier & {r.total, *r.parts} for k in (r.total, *r.parts)
-        } - seen
+        near = {k for link in links if frontier & link for k in link} - seen
         candidates = sorted((values[k], k) for k in near & published - suppressed)
         if candidates:
             return candidates[0][1]
@@ -239,6 +246,9 @@ def _audit_and_repair(
     """
     suppressed = set(suppressed)
     targets = set(suppressed)
+    known = set(values) | {k for r in relations for k in (r.total, *r.parts)}
+    links = [frozenset((r.total, *r.parts)) for r in relations]
+    links += [frozenset(k for k, _ in row) for row in structural_inequalities(known, domain_of)]
     repaired = False
     while True:
         shown = {k: None if k in suppressed else rules.round_count(values[k]) for k in published}
@@ -246,7 +256,7 @@ def _audit_and_repair(
         weak = sorted(k for k, b in bounds.items() if not is_protected(b, rules))
         if not weak:
             break
-        added = {_complement(k, values, published, suppressed, relations) for k in weak}
+        added = {_complement(k, values, published, suppressed, links) for k in weak}
         suppressed |= added
         targets = set(weak) | added
         repaired = True

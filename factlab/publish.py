@@ -18,6 +18,7 @@ import xlsxwriter
 
 from factlab.analyse import analyse, receipts_tables
 from factlab.catalogue import load_catalogue
+from factlab.certificate import CERTIFICATE, build_certificate, write_certificate
 from factlab.disclose import CONTRACTS, DEFAULT_RULES, DisclosureRules, Protected, gate, protect
 from factlab.files import atomic_write_bytes, atomic_write_text
 from factlab.report import inline_plotly, render_report
@@ -135,7 +136,8 @@ def publish_tables(
     rules: DisclosureRules = DEFAULT_RULES,
     catalogue: pl.DataFrame | None = None,
 ) -> Protected:
-    """Protect, gate and write ``tabellen/*.csv`` and ``tabellen.xlsx``; returns the tables.
+    """Protect, gate and write ``tabellen/*.csv``, ``tabellen.xlsx`` and the release certificate
+    ``openbaarmaking.json``; returns the tables.
 
     Every table passes the gate before the first file is written.
     """
@@ -153,6 +155,7 @@ def publish_tables(
     for name, frame in protected.tables.items():
         atomic_write_bytes(out_dir / TABLE_DIR / f"{name}.csv", table_csv(frame).encode("utf-8"))
     atomic_write_bytes(out_dir / WORKBOOK, workbook_bytes(protected.tables, rules))
+    write_certificate(build_certificate(protected, rules), out_dir)
     return protected
 
 
@@ -198,7 +201,7 @@ def publish(
     rules: DisclosureRules = DEFAULT_RULES,
     catalogue: pl.DataFrame | None = None,
 ) -> list[Path]:
-    """Write ``tabellen/*.csv``, ``tabellen.xlsx`` and ``rapport.html`` under ``out_dir``.
+    """Write ``tabellen/*.csv``, ``tabellen.xlsx``, ``openbaarmaking.json`` and ``rapport.html``.
 
     ``out_dir`` is ``<out>/<edition>``. Returns the files written. Raises
     :class:`factlab.disclose.DisclosureError` if an output fails the gate; the tables are all
@@ -215,4 +218,4 @@ def publish(
         catalogue=catalogue,
     )  # fmt: skip
     tables = [out_dir / TABLE_DIR / f"{name}.csv" for name in protected.tables]
-    return [*tables, out_dir / WORKBOOK, report]
+    return [*tables, out_dir / WORKBOOK, out_dir / CERTIFICATE, report]

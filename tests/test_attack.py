@@ -114,3 +114,4 @@ def test_the_program_on_a_table_small_enough_to_check_by_hand() -> None:
     assert not is_protected(Bounds(1, 7), rules)  # pinned to 1..7
     assert not is_protected(Bounds(0, 6), rules)  # narrower than the threshold
     assert is_protected(Bounds(0, 7), rules) and is_protected(Bounds(3, 14), rules)
+    assert is_protected(Bounds(0, 0), rules)  # proven empty: no household to disclose

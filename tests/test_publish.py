@@ -77,7 +77,11 @@ def edition(tmp_path_factory) -> tuple[Path, list[Path]]:
 def test_writes_every_table_workbook_and_report(edition):
     out, written = edition
     names = {p.relative_to(out).as_posix() for p in written}
-    assert names == {f"tabellen/{n}.csv" for n in CONTRACTS} | {"tabellen.xlsx", "rapport.html"}
+    assert names == {f"tabellen/{n}.csv" for n in CONTRACTS} | {
+        "tabellen.xlsx",
+        "openbaarmaking.json",
+        "rapport.html",
+    }
     assert all(p.exists() and p.stat().st_size > 0 for p in written)
 
 
