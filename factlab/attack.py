@@ -23,6 +23,7 @@ import os
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
@@ -56,6 +57,15 @@ def published_cells(tables: Mapping[str, pl.DataFrame]) -> dict[CellKey, int | N
                 value = row[column.name]
                 cells[contract.count_key(column, row)] = None if value is None else int(value)
     return cells
+
+
+def read_published(folder: Path) -> dict[str, pl.DataFrame]:
+    """Published CSV tables as released (``tabellen/``), typed by their contracts."""
+    return {
+        name: pl.read_csv(folder / f"{name}.csv", schema=contract.schema)
+        for name, contract in CONTRACTS.items()
+        if (folder / f"{name}.csv").exists()
+    }
 
 
 def domains_of_provisions(tables: Mapping[str, pl.DataFrame]) -> dict[str, str]:
@@ -142,11 +152,15 @@ def attack(
     rules: DisclosureRules,
     targets: Iterable[CellKey],
     inequalities: Iterable[Inequality] = (),
+    exact: Mapping[CellKey, int] | None = None,
+    pins_only: bool = False,
 ) -> dict[CellKey, Bounds]:
     """The attacker's bounds on each of ``targets``.
 
-    ``cells``: the published cells (None = suppressed); every other cell named by a relation
-    or inequality is unpublished and only known to be >= 0. One program is built once and
+    ``cells``: the published cells (None = suppressed); ``exact``: cells the attacker knows
+    exactly; every other cell named by a relation or inequality is unpublished and only known
+    to be >= 0. ``pins_only``: skip the upper bound of a target that can be 0 (it cannot be
+    pinned into 1..drempel); its bound then reads ``Bounds(0, None)``. One program is built once and
     re-solved per bound with a changed objective (HiGHS starts from the previous basis); a
     first solve minimising all targets together finds every target that can be 0 at once.
     """
@@ -160,12 +174,17 @@ def attack(
             row[part] = row.get(part, 0.0) - 1.0
         rows.append((row, 0.0))
     rows += [(dict(row), -highspy.kHighsInf) for row in inequalities]
-    keys = sorted({k for row, _ in rows for k in row} | set(cells))
+    exact = exact or {}
+    keys = sorted({k for row, _ in rows for k in row} | set(cells) | set(exact))
+
+    def interval(key: CellKey) -> tuple[float, float]:
+        if key in exact:
+            return exact[key], exact[key]
+        value = cells.get(key)
+        return (0.0, highspy.kHighsInf) if value is None else rules.interval(value)
+
     index = {k: i for i, k in enumerate(keys)}
-    bounds = [
-        (0.0, highspy.kHighsInf) if cells.get(k) is None else rules.interval(cells[k])  # type: ignore[arg-type]
-        for k in keys
-    ]
+    bounds = [interval(k) for k in keys]
     lp = highspy.HighsLp()
     lp.num_col_ = len(keys)
     lp.num_row_ = len(rows)
@@ -207,6 +226,9 @@ def attack(
     found: dict[CellKey, Bounds] = {}
     for column in columns:
         low = 0 if point[column] < 0.5 else math.ceil(solve({column: 1.0})[0] - 1e-6)  # type: ignore[operator]
+        if pins_only and low == 0:
+            found[keys[column]] = Bounds(0, None)
+            continue
         high, _ = solve({column: -1.0})
         found[keys[column]] = Bounds(low, None if high is None else math.floor(-high + 1e-6))
     return found

@@ -12,7 +12,6 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -23,7 +22,7 @@ from factlab.attack import Bounds, attack_tables, is_protected
 from factlab.disclose import DEFAULT_RULES, DisclosureRules, Protected
 from factlab.publish import protected_tables
 from factlab.report import render_report
-from schemas.tables import CONTRACTS, CellKey
+from schemas.tables import CellKey
 
 PROVENANCE = {
     "editie": "2026",
@@ -190,12 +189,3 @@ def imprecise_numbers(html: str, tables: Mapping[str, pl.DataFrame]) -> list[str
         if raw and float(raw) not in allowed:
             problems.append(f"tabel: {raw}")
     return problems
-
-
-def read_tables(folder: Path) -> dict[str, pl.DataFrame]:
-    """Published CSV tables as released, typed by their contracts."""
-    return {
-        name: pl.read_csv(folder / f"{name}.csv", schema=contract.schema)
-        for name, contract in CONTRACTS.items()
-        if (folder / f"{name}.csv").exists()
-    }

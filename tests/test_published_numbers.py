@@ -10,9 +10,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from attacker import read_tables, weak_cells
+from attacker import weak_cells
 
 from connectors.cbs import read_wijken
+from factlab.attack import read_published
 from factlab.config import load_config
 from factlab.disclose import DEFAULT_RULES, round_count
 from factlab.edition import RunSettings, run_edition
@@ -123,7 +124,7 @@ def test_the_attacker_narrows_no_suppressed_cell_of_the_released_files(edition) 
         wijken=read_wijken(config.wijken),
         provenance=provenance,
     )
-    released = read_tables(tables_dir)
+    released = read_published(tables_dir)
     assert set(released) == set(structure.tables)
     assert weak_cells(released, structure.relations, DEFAULT_RULES) == {}
     certificate = json.loads((edition_dir / "openbaarmaking.json").read_text(encoding="utf-8"))
