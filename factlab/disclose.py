@@ -12,11 +12,17 @@ Rules (defaults follow CBS practice for care figures and OpenSAFELY's output che
 * every published count is rounded to a multiple of ``rounding`` (5), deterministically, so
   that reruns cannot be averaged;
 * shares, expected counts and ratios are computed from the *published* counts and are empty
-  wherever one of their inputs is.
+  wherever one of their inputs is;
+* the suppression is attacked as a whole (:mod:`factlab.attack`, a linear program over every
+  published cell, its rounding interval and every relation) and complemented until no
+  suppressed cell is narrowed down beyond the documented protection (docs/privacy.md).
 
-The table contracts are data (:data:`CONTRACTS`): one place names every table's columns and
-their role. :func:`gate` checks a finished table against its contract and refuses anything
-else, so a mistake upstream cannot leak.
+The rules themselves (:class:`DisclosureRules`, with their floors) live in
+:mod:`schemas.disclosure`, the table contracts in :mod:`schemas.tables`, the area codes in
+:mod:`schemas.areas`; they are re-exported here.
+
+:func:`gate` checks a finished table against its contract and refuses anything else, so a
+mistake upstream cannot leak.
 """
 
 from __future__ import annotations
