@@ -687,7 +687,9 @@ def receipts_tables(
     }
     for total, parts in candidates.items():
         if all(r[total] == sum(r[p] for p in parts) for r in rows):
-            relations += [Relation(key(o, total), tuple(key(o, p) for p in parts)) for o in orgs]
+            relations += [
+                Relation(key(o, total), tuple(key(o, p) for p in parts)) for o in [*orgs, TOTAAL]
+            ]
     for o in orgs:
         codes = sorted(c for (org, c) in per_org_prov if org == o)
         if codes and per_org[o]["geaccepteerd"] == sum(per_org_prov[(o, c)] for c in codes):

@@ -328,7 +328,7 @@ class Closing:
         """The published tables' quality suite, on the files as written."""
         assert self.quality is not None, "check the households first"
         self.quality = self.quality.merge(
-            check_tables(self.edition_dir, self.edition_dir / QUALITY_FOLDER)
+            check_tables(self.edition_dir, self.edition_dir / QUALITY_FOLDER, self.rules)
         )
         self.provenance["kwaliteit"] = self.quality.summary()
         _stop_if_failed(self.quality, self.edition_dir)

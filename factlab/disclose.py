@@ -12,309 +12,69 @@ Rules (defaults follow CBS practice for care figures and OpenSAFELY's output che
 * every published count is rounded to a multiple of ``rounding`` (5), deterministically, so
   that reruns cannot be averaged;
 * shares, expected counts and ratios are computed from the *published* counts and are empty
-  wherever one of their inputs is.
+  wherever one of their inputs is;
+* the suppression is attacked as a whole (:mod:`factlab.attack`, a linear program over every
+  published cell, its rounding interval and every relation) and complemented until no
+  suppressed cell is narrowed down beyond the documented protection (docs/privacy.md).
 
-The table contracts are data (:data:`CONTRACTS`): one place names every table's columns and
-their role. :func:`gate` checks a finished table against its contract and refuses anything
-else, so a mistake upstream cannot leak.
+The rules themselves (:class:`DisclosureRules`, with their floors) live in
+:mod:`schemas.disclosure`, the table contracts in :mod:`schemas.tables`, the area codes in
+:mod:`schemas.areas`; they are re-exported here.
+
+:func:`gate` checks a finished table against its contract and refuses anything else, so a
+mistake upstream cannot leak.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
 
-from factlab.analyse import CellKey, Relation
-from schemas.receipt import COUNT_KEYS as RECEIPT_COUNT_KEYS
+from factlab.analyse import Relation
+from factlab.attack import (
+    Bounds,
+    attack_cells,
+    domains_of_provisions,
+    is_protected,
+    structural_inequalities,
+)
+from schemas import areas
+from schemas.disclosure import DEFAULT_RULES, DisclosureRules
+from schemas.tables import CONTRACTS, RECORD_LEVEL_NAMES, CellKey, TableContract
+
+__all__ = [
+    "CONTRACTS",
+    "DEFAULT_RULES",
+    "DisclosureError",
+    "DisclosureRules",
+    "Protected",
+    "TableContract",
+    "check_text",
+    "gate",
+    "protect",
+    "round_count",
+    "suppress",
+    "table_cells",
+]
 
 
 class DisclosureError(RuntimeError):
     """An output would reveal something about individual households; nothing was written."""
 
 
-@dataclass(frozen=True)
-class DisclosureRules:
-    """Configurable disclosure parameters (documented in Dutch in the report)."""
-
-    threshold: int = 7
-    rounding: int = 5
-    pct_decimals: int = 1
-    expected_decimals: int = 1
-    ratio_decimals: int = 2
-    top_combinations: int = 10
-
-    def __post_init__(self) -> None:
-        if self.threshold < 0 or self.rounding < 1:
-            raise ValueError("threshold must be >= 0 and rounding >= 1")
-
-
-#: The defaults, as a value (frozen), for signatures: ``rules: DisclosureRules = DEFAULT_RULES``.
-DEFAULT_RULES = DisclosureRules()
-
-
-# --------------------------------------------------------------------------- table contracts
-
-
-@dataclass(frozen=True)
-class Column:
-    """One published column. ``role``: gebied, key, label, public, count or derived.
-
-    A count column names its ``quantity``: the cell key is ``(quantity, gebied_code, *keys)``
-    plus the column name when ``per_column`` (several count columns of one quantity).
-    A derived column names its ``kind`` and the inputs it is computed from.
-    """
-
-    name: str
-    role: str
-    quantity: str = ""
-    per_column: bool = False
-    kind: str = ""
-    inputs: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class TableContract:
-    name: str
-    title: str
-    columns: tuple[Column, ...]
-    per_gebied: bool = True
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns)
-
-    def role(self, role: str) -> tuple[Column, ...]:
-        return tuple(c for c in self.columns if c.role == role)
-
-    def count_key(self, column: Column, row: Mapping[str, object]) -> CellKey:
-        keys = tuple(str(row[c.name]) for c in self.role("key"))
-        suffix = (column.name,) if column.per_column else ()
-        return (column.quantity, str(row["gebied_code"]), *keys, *suffix)
-
-
-GEBIED = (Column("gebied_code", "gebied"), Column("gebied_naam", "label"))
-
-
-def _count(name: str, quantity: str, per_column: bool = False) -> Column:
-    return Column(name, "count", quantity=quantity, per_column=per_column)
-
-
-def _derived(name: str, kind: str, *inputs: str) -> Column:
-    return Column(name, "derived", kind=kind, inputs=inputs)
-
-
-_PAIR = (
-    Column("a", "key"),
-    Column("b", "key"),
-)
-
-CONTRACTS: dict[str, TableContract] = {
-    c.name: c
-    for c in (
-        TableContract(
-            "kerncijfers",
-            "Kerncijfers per gebied",
-            (
-                *GEBIED,
-                Column("woningen", "public"),
-                # Report helper (issue 10): CBS households as a second public denominator.
-                Column("huishoudens_cbs", "public"),
-                _count("huishoudens_met_voorziening", "met_voorziening"),
-                _derived(
-                    "aandeel_met_voorziening_pct", "pct", "huishoudens_met_voorziening", "woningen"
-                ),
-                _derived(
-                    "aandeel_van_huishoudens_pct",
-                    "pct",
-                    "huishoudens_met_voorziening",
-                    "huishoudens_cbs",
-                ),
-                _count("huishoudens_meerdere_voorzieningen", "meerdere_voorzieningen"),
-                _count("huishoudens_meerdere_domeinen", "meerdere_domeinen"),
-                _derived(
-                    "aandeel_meerdere_domeinen_pct",
-                    "pct",
-                    "huishoudens_meerdere_domeinen",
-                    "huishoudens_met_voorziening",
-                ),
-            ),
-        ),
-        TableContract(
-            "aantal_voorzieningen",
-            "Samenloop van voorzieningen: aantal verschillende voorzieningen per huishouden",
-            (
-                *GEBIED,
-                Column("aantal_voorzieningen", "key"),
-                _count("huishoudens", "aantal_voorzieningen"),
-            ),
-        ),
-        TableContract(
-            "aantal_organisaties",
-            "Samenloop van organisaties: aantal hulpverlenende organisaties per huishouden",
-            (
-                *GEBIED,
-                Column("aantal_organisaties", "key"),
-                _count("huishoudens", "aantal_organisaties"),
-            ),
-        ),
-        TableContract(
-            "domeincombinaties",
-            "Combinaties van Jeugd, Wmo en Participatie (CBS-indeling)",
-            (*GEBIED, Column("combinatie", "key"), _count("huishoudens", "domeincombinatie")),
-        ),
-        TableContract(
-            "kwetsbaarheid",
-            "Huishoudens met voorzieningen uit meerdere domeinen, naar aantal voorzieningen",
-            (
-                *GEBIED,
-                Column("aantal_voorzieningen", "key"),
-                _count("huishoudens", "aantal_voorzieningen"),
-                _count("huishoudens_meerdere_domeinen", "meerdere_domeinen_naar_aantal"),
-                _derived(
-                    "aandeel_meerdere_domeinen_pct",
-                    "pct",
-                    "huishoudens_meerdere_domeinen",
-                    "huishoudens",
-                ),
-            ),
-        ),
-        TableContract(
-            "top_combinaties",
-            "Meest voorkomende combinaties van domeinen (alle domeinen)",
-            (*GEBIED, Column("combinatie", "key"), _count("huishoudens", "combinatie")),
-            per_gebied=False,
-        ),
-        TableContract(
-            "voorzieningen",
-            "Huishoudens per voorziening",
-            (
-                *GEBIED,
-                Column("voorziening", "key"),
-                Column("voorziening_naam", "label"),
-                Column("domein", "label"),
-                _count("huishoudens", "voorziening"),
-            ),
-            per_gebied=False,
-        ),
-        TableContract(
-            "domeinen",
-            "Huishoudens per domein",
-            (*GEBIED, Column("domein", "key"), _count("huishoudens", "domein")),
-            per_gebied=False,
-        ),
-        TableContract(
-            "samenloop_voorzieningen",
-            "Samenloop van voorzieningen (paarsgewijs)",
-            (
-                *GEBIED,
-                *_PAIR,
-                _count("huishoudens", "beide_voorzieningen"),
-                _derived("verwacht", "expected", "voorziening", "met_voorziening"),
-                _derived("ratio", "ratio", "huishoudens", "verwacht"),
-            ),
-            per_gebied=False,
-        ),
-        TableContract(
-            "samenloop_domeinen",
-            "Samenloop van domeinen (paarsgewijs)",
-            (
-                *GEBIED,
-                *_PAIR,
-                _count("huishoudens", "beide_domeinen"),
-                _derived("verwacht", "expected", "domein", "met_voorziening"),
-                _derived("ratio", "ratio", "huishoudens", "verwacht"),
-            ),
-            per_gebied=False,
-        ),
-        # Report helper (issue 10): buurt figures inside their wijk; the buurt code is a key
-        # (not a gebied), so the wijk's relation "its buurten plus those without a buurt" holds.
-        TableContract(
-            "buurten",
-            "Huishoudens per buurt",
-            (
-                *GEBIED,
-                Column("buurt", "key"),
-                _count("huishoudens_met_voorziening", "buurt_met_voorziening"),
-                _count("huishoudens_meerdere_domeinen", "buurt_meerdere_domeinen"),
-                _derived(
-                    "aandeel_meerdere_domeinen_pct",
-                    "pct",
-                    "huishoudens_meerdere_domeinen",
-                    "huishoudens_met_voorziening",
-                ),
-            ),
-            per_gebied=False,
-        ),
-        TableContract(
-            "aanlevering",
-            "Aanlevering per organisatie (aantallen rijen)",
-            (
-                *GEBIED,
-                Column("organisatie", "key"),
-                Column("organisatie_naam", "label"),
-                *(_count(n, "aanlevering", per_column=True) for n in RECEIPT_COUNT_KEYS),
-                _derived("plaatsingsgraad_pct", "pct", "geplaatst", "geaccepteerd"),
-            ),
-            per_gebied=False,
-        ),
-        TableContract(
-            "aanlevering_voorzieningen",
-            "Aangeleverde rijen per organisatie en voorziening",
-            (
-                *GEBIED,
-                Column("organisatie", "key"),
-                Column("organisatie_naam", "label"),
-                Column("voorziening", "key"),
-                _count("rijen", "aanlevering_voorziening"),
-            ),
-            per_gebied=False,
-        ),
-    )
-}
-
-#: Column names that would mean record-level data; refused anywhere, whatever the contract says.
-RECORD_LEVEL_NAMES = frozenset(
-    {
-        "pseudoniem",
-        "pseudonym",
-        "pseudo_id",
-        "huishouden_id",
-        "adres",
-        "address",
-        "postcode",
-        "huisnummer",
-        "bsn",
-        "geboortedatum",
-        "sleutel",
-        "hmac",
-        "voorzieningen",
-        "domeinen",
-        "organisaties",
-        "buurt_code",
-    }
-)
 #: A long unbroken token (hex digest, base64/base32 pseudonym) never belongs in a publication.
 TOKEN = re.compile(r"(?<![A-Za-z0-9_\-+/=])[A-Za-z0-9_\-+/=]{24,}(?![A-Za-z0-9_\-+/=])")
-GEBIED_CODE = re.compile(r"^(GM\d{4}|WK\d{6}|onbekend)$")
 
 
 # --------------------------------------------------------------------------- cells
 
 
 def round_count(value: int, rules: DisclosureRules) -> int:
-    """Round half up to a multiple of ``rules.rounding``; never into the suppressed range.
-
-    Half up (not banker's rounding) so the same true count always gives the same output.
-    """
-    base = rules.rounding
-    rounded = base * math.floor(value / base + 0.5)
-    if rounded <= rules.threshold:
-        rounded = base * (rules.threshold // base + 1)
-    return rounded
+    """The published value of a count that is not suppressed (see :class:`DisclosureRules`)."""
+    return rules.round_count(value)
 
 
 def table_cells(contract: TableContract, frame: pl.DataFrame) -> dict[CellKey, int]:
@@ -395,12 +155,18 @@ def suppress(
 
 @dataclass(frozen=True)
 class Protected:
-    """Published tables (rounded/suppressed counts, derived columns) and the cell audit."""
+    """Published tables (rounded/suppressed counts, derived columns) and the cell audit.
+
+    ``primary``: the suppressed cells at or below the threshold (the rest are complements).
+    ``bounds``: for each suppressed cell, what the attacker's linear program proves about it.
+    """
 
     tables: dict[str, pl.DataFrame]
     cells: dict[CellKey, int | None]
     suppressed: frozenset[CellKey]
     relations: tuple[Relation, ...] = field(default=())
+    primary: frozenset[CellKey] = field(default=frozenset())
+    bounds: Mapping[CellKey, Bounds] = field(default_factory=dict)
 
 
 def _round_or_none(
@@ -444,28 +210,79 @@ def _derive(
             raise DisclosureError(f"onbekende afgeleide kolom {column.kind}")
 
 
-def _schema(contract: TableContract, source: pl.DataFrame) -> dict[str, pl.DataType]:
-    schema: dict[str, pl.DataType] = {}
-    for column in contract.columns:
-        if column.role in ("count", "public"):
-            schema[column.name] = pl.Int64()
-        elif column.role == "derived":
-            schema[column.name] = pl.Float64()
-        else:
-            schema[column.name] = source.schema.get(column.name, pl.String())
-    return schema
+def _complement(
+    weak: CellKey,
+    values: Mapping[CellKey, int],
+    published: set[CellKey],
+    suppressed: set[CellKey],
+    links: Sequence[frozenset[CellKey]],
+) -> CellKey:
+    """The smallest visible cell nearest to ``weak``: suppressing it widens ``weak``'s interval.
+
+    ``links`` are the cell sets of every relation and structural inequality the attacker uses;
+    a cell whose neighbours are all hidden is narrowed down from further away.
+    """
+    seen = {weak}
+    frontier = {weak}
+    while frontier:
+        near = {k for link in links if frontier & link for k in link} - seen
+        candidates = sorted((values[k], k) for k in near & published - suppressed)
+        if candidates:
+            return candidates[0][1]
+        seen |= near
+        frontier = near
+    raise DisclosureError(f"cel {weak} is niet te beschermen")
+
+
+def _audit_and_repair(
+    values: Mapping[CellKey, int],
+    published: set[CellKey],
+    suppressed: set[CellKey],
+    relations: Sequence[Relation],
+    rules: DisclosureRules,
+    domain_of: Mapping[str, str],
+) -> tuple[set[CellKey], dict[CellKey, Bounds]]:
+    """Attack the suppression as it stands; complement every cell the attacker narrows down.
+
+    The rules of :func:`suppress` hold relation by relation; the attacker combines all
+    relations and the rounding intervals at once (:mod:`factlab.attack`), so chains of
+    relations can still narrow a cell down. Suppressing more only widens every interval, so
+    after a repair only the weak cells and the new complements need another look; the final
+    bounds are computed once more for all, for the certificate.
+    """
+    suppressed = set(suppressed)
+    targets = set(suppressed)
+    known = set(values) | {k for r in relations for k in (r.total, *r.parts)}
+    links = [frozenset((r.total, *r.parts)) for r in relations]
+    links += [frozenset(k for k, _ in row) for row in structural_inequalities(known, domain_of)]
+    repaired = False
+    while True:
+        shown = {k: None if k in suppressed else rules.round_count(values[k]) for k in published}
+        bounds = attack_cells(shown, relations, rules, domain_of, sorted(targets))
+        weak = sorted(k for k, b in bounds.items() if not is_protected(b, rules))
+        if not weak:
+            break
+        added = {_complement(k, values, published, suppressed, links) for k in weak}
+        suppressed |= added
+        targets = set(weak) | added
+        repaired = True
+    if repaired:
+        bounds = attack_cells(shown, relations, rules, domain_of, sorted(suppressed))
+    return suppressed, bounds
 
 
 def protect(
     tables: Mapping[str, pl.DataFrame],
     hidden: Mapping[CellKey, int],
     relations: Iterable[Relation],
-    rules: DisclosureRules = DisclosureRules(),
+    rules: DisclosureRules = DEFAULT_RULES,
 ) -> Protected:
     """Turn true-count tables into publishable tables.
 
     Order matters: all cells of all tables are suppressed together (cross-table relations),
-    then rounded, and only then are shares and ratios computed, from the rounded values.
+    the suppression is attacked and repaired until every suppressed cell keeps the documented
+    protection, then the counts are rounded, and only then are shares and ratios computed,
+    from the rounded values.
     Tables must be in :data:`CONTRACTS`.
     """
     relations = tuple(relations)
@@ -479,6 +296,9 @@ def protect(
     if missing:
         raise DisclosureError(f"relaties verwijzen naar onbekende cellen: {sorted(missing)[:3]}")
     suppressed = suppress(values, published, relations, rules)
+    suppressed, bounds = _audit_and_repair(
+        values, published, suppressed, relations, rules, domains_of_provisions(tables)
+    )
     out_cells = {k: _round_or_none(values[k], k, suppressed, rules) for k in published}
     out: dict[str, pl.DataFrame] = {}
     for name, frame in tables.items():
@@ -490,20 +310,21 @@ def protect(
                 row[column.name] = out_cells[contract.count_key(column, source)]
             _derive(contract, row, out_cells, rules)
             rows.append(row)
-        out[name] = pl.DataFrame(rows, schema=_schema(contract, frame), orient="row")
-    return Protected(out, out_cells, frozenset(suppressed), relations)
+        out[name] = pl.DataFrame(rows, schema=contract.schema, orient="row")
+    primary = frozenset(k for k in suppressed if values[k] <= rules.threshold)
+    return Protected(out, out_cells, frozenset(suppressed), relations, primary, bounds)
 
 
 # --------------------------------------------------------------------------- the gate
 
 
-def gate(name: str, frame: pl.DataFrame, rules: DisclosureRules = DisclosureRules()) -> None:
+def gate(name: str, frame: pl.DataFrame, rules: DisclosureRules = DEFAULT_RULES) -> None:
     """Refuse a table that is not exactly what its contract allows. Raises DisclosureError.
 
-    Checks: known table, exact columns in order, no record-level column names or list/struct
-    columns, gebied codes well-formed, every count empty or a multiple of the rounding base
-    above the threshold, derived columns empty when an input count is, no token-like text
-    (a pseudonym or key) in any text cell.
+    Checks: known table, exact columns in order with the contract's types, no record-level
+    column names, gebied codes as :data:`schemas.areas.AREA_CODES` defines them, every count
+    empty or publishable under ``rules``, derived columns empty when an input count is, no
+    token-like text (a pseudonym or key) in any text cell.
     """
     contract = CONTRACTS.get(name)
     if contract is None:
@@ -517,18 +338,18 @@ def gate(name: str, frame: pl.DataFrame, rules: DisclosureRules = DisclosureRule
             f"{name}: kolommen {list(frame.columns)} wijken af van het contract "
             f"{list(contract.names)} (onbekend: {extra})"
         )
-    for column, dtype in frame.schema.items():
-        if isinstance(dtype, pl.List | pl.Struct | pl.Array | pl.Object):
-            raise DisclosureError(f"{name}.{column}: geneste kolom ({dtype}) is recordniveau")
+    wrong_types = [c for c, t in contract.schema.items() if frame.schema[c] != t]
+    if wrong_types:
+        raise DisclosureError(
+            f"{name}: kolommen {wrong_types} hebben niet het type van het contract"
+        )
     codes = frame.get_column("gebied_code").to_list()
-    wrong = [c for c in codes if c is None or not GEBIED_CODE.match(str(c))]
+    wrong = [c for c in codes if not areas.AREA_CODES.is_gebied(c)]
     if wrong:
         raise DisclosureError(f"{name}: ongeldige gebied_code {wrong[:3]}")
     for column in contract.role("count"):
-        for value in frame.get_column(column.name).to_list():
-            if value is None:
-                continue
-            if value != int(value) or value <= rules.threshold or int(value) % rules.rounding:
+        for value in frame.get_column(column.name).drop_nulls().to_list():
+            if not rules.is_publishable(value):
                 raise DisclosureError(
                     f"{name}.{column.name}: waarde {value} is niet gepubliceerd te mogen "
                     f"(0-{rules.threshold} of niet afgerond op {rules.rounding})"

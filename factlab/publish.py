@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import xlsxwriter
 from connectors.cbs_gebruik import read_cbs_gebruik
 from factlab.analyse import analyse, receipts_tables
 from factlab.catalogue import load_catalogue
+from factlab.certificate import CERTIFICATE, build_certificate, write_certificate
 from factlab.disclose import CONTRACTS, DEFAULT_RULES, DisclosureRules, Protected, gate, protect
 from factlab.files import atomic_write_bytes, atomic_write_text
 from factlab.report import inline_plotly, render_report
@@ -74,7 +76,7 @@ def protected_tables(
     ordered = {
         name: (top if name == "top_combinaties" else result.tables[name]) for name in CONTRACTS
     }
-    return Protected(ordered, result.cells, result.suppressed, result.relations)
+    return replace(result, tables=ordered)
 
 
 #: Dutch column headings and definitions for beleid (workbook, Excel CSVs, toelichting sheet).
@@ -320,11 +322,11 @@ def publish_tables(
     contact: str | None = None,
     buurten: pl.DataFrame | None = None,
 ) -> Protected:
-    """Protect, gate and write the tables; returns them.
+    """Protect, gate and write the tables and the release certificate; returns the tables.
 
-    Writes ``tabellen/*.csv`` (machine-readable), ``tabellen/excel/*.csv`` (Dutch Excel) and
-    ``tabellen.xlsx`` (the beleid version, its toelichting naming ``contact``). Every table
-    passes the gate before the first file is written.
+    Writes ``tabellen/*.csv`` (machine-readable), ``tabellen/excel/*.csv`` (Dutch Excel),
+    ``tabellen.xlsx`` (the beleid version, its toelichting naming ``contact``) and
+    ``openbaarmaking.json``. Every table passes the gate before the first file is written.
     """
     protected = protected_tables(
         households,
@@ -344,6 +346,7 @@ def publish_tables(
     atomic_write_bytes(
         out_dir / WORKBOOK, workbook_bytes(protected.tables, rules, provenance, contact)
     )
+    write_certificate(build_certificate(protected, rules), out_dir)
     return protected
 
 
@@ -413,7 +416,8 @@ def publish(
     buurten: pl.DataFrame | None = None,
     **report_options: Any,
 ) -> list[Path]:
-    """Write the tables (CSV for software and for Excel, workbook) and ``rapport.html``.
+    """Write the tables (CSV for software and for Excel, workbook), ``openbaarmaking.json`` and
+    ``rapport.html``.
 
     ``out_dir`` is ``<out>/<edition>``; ``report_options`` are :func:`publish_report`'s
     ``[rapport]`` settings (``contact`` also goes into the workbook). Returns the files
@@ -432,4 +436,4 @@ def publish(
     )  # fmt: skip
     tables = [out_dir / TABLE_DIR / f"{name}.csv" for name in protected.tables]
     excel = [out_dir / EXCEL_DIR / f"{name}.csv" for name in protected.tables]
-    return [*tables, *excel, out_dir / WORKBOOK, report]
+    return [*tables, *excel, out_dir / WORKBOOK, out_dir / CERTIFICATE, report]

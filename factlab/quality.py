@@ -3,8 +3,10 @@
 Two suites run in every edition: one over the de-identified household table before it is
 written (types, ranges, allowed codes, no identifying columns, counts consistent with the
 lists) and one over the published tables after :mod:`factlab.publish` wrote them (only contract
-columns; every published count a multiple of 5 and never 0-7; totals within rounding of their
-parts). A failure stops the run before ``audit.json``, so nothing is published.
+columns; gebied codes well-formed; every published count above the threshold and a multiple of
+the rounding base; totals within rounding of their parts). Both suites are built from the
+contracts in :mod:`schemas` (areas, households, tables, disclosure rules), so they follow any
+change there. A failure stops the run before ``audit.json``, so nothing is published.
 
 Great Expectations 1.x validates pandas frames; it runs in an ephemeral context (no project
 folder, nothing written but the Data Docs into ``<out>/<edition>/kwaliteit/``) with usage
@@ -27,11 +29,11 @@ import polars as pl
 
 from factlab.catalogue import DOMAINS, load_catalogue
 from factlab.names import ORGANISATION_PATTERN
-from schemas.households import BUURT_CODE_PATTERN, HOUSEHOLD_COLUMNS, WIJK_CODE_PATTERN
+from schemas import areas
+from schemas.disclosure import DEFAULT_RULES, DisclosureRules
+from schemas.households import HOUSEHOLD_COLUMNS, area_patterns
+from schemas.tables import CONTRACTS, TABLE_FOLDER
 
-TABLE_FOLDER = "tabellen"
-#: A published count: a multiple of 5 of at least 10 (0-7 are suppressed, 8 and 9 round to 10).
-PUBLISHED_COUNT = r"^[1-9][0-9]*[05]$"
 _LIST_SEPARATOR = "|"
 _ORG = ORGANISATION_PATTERN.pattern.removeprefix("^").removesuffix("$")
 
@@ -184,6 +186,7 @@ def _household_frame(households: pl.DataFrame) -> pl.DataFrame:
 def household_expectations(codes: Iterable[str]) -> list[_Expect]:
     """The suite over the de-identified household table (see the module docstring)."""
     codes = sorted(codes)
+    patterns = area_patterns()
     counted = {
         "aantal_voorzieningen": ("voorzieningen", len(codes)),
         "aantal_domeinen": ("domeinen", len(DOMAINS)),
@@ -199,12 +202,12 @@ def household_expectations(codes: Iterable[str]) -> list[_Expect]:
         _Expect(
             "ExpectColumnValuesToMatchRegex",
             "wijkcode is een CBS-wijkcode of 'onbekend'",
-            {"column": "wijk_code", "regex": WIJK_CODE_PATTERN},
+            {"column": "wijk_code", "regex": patterns["wijk_code"]},
         ),
         _Expect(
             "ExpectColumnValuesToMatchRegex",
             "buurtcode is een CBS-buurtcode (of leeg)",
-            {"column": "buurt_code", "regex": BUURT_CODE_PATTERN},
+            {"column": "buurt_code", "regex": patterns["buurt_code"]},
         ),
         _Expect(
             "ExpectColumnValuesToMatchRegex",
@@ -259,46 +262,79 @@ def check_households(
     return _run([("huishoudens", frame, household_expectations(codes))], docs_dir)
 
 
-def table_expectations(name: str, columns: list[str]) -> list[_Expect]:
-    """The suite over one published table, from its contract in :mod:`factlab.disclose`."""
-    from factlab.disclose import CONTRACTS
+def _rest(column: str) -> str:
+    return f"rest_{column}"
 
+
+def _table_frame(name: str, frame: pl.DataFrame, rules: DisclosureRules) -> pl.DataFrame:
+    """GE sees each count as a number plus its remainder modulo the rounding base.
+
+    A cell that is not a whole number gets remainder -1, so it fails like a bad multiple.
+    """
+    contract = CONTRACTS.get(name)
+    counts = [c.name for c in contract.role("count")] if contract else []
+    counts = [c for c in counts if c in frame.columns]
+    number = {c: pl.col(c).cast(pl.Int64, strict=False) for c in counts}
+    return frame.with_columns(
+        *(number[c] for c in counts),
+        *(
+            pl.when(pl.col(c).is_null())
+            .then(None)
+            .otherwise((number[c] % rules.rounding).fill_null(-1))
+            .alias(_rest(c))
+            for c in counts
+        ),
+    )
+
+
+def table_expectations(
+    name: str, columns: list[str], rules: DisclosureRules = DEFAULT_RULES
+) -> list[_Expect]:
+    """The suite over one published table (after :func:`_table_frame`), from its contract."""
     contract = CONTRACTS.get(name)
     if contract is None:
         return [_Expect("ExpectTableRowCountToEqual", "tabel heeft een contract", {"value": -1})]
+    counts = [c.name for c in contract.role("count") if c.name in columns]
     expectations = [
         _Expect(
             "ExpectTableColumnsToMatchOrderedList",
             "alleen de kolommen van het contract",
-            {"column_list": [c.name for c in contract.columns]},
-        )
-    ]
-    expectations += [
+            {"column_list": [*contract.names, *(_rest(c) for c in counts)]},
+        ),
         _Expect(
             "ExpectColumnValuesToMatchRegex",
-            f"{c.name}: veelvoud van 5 en nooit 0-7",
-            {"column": c.name, "regex": PUBLISHED_COUNT},
-        )
-        for c in contract.columns
-        if c.role == "count" and c.name in columns
+            "gebied_code is een CBS-gemeente- of wijkcode of 'onbekend'",
+            {"column": "gebied_code", "regex": areas.AREA_CODES.gebied_pattern},
+        ),
     ]
+    for column in counts:
+        expectations += [
+            _Expect(
+                "ExpectColumnValuesToBeBetween",
+                f"{column}: nooit 0-{rules.threshold}",
+                {"column": column, "min_value": rules.threshold + 1},
+            ),
+            _Expect(
+                "ExpectColumnValuesToBeInSet",
+                f"{column}: veelvoud van {rules.rounding}",
+                {"column": _rest(column), "value_set": [0]},
+            ),
+        ]
     return expectations
 
 
-def _total_gaps(name: str, frame: pl.DataFrame) -> pl.DataFrame:
+def _total_gaps(name: str, frame: pl.DataFrame, rules: DisclosureRules) -> pl.DataFrame:
     """Per total cell: its distance to the sum of its wijk parts, and the rounding margin.
 
-    Only where the gemeente total and all its parts are published: each published count is
-    rounded to a multiple of 5, so each may be off by 2.5, and the total by (parts + 1) x 2.5.
+    Only where the gemeente total and all its parts are published: each published count may be
+    off by :attr:`DisclosureRules.max_rounding_error`, the total too.
     """
-    from factlab.disclose import CONTRACTS
-
     schema = {"tabel": pl.String, "kolom": pl.String, "verschil": pl.Float64, "marge": pl.Float64}
     contract = CONTRACTS.get(name)
     if contract is None or not contract.per_gebied or "gebied_code" not in frame.columns:
         return pl.DataFrame(schema=schema)
     keys = [c.name for c in contract.columns if c.role == "key" and c.name in frame.columns]
-    is_total = pl.col("gebied_code").str.starts_with("GM")
+    is_total = pl.col("gebied_code").str.contains(f"^(?:{areas.AREA_CODES.gemeente})$")
     gaps = []
     for column in (c.name for c in contract.columns if c.role == "count"):
         if column not in frame.columns:
@@ -319,22 +355,28 @@ def _total_gaps(name: str, frame: pl.DataFrame) -> pl.DataFrame:
                 tabel=pl.lit(name),
                 kolom=pl.lit(column),
                 verschil=(pl.col("n") - pl.col("som")).abs().cast(pl.Float64),
-                marge=(pl.col("delen") + 1) * 2.5,
+                marge=((pl.col("delen") + 1) * rules.max_rounding_error).cast(pl.Float64),
             )
         )
     return pl.concat([pl.DataFrame(schema=schema), *gaps])
 
 
-def check_tables(edition_dir: Path, docs_dir: Path) -> Quality:
-    """Run the published-tables suite over ``<edition>/tabellen/*.csv`` (if publish wrote any)."""
+def check_tables(
+    edition_dir: Path, docs_dir: Path, rules: DisclosureRules = DEFAULT_RULES
+) -> Quality:
+    """Run the published-tables suite over ``<edition>/tabellen/*.csv`` (if publish wrote any).
+
+    ``rules`` must be the edition's disclosure rules: the suite checks the counts against them.
+    """
     folder = edition_dir / TABLE_FOLDER
     paths = sorted(folder.glob("*.csv")) if folder.is_dir() else []
     batches = []
     gaps = []
     for path in paths:
         frame = pl.read_csv(path, infer_schema=False)
-        batches.append((f"tabel_{path.stem}", frame, table_expectations(path.stem, frame.columns)))
-        gaps.append(_total_gaps(path.stem, frame))
+        expectations = table_expectations(path.stem, frame.columns, rules)
+        batches.append((f"tabel_{path.stem}", _table_frame(path.stem, frame, rules), expectations))
+        gaps.append(_total_gaps(path.stem, frame, rules))
     if gaps:
         totals = _Expect(
             "ExpectColumnPairValuesAToBeGreaterThanB",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from schemas import areas
+
 HOUSEHOLD_SCHEMA: dict[str, pl.DataType] = {
     "wijk_code": pl.String(),  # WK... of the gemeente, or "onbekend" (address not placed)
     "buurt_code": pl.String(),  # BU..., null when the wijk is "onbekend"
@@ -21,6 +23,11 @@ HOUSEHOLD_SCHEMA: dict[str, pl.DataType] = {
 }
 HOUSEHOLD_COLUMNS: tuple[str, ...] = tuple(HOUSEHOLD_SCHEMA)
 
-# CBS area codes; Amsterdam's are alphanumeric (WK0363AF, BU0363AF01).
-WIJK_CODE_PATTERN = r"^(?:WK[0-9A-Z]{6}|onbekend)$"
-BUURT_CODE_PATTERN = r"^BU[0-9A-Z]{8}$"
+
+def area_patterns() -> dict[str, str]:
+    """The pattern each area column follows, from :data:`schemas.areas.AREA_CODES` as it is now.
+
+    ``wijk_code`` may be "onbekend"; ``buurt_code`` is null exactly there.
+    """
+    codes = areas.AREA_CODES
+    return {"wijk_code": codes.wijk_pattern, "buurt_code": codes.buurt_pattern}

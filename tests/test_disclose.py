@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from attacker import PROVENANCE
 from households_factory import analyse_area, gemeente, households
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,36 +22,6 @@ from factlab.disclose import (
 from factlab.publish import protected_tables
 
 RULES = DisclosureRules()
-PROVENANCE = {
-    "bestanden": [
-        {
-            "organisatie": "wijkteam",
-            "organisatie_naam": "Wijkteam",
-            "rijen_gelezen": 60,
-            "geaccepteerd": 55,
-            "afgewezen": 5,
-            "dubbel": 0,
-            "buiten_periode": 0,
-            "geplaatst": 50,
-            "niet_geplaatst": 3,
-            "buiten_gemeente": 2,
-            "voorzieningen": {"WMO-HH": 40, "WMO-BEG": 15},
-        },
-        {
-            "organisatie": "werkplein",
-            "organisatie_naam": "Werkplein",
-            "rijen_gelezen": 300,
-            "geaccepteerd": 290,
-            "afgewezen": 4,
-            "dubbel": 6,
-            "buiten_periode": 0,
-            "geplaatst": 280,
-            "niet_geplaatst": 10,
-            "buiten_gemeente": 0,
-            "voorzieningen": {"PW-BIJ": 290},
-        },
-    ]
-}
 # (seed, households, wijken): big enough to publish a lot, and small where suppression bites.
 CASES = [(1, 2000, 6), (2, 600, 8), (3, 120, 4), (4, 40, 3), (5, 9, 2), (6, 0, 2)]
 
@@ -203,8 +174,29 @@ def _good_table():
     )
 
 
-def test_gate_accepts_a_valid_table():
-    gate("domeinen", _good_table())
+@pytest.mark.parametrize("code", ["GM0999", "WK099901", "WK0363AF", "onbekend"])
+def test_gate_accepts_a_valid_table(code):
+    gate("domeinen", _good_table().with_columns(gebied_code=pl.lit(code)))
+
+
+@pytest.mark.parametrize(("threshold", "rounding"), [(5, 3), (7, 5), (10, 4), (6, 10)])
+def test_rules_interval_is_exactly_what_rounds_to_a_published_value(threshold, rounding):
+    rules = DisclosureRules(threshold=threshold, rounding=rounding)
+    published: dict[int, list[int]] = {}
+    for value in range(threshold + 1, 200):
+        published.setdefault(round_count(value, rules), []).append(value)
+    for shown, values in list(published.items())[:-1]:  # the last one is cut off at 200
+        assert rules.is_publishable(shown)
+        assert rules.interval(shown) == (min(values), max(values))
+    assert rules.max_rounding_error == max(
+        abs(round_count(v, rules) - v) for v in range(threshold + 1, 200)
+    )
+
+
+@pytest.mark.parametrize(("threshold", "rounding"), [(4, 5), (7, 2), (0, 5), (7, 1)])
+def test_rules_below_the_floor_are_refused(threshold, rounding):
+    with pytest.raises(ValueError, match="at least"):
+        DisclosureRules(threshold=threshold, rounding=rounding)
 
 
 @pytest.mark.parametrize(
@@ -212,11 +204,13 @@ def test_gate_accepts_a_valid_table():
     [
         lambda f: f.with_columns(pl.lit("x").alias("extra")),
         lambda f: f.with_columns(pl.lit("abc").alias("pseudoniem")),
-        lambda f: f.with_columns(pl.lit(5).alias("huishoudens")),
-        lambda f: f.with_columns(pl.lit(0).alias("huishoudens")),
-        lambda f: f.with_columns(pl.lit(12).alias("huishoudens")),
+        lambda f: f.with_columns(pl.lit(5, pl.Int64).alias("huishoudens")),
+        lambda f: f.with_columns(pl.lit(0, pl.Int64).alias("huishoudens")),
+        lambda f: f.with_columns(pl.lit(12, pl.Int64).alias("huishoudens")),
+        lambda f: f.with_columns(pl.lit(15, pl.Int32).alias("huishoudens")),
         lambda f: f.with_columns(pl.lit("9f86d081884c7d659a2feaa0c55ad015").alias("domein")),
         lambda f: f.with_columns(pl.lit("Amsterdam").alias("gebied_code")),
+        lambda f: f.with_columns(pl.lit("WK0363A").alias("gebied_code")),
         lambda f: f.select("gebied_naam", "gebied_code", "domein", "huishoudens"),
     ],
     ids=[
@@ -225,8 +219,10 @@ def test_gate_accepts_a_valid_table():
         "count-5",
         "count-0",
         "unrounded",
+        "wrong-type",
         "token",
         "bad-gebied",
+        "short-wijk",
         "order",
     ],
 )

@@ -88,7 +88,7 @@ def test_writes_every_table_workbook_and_report(edition):
     assert names == (
         {f"tabellen/{n}.csv" for n in CONTRACTS}
         | {f"tabellen/excel/{n}.csv" for n in CONTRACTS}
-        | {"tabellen.xlsx", "rapport.html"}
+        | {"tabellen.xlsx", "openbaarmaking.json", "rapport.html"}
     )
     assert all(p.exists() and p.stat().st_size > 0 for p in written)
 

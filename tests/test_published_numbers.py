@@ -3,17 +3,22 @@ or suppressed; never a small count, never a share computed from an unrounded cou
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import Counter
 from pathlib import Path
 
 import polars as pl
 import pytest
+from attacker import weak_cells
 
+from connectors.cbs import read_wijken
+from factlab.attack import read_published
 from factlab.config import load_config
 from factlab.disclose import DEFAULT_RULES, round_count
 from factlab.edition import RunSettings, run_edition
 from factlab.keys import ephemeral_key
+from factlab.publish import protected_tables
 from factlab.synth import synthesise
 
 GEMEENTE = "GM0479"
@@ -106,6 +111,28 @@ def test_every_published_cell_is_the_rounded_truth_or_suppressed(edition) -> Non
     assert suppressed > 0  # the small wijken of this synthetic gemeente do trigger suppression
 
 
+def test_the_attacker_narrows_no_suppressed_cell_of_the_released_files(edition) -> None:
+    """The LP attack on the CSV files as released, with the method's identities as knowledge."""
+    tables_dir, _ = edition
+    edition_dir = tables_dir.parent
+    config = load_config(edition_dir.parent.parent / "gemeente" / "factlab.toml")
+    provenance = json.loads((edition_dir / "audit.json").read_text(encoding="utf-8"))
+    structure = protected_tables(
+        pl.read_parquet(edition_dir / "huishoudens.parquet"),
+        gemeente_code=config.gemeente_code,
+        gemeente_naam=config.gemeente_naam,
+        wijken=read_wijken(config.wijken),
+        provenance=provenance,
+    )
+    released = read_published(tables_dir)
+    assert set(released) == set(structure.tables)
+    assert weak_cells(released, structure.relations, DEFAULT_RULES) == {}
+    certificate = json.loads((edition_dir / "openbaarmaking.json").read_text(encoding="utf-8"))
+    assert certificate["beschermd"] is True
+    secret = sum(frame.null_count().sum_horizontal().item() for frame in released.values())
+    assert len(certificate["onderdrukte_cellen"]) <= secret  # derived columns are null too
+
+
 def test_shares_are_computed_from_published_counts(edition) -> None:
     tables, _ = edition
     kern = pl.read_csv(tables / "kerncijfers.csv")
@@ -119,17 +146,19 @@ def test_shares_are_computed_from_published_counts(edition) -> None:
             )
 
 
+@pytest.mark.parametrize(("drempel", "afronding"), [(10, 10), (6, 4)])
 def test_disclosure_settings_come_from_the_edition_config(
-    synth_source: Path, tmp_path: Path
+    synth_source: Path, tmp_path: Path, drempel: int, afronding: int
 ) -> None:
+    """Any allowed setting passes every check of the run (gate, quality suites, report)."""
     folder = tmp_path / "gemeente"
     shutil.copytree(synth_source, folder)
     with (folder / "factlab.toml").open("a", encoding="utf-8") as config_file:
-        config_file.write("\n[openbaarmaking]\ndrempel = 10\nafronding = 10\n")
+        config_file.write(f"\n[openbaarmaking]\ndrempel = {drempel}\nafronding = {afronding}\n")
     config = load_config(folder / "factlab.toml")
     result = run_edition(
         RunSettings(folder / "uploads", tmp_path / "out", "2026", config, config.period),
         ephemeral_key(),
     )
     counts = [v for v in _published(result.edition_dir / "tabellen").values() if v is not None]
-    assert counts and all(v % 10 == 0 and v > 10 for v in counts)
+    assert counts and all(v % afronding == 0 and v > drempel for v in counts)

@@ -7,7 +7,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from factlab.quality import PUBLISHED_COUNT, Quality, check_households, check_tables
+from factlab.disclose import CONTRACTS
+from factlab.quality import Quality, check_households, check_tables
+from schemas.disclosure import DisclosureRules
 from tests.households_factory import gemeente, households
 
 
@@ -51,38 +53,48 @@ def test_broken_household_table_fails_with_a_named_check(
     assert "Niet geslaagd" in result.message()
 
 
-@pytest.mark.parametrize(
-    ("count", "ok"),
-    [
-        ("10", True),
-        ("15", True),
-        ("1235", True),
-        ("5", False),
-        ("7", False),
-        ("0", False),
-        ("12", False),
-    ],
-)
-def test_published_count_pattern(count: str, ok: bool) -> None:
-    assert bool(pl.Series([count]).str.contains(PUBLISHED_COUNT)[0]) is ok
-
-
-def _tables(tmp_path: Path, count: str) -> Path:
+def _tables(tmp_path: Path, *counts: str, code: str = "GM0999") -> Path:
+    """An edition folder with one kerncijfers table: one row per count (in every count column)."""
     edition = tmp_path / "2026"
     (edition / "tabellen").mkdir(parents=True)
-    from factlab.disclose import CONTRACTS
-
-    name, contract = next(iter(CONTRACTS.items()))
-    row = {c.name: (count if c.role == "count" else "x") for c in contract.columns}
-    pl.DataFrame([row]).write_csv(edition / "tabellen" / f"{name}.csv")
+    contract = CONTRACTS["kerncijfers"]
+    rows = [{c.name: (n if c.role == "count" else "x") for c in contract.columns} for n in counts]
+    pl.DataFrame(rows).with_columns(gebied_code=pl.lit(code)).write_csv(
+        edition / "tabellen" / "kerncijfers.csv"
+    )
     return edition
 
 
-def test_published_tables_suite(tmp_path: Path) -> None:
-    assert check_tables(_tables(tmp_path / "a", "20"), tmp_path / "a" / "docs").passed
-    failing = check_tables(_tables(tmp_path / "b", "6"), tmp_path / "b" / "docs")
-    assert not failing.passed
-    assert all("veelvoud van 5" in n for n in _failed(failing))
+@pytest.mark.parametrize(
+    ("threshold", "rounding"), [(7, 5), (10, 3), (5, 4)], ids=["default", "t10-r3", "t5-r4"]
+)
+def test_published_tables_suite_follows_the_rules(
+    tmp_path: Path, threshold: int, rounding: int
+) -> None:
+    """Any allowed drempel/afronding: the suite refuses exactly the counts the rules refuse."""
+    rules = DisclosureRules(threshold=threshold, rounding=rounding)
+    good = [n for n in range(40) if rules.is_publishable(n)]
+    assert check_tables(_tables(tmp_path / "a", *map(str, good)), tmp_path / "da", rules).passed
+    result = check_tables(_tables(tmp_path / "b", *map(str, range(40))), tmp_path / "db", rules)
+    small = sum(n <= threshold for n in range(40))
+    off = sum(n % rounding != 0 for n in range(40))
+    failed = {c.naam: c.toelichting for c in result.checks if not c.geslaagd}
+    column = "huishoudens_met_voorziening"
+    assert failed[f"tabel_kerncijfers: {column}: nooit 0-{threshold}"].startswith(f"{small} ")
+    assert failed[f"tabel_kerncijfers: {column}: veelvoud van {rounding}"].startswith(f"{off} ")
+    assert len(failed) == 6  # three count columns, two rules each, nothing else
+
+
+def test_a_count_that_is_not_a_number_fails(tmp_path: Path) -> None:
+    assert not check_tables(_tables(tmp_path, "1e3"), tmp_path / "docs").passed
+
+
+@pytest.mark.parametrize(
+    ("code", "ok"),
+    [("GM0363", True), ("WK0363AF", True), ("onbekend", True), ("WK03", False), ("x", False)],
+)
+def test_gebied_code_in_the_tables_suite(tmp_path: Path, code: str, ok: bool) -> None:
+    assert check_tables(_tables(tmp_path, "20", code=code), tmp_path / "docs").passed is ok
 
 
 def test_unknown_table_or_extra_column_fails(tmp_path: Path) -> None:
@@ -100,8 +112,6 @@ def test_no_tables_no_checks(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("parts", "ok"), [(("50", "45"), True), (("20", "20"), False)])
 def test_totals_within_rounding_of_their_parts(tmp_path: Path, parts, ok: bool) -> None:
-    from factlab.disclose import CONTRACTS
-
     name, contract = next((n, c) for n, c in CONTRACTS.items() if c.per_gebied)
     edition = tmp_path / "2026"
     (edition / "tabellen").mkdir(parents=True)
@@ -113,3 +123,37 @@ def test_totals_within_rounding_of_their_parts(tmp_path: Path, parts, ok: bool) 
     result = check_tables(edition, tmp_path / "docs")
     totals = [c for c in result.checks if c.naam.startswith("totalen")]
     assert [c.geslaagd for c in totals] == [ok]
+
+
+def test_one_area_code_definition_drives_every_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Changing the area codes in schemas.areas changes the gate and both suites together."""
+    from factlab.disclose import DisclosureError, gate
+    from factlab.quality import household_expectations, table_expectations
+    from schemas import areas
+
+    def regexes() -> set[str]:
+        found = [e.kwargs.get("regex", "") for e in household_expectations(["X"])]
+        found += [e.kwargs.get("regex", "") for e in table_expectations("domeinen", [])]
+        return {r for r in found if "WK" in r or "BU" in r}
+
+    amsterdam = pl.DataFrame(
+        {"gebied_code": ["WK0363AF"], "gebied_naam": ["A"], "domein": ["wmo"], "huishoudens": [15]}
+    )
+    gate("domeinen", amsterdam)
+    before = regexes()
+    assert len(before) == 3  # wijk_code and buurt_code of the households, gebied_code of tables
+    monkeypatch.setattr(areas, "AREA_CODES", areas.AreaCodes(wijk=r"WK\d{6}", buurt=r"BU\d{8}"))
+    after = regexes()
+    assert not before & after and all(r"\d{6}" in r or r"\d{8}" in r for r in after)
+    with pytest.raises(DisclosureError, match="gebied_code"):
+        gate("domeinen", amsterdam)
+
+
+def test_amsterdam_household_codes_pass(table: pl.DataFrame, tmp_path: Path) -> None:
+    alphanumeric = table.with_columns(
+        pl.col("wijk_code").str.replace(r"^WK(\d{4})\d\d$", "WK${1}AF"),
+        pl.col("buurt_code").str.replace(r"^BU(\d{4})\d\d", "BU${1}AF"),
+    )
+    assert alphanumeric.get_column("wijk_code").str.contains("AF").any()
+    result = check_households(alphanumeric, tmp_path)
+    assert result.passed, _failed(result)

@@ -1,0 +1,117 @@
+"""The attacker's linear program against every kind of edition: suppressed cells stay protected,
+the report's charts and tables carry no more than the published tables, and the attack finds
+what a weakened disclosure control leaks."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from attacker import EDITIONS, PROVENANCE, imprecise_numbers, report_html, weak_cells
+
+import factlab.disclose
+from factlab.analyse import Relation
+from factlab.attack import Bounds, attack, attack_tables, is_protected
+from factlab.disclose import DEFAULT_RULES, DisclosureRules
+from schemas.receipt import COUNT_KEYS as RECEIPT_COUNT_KEYS
+
+
+@pytest.fixture(scope="module", params=list(EDITIONS))
+def edition(request):
+    name = request.param
+    return EDITIONS[name], EDITIONS[name].publish()
+
+
+def test_no_suppressed_cell_is_narrowed_down(edition) -> None:
+    _, protected = edition
+    assert protected.suppressed
+    bounds = attack_tables(protected.tables, protected.relations, DEFAULT_RULES)
+    assert set(bounds) == protected.suppressed
+    assert [k for k, b in bounds.items() if not is_protected(b, DEFAULT_RULES)] == []
+    assert bounds == protected.bounds  # what the release certificate reports
+
+
+def test_the_heuristic_alone_is_not_enough_and_the_audit_repairs_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Relation-by-relation suppression misses chains the attacker combines; the audit adds
+    complements until the attack fails.
+
+    A small partner that places all its rows: ``rijen_gelezen`` and ``geplaatst`` are published
+    (15), ``geaccepteerd`` is suppressed as the complement of the zeros, but lies between them,
+    so the zeros are pinned to 0-4 by chaining the two identities.
+    """
+    small = {"organisatie": "klein", "organisatie_naam": "Klein", "voorzieningen": {}}
+    small |= dict.fromkeys(RECEIPT_COUNT_KEYS, 0) | {
+        "rijen_gelezen": 15,
+        "geaccepteerd": 15,
+        "geplaatst": 15,
+    }
+    provenance = PROVENANCE | {"bestanden": [*PROVENANCE["bestanden"], small]}
+    spec = EDITIONS["klein"]
+    repaired = spec.publish(provenance=provenance)
+    assert weak_cells(repaired.tables, repaired.relations, DEFAULT_RULES) == {}
+    monkeypatch.setattr(
+        factlab.disclose, "_audit_and_repair", lambda _v, _p, suppressed, *_: (suppressed, {})
+    )
+    heuristic = spec.publish(provenance=provenance)
+    assert heuristic.suppressed < repaired.suppressed
+    assert weak_cells(heuristic.tables, heuristic.relations, DEFAULT_RULES)
+
+
+def test_report_numbers_are_published_numbers(edition) -> None:
+    spec, protected = edition
+    html = report_html(protected, spec.area(), DEFAULT_RULES)
+    assert "Plotly.newPlot" in html
+    assert imprecise_numbers(html, protected.tables) == []
+
+
+def test_a_report_with_more_precision_is_caught() -> None:
+    spec = EDITIONS["middel"]
+    protected = spec.publish()
+    sharper = dict(protected.tables)
+    sharper["kerncijfers"] = protected.tables["kerncijfers"].with_columns(
+        pl.col("aandeel_met_voorziening_pct") + 0.04
+    )
+    html = report_html(
+        type(protected)(sharper, protected.cells, protected.suppressed, protected.relations),
+        spec.area(),
+        DEFAULT_RULES,
+    )
+    assert any(p.startswith("tabel:") for p in imprecise_numbers(html, protected.tables))
+
+
+def test_the_attack_finds_what_primary_suppression_alone_leaks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Teeth: with secondary suppression switched off, subtraction narrows small cells down.
+
+    (Rounding alone keeps most of them from being pinned exactly, but not to a range as wide
+    as the threshold: that is the protection secondary suppression adds.)
+    """
+    monkeypatch.setattr(factlab.disclose, "_violation", lambda *args: None)
+    monkeypatch.setattr(
+        factlab.disclose, "_audit_and_repair", lambda _v, _p, suppressed, *_: (suppressed, {})
+    )
+    protected = EDITIONS["middel"].publish()
+    weak = weak_cells(protected.tables, protected.relations, DEFAULT_RULES)
+    assert any(key[0] == "aantal_voorzieningen" for key in weak)
+    assert all(b.width < DEFAULT_RULES.threshold for b in weak.values())
+
+
+@pytest.mark.parametrize(("threshold", "rounding"), [(10, 3), (5, 4)])
+def test_other_allowed_rules_protect_too(threshold: int, rounding: int) -> None:
+    rules = DisclosureRules(threshold=threshold, rounding=rounding)
+    protected = EDITIONS["klein"].publish(rules)
+    assert weak_cells(protected.tables, protected.relations, rules) == {}
+
+
+def test_the_program_on_a_table_small_enough_to_check_by_hand() -> None:
+    """total 20 (true 18..22) = a (published 10: 8..12) + b (suppressed): b is 6..14."""
+    rules = DisclosureRules()
+    cells = {("t",): 20, ("a",): 10, ("b",): None}
+    bounds = attack(cells, [Relation(("t",), (("a",), ("b",)))], rules, [("b",)])
+    assert bounds == {("b",): Bounds(6, 14)}
+    assert not is_protected(Bounds(1, 7), rules)  # pinned to 1..7
+    assert not is_protected(Bounds(0, 6), rules)  # narrower than the threshold
+    assert is_protected(Bounds(0, 7), rules) and is_protected(Bounds(3, 14), rules)
+    assert is_protected(Bounds(0, 0), rules)  # proven empty: no household to disclose
