@@ -243,7 +243,7 @@ def gate_html(html: str, rules: DisclosureRules, allowed_tokens: Sequence[str] =
         if raw == "":
             continue
         value = int(raw)
-        if value <= rules.threshold or value % rules.rounding:
+        if not rules.is_publishable(value):
             raise DisclosureError(f"rapport: aantal {value} mag niet gepubliceerd worden")
     if _REMOTE.search(html):
         raise DisclosureError("rapport: verwijzing naar een externe bron (src/href)")
