@@ -39,6 +39,7 @@ from factlab import __version__
 from factlab.arrival import checkpoint
 from factlab.catalogue import load_catalogue
 from factlab.config import EditionConfig
+from factlab.difference import check_difference
 from factlab.disclose import DisclosureError, DisclosureRules, Protected
 from factlab.errors import FactlabError
 from factlab.feedback import percent_nl
@@ -53,6 +54,7 @@ from factlab.safe_text import neutralise
 from factlab.staging import Staging
 from factlab.workspace import Workspace, now
 from schemas.records import PROCESSED, PUBLISHED, QUARANTINED, EditionState, total_counts
+from schemas.tables import TABLE_FOLDER
 
 log = logging.getLogger(__name__)
 
@@ -317,12 +319,43 @@ class Closing:
                 self.households, **self._area(), wijken=_wijken(self.config),
                 provenance=self.provenance, out_dir=self.edition_dir, rules=self.rules,
                 catalogue=load_catalogue(self.config.catalogue), buurten=_buurten(self.config),
-                contact=self.config.report.contact,
+                contact=self.config.report.contact, before_write=self._refuse_near_duplicate,
             )  # fmt: skip
         except DisclosureError as error:
             raise FactlabError(
                 f"publicatie geweigerd door de openbaarmakingscontrole: {error}"
             ) from None
+
+    def _same_period(self) -> list[Path]:
+        """Published editions in the same output folder that cover the same period."""
+        found = []
+        for audit in sorted(self.workspace.out.glob(f"*/{AUDIT_FILE}")):
+            if audit.parent.name == self.state.edition:
+                continue
+            recorded = json.loads(audit.read_text(encoding="utf-8"))
+            if recorded.get("periode") == self.state.period:
+                found.append(audit.parent)
+        return found
+
+    def _refuse_near_duplicate(self, protected: Protected) -> None:
+        """Refuse tables that, beside a published edition of the same period, reveal a small
+        group of households that was added or left out (see docs/privacy.md, differencing)."""
+        assert self.households is not None, "link first"
+        for earlier in self._same_period():
+            problems = check_difference(
+                earlier / TABLE_FOLDER,
+                pl.read_parquet(earlier / HOUSEHOLDS_FILE),
+                protected,
+                self.households,
+                self.rules,
+            )
+            if problems:
+                shown = "; ".join(problems[:3]) + (" …" if len(problems) > 3 else "")
+                raise FactlabError(
+                    f"editie {self.state.edition!r} wijkt te weinig af van de al gepubliceerde "
+                    f"editie {earlier.name!r} over dezelfde periode: {shown}. Publiceer per "
+                    "periode één editie, of trek de eerdere in voordat u deze publiceert."
+                )
 
     def check_tables(self) -> None:
         """The published tables' quality suite, on the files as written."""

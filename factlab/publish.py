@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -321,8 +321,12 @@ def publish_tables(
     catalogue: pl.DataFrame | None = None,
     contact: str | None = None,
     buurten: pl.DataFrame | None = None,
+    before_write: Callable[[Protected], None] | None = None,
 ) -> Protected:
     """Protect, gate and write the tables and the release certificate; returns the tables.
+
+    ``before_write`` may refuse the protected tables (by raising) before any file is written,
+    for example because they differ too little from an edition already published.
 
     Writes ``tabellen/*.csv`` (machine-readable), ``tabellen/excel/*.csv`` (Dutch Excel),
     ``tabellen.xlsx`` (the beleid version, its toelichting naming ``contact``) and
@@ -340,6 +344,8 @@ def publish_tables(
     )
     for name, frame in protected.tables.items():
         gate(name, frame, rules)
+    if before_write is not None:
+        before_write(protected)
     for name, frame in protected.tables.items():
         atomic_write_bytes(out_dir / TABLE_DIR / f"{name}.csv", table_csv(frame).encode("utf-8"))
         atomic_write_bytes(out_dir / EXCEL_DIR / f"{name}.csv", excel_csv(name, frame))

@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from connectors.cbs import read_pc6hnr
 from factlab.arrival import RECEIPT_SUFFIX
 from factlab.config import load_config
 from factlab.edition import RunSettings, check_edition, close, edition_status, run_edition
@@ -229,3 +230,28 @@ def test_a_wrong_gemeente_code_is_refused_as_implausible(
     period.check()
     with pytest.raises(FactlabError, match="buiten gemeente GM0363"):
         close(period.settings, ephemeral_key())
+
+
+def test_a_second_edition_of_the_same_period_that_differs_a_little_is_refused(
+    synth_source: Path, tmp_path: Path
+) -> None:
+    gemeente = tmp_path / "gemeente"
+    shutil.copytree(synth_source, gemeente)
+    out = tmp_path / "uit"
+    config = load_config(gemeente / "factlab.toml")
+    run_edition(
+        RunSettings(gemeente / "uploads", out, "2026", config, config.period), ephemeral_key()
+    )
+    # The same deliveries again, plus one known client of one more organisation.
+    shutil.copytree(synth_source / "uploads", gemeente / "uploads", dirs_exist_ok=True)
+    address = read_pc6hnr(config.address_table, config.gemeente_code).row(0, named=True)
+    extra = gemeente / "uploads" / "buurtsportcoach"
+    extra.mkdir()
+    (extra / "een.csv").write_text(
+        "postcode;huisnummer;voorziening;startdatum\n"
+        f"{address['postcode']};{address['huisnummer']};WMO-HH;2026-02-01\n"
+    )
+    again = RunSettings(gemeente / "uploads", out, "2026-b", config, config.period)
+    with pytest.raises(FactlabError, match="wijkt te weinig af"):
+        run_edition(again, ephemeral_key())
+    assert not (out / "2026-b" / "tabellen").exists()
