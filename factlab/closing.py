@@ -271,10 +271,11 @@ class Closing:
         with Staging(self.workspace.out, self.state.edition) as staging:
             for done, delivery in enumerate(accepted):
                 report(f"pseudonimiseren: {delivery.organisation}", done, len(accepted))
-                parts = sorted((self.workspace.path / str(delivery.rows)).glob("*.parquet"))
-                rows = pl.concat([pl.read_parquet(p) for p in parts]) if parts else None
-                if rows is not None and rows.height:
-                    staging.write(pseudonymise(rows, key, staging.connection))  # type: ignore[arg-type]
+                # Part by part, as the check wrote them: memory stays bounded on a huge upload.
+                for part in sorted((self.workspace.path / str(delivery.rows)).glob("*.parquet")):
+                    rows = pl.read_parquet(part)
+                    if rows.height:
+                        staging.write(pseudonymise(rows, key, staging.connection))  # type: ignore[arg-type]
             checkpoint("gestaged")
             report("koppelen per huishouden", len(accepted), len(accepted))
             self.households = link(staging.connection, staging.files)  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -22,6 +23,7 @@ from factlab.attack import Bounds, attack_tables, is_protected
 from factlab.disclose import DEFAULT_RULES, DisclosureRules, Protected
 from factlab.publish import protected_tables
 from factlab.report import render_report
+from factlab.report.compare import REFERENCE_FILE
 from schemas.tables import CellKey
 
 PROVENANCE = {
@@ -144,6 +146,14 @@ def _flatten(value: object) -> Iterable[object]:
         yield value
 
 
+REFERENCE_SHARES = (
+    Path(__file__).resolve().parents[1]
+    / "factlab"
+    / "data"
+    / ("referentie_gebruik_sociaal_domein.csv")
+)
+
+
 def published_numbers(tables: Mapping[str, pl.DataFrame]) -> set[float]:
     """Every number a published table holds, including those inside its labels."""
     found: set[float] = {0.0}
@@ -163,7 +173,13 @@ def imprecise_numbers(html: str, tables: Mapping[str, pl.DataFrame]) -> list[str
     Chart data (``x``, ``y``, their texts and tooltips) and every numeric table cell must be a
     published value; a heatmap's colour (``z``) must be log2 of a published ratio.
     """
-    allowed = published_numbers(tables)
+    # The shipped CBS reference shares of other gemeenten are public figures, not ours.
+    reference = pl.read_csv(REFERENCE_FILE).get_column("aandeel_pct").to_list()
+    allowed = published_numbers(tables) | {float(v) for v in reference}
+    # A share of two published counts (the CBS comparison's combination shares) carries no more
+    # precision than the counts themselves.
+    counts = sorted({v for v in allowed if v > 0 and v == int(v)})
+    allowed |= {round(100 * a / b, 1) for i, b in enumerate(counts) for a in counts[: i + 1]}
     ratios = {round(v, 2) for v in allowed}
     problems: list[str] = []
     decoder = json.JSONDecoder()
@@ -172,6 +188,8 @@ def imprecise_numbers(html: str, tables: Mapping[str, pl.DataFrame]) -> list[str
         for trace in traces:
             for field in ("x", "y", "text", "hovertext"):
                 for value in _flatten(trace.get(field, [])):
+                    if value is None:  # a suppressed cell: no number at all
+                        continue
                     numbers = (
                         _dutch_numbers(value) if isinstance(value, str) else [float(value)]  # type: ignore[arg-type]
                     )
