@@ -272,7 +272,7 @@ class Closing:
                 parts = sorted((self.workspace.path / str(delivery.rows)).glob("*.parquet"))
                 rows = pl.concat([pl.read_parquet(p) for p in parts]) if parts else None
                 if rows is not None and rows.height:
-                    staging.write(pseudonymise(rows, key, staging.connection))  # type: ignore[arg-type]
+                    staging.write(pseudonymise(rows, key, staging.connection))
             checkpoint("gestaged")
             report("koppelen per huishouden", len(accepted), len(accepted))
             self.households = link(staging.connection, staging.files)  # type: ignore[arg-type]
