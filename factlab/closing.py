@@ -275,7 +275,7 @@ class Closing:
                     staging.write(pseudonymise(rows, key, staging.connection))
             checkpoint("gestaged")
             report("koppelen per huishouden", len(accepted), len(accepted))
-            self.households = link(staging.connection, staging.files)  # type: ignore[arg-type]
+            self.households = link(staging.connection, staging.files)  # type: ignore[arg-type]  # connected in __enter__
         receipts = [d.receipt for d in self.state.current()]
         self.provenance = {
             "editie": self.state.edition,

@@ -19,7 +19,7 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
@@ -287,6 +287,10 @@ def _validated(raw: dict[str, Any], name: str) -> _FactlabToml:
 # --------------------------------------------------------------------------- semantic checks
 
 
+@overload
+def _path(base: Path, where: str, value: str, *, folder: bool = False) -> Path: ...
+@overload
+def _path(base: Path, where: str, value: str | None, *, folder: bool = False) -> Path | None: ...
 def _path(base: Path, where: str, value: str | None, *, folder: bool = False) -> Path | None:
     if value is None:
         return None
@@ -377,7 +381,7 @@ def load_config(path: Path) -> EditionConfig:
     return EditionConfig(
         gemeente_code=edition.gemeente,
         gemeente_naam=edition.gemeentenaam or edition.gemeente,
-        address_table=_path(base, "[referentie] adressen", reference.adressen),  # type: ignore[arg-type]
+        address_table=_path(base, "[referentie] adressen", reference.adressen),
         wijken=_path(base, "[referentie] wijken", reference.wijken),
         kaart=_path(base, "[referentie] kaart", reference.kaart),
         catalogue=_path(base, "[referentie] catalogus", reference.catalogus),
