@@ -110,6 +110,7 @@ def read_cbs_gebruik(path: Path) -> pl.DataFrame:
         raise ReferenceFileError(
             f"{path.name}: kolom(men) {', '.join(missing)} ontbreken in de kopregel (rij {start + 1})"
         )
+    found = {name: index for name, index in columns.items() if index is not None}
     out = []
     for line, row in enumerate(rows[start + 1 :], start=start + 2):
         if not row or all(not c.strip() for c in row):
@@ -120,7 +121,7 @@ def read_cbs_gebruik(path: Path) -> pl.DataFrame:
             raise ReferenceFileError(f"{path.name}, rij {line}: te weinig kolommen")
         if columns["aantal"] is not None and row[columns["aantal"]].strip().lower() != "totaal":
             continue
-        soort = CATEGORIES.get(row[columns["soort"]].strip().lower())  # type: ignore[index]
+        soort = CATEGORIES.get(row[found["soort"]].strip().lower())
         if soort is None:
             raise ReferenceFileError(
                 f"{path.name}, rij {line}: onbekende soort voorziening (verwacht bijvoorbeeld "
@@ -128,10 +129,10 @@ def read_cbs_gebruik(path: Path) -> pl.DataFrame:
             )
         out.append(
             {
-                "gebied": row[columns["gebied"]].strip(),  # type: ignore[index]
-                "periode": row[columns["periode"]].strip(),  # type: ignore[index]
+                "gebied": row[found["gebied"]].strip(),
+                "periode": row[found["periode"]].strip(),
                 "combinatie": soort,
-                "huishoudens": _count(row[columns["huishoudens"]], path, line),  # type: ignore[index]
+                "huishoudens": _count(row[found["huishoudens"]], path, line),
             }
         )
     if not out:

@@ -179,7 +179,7 @@ class LimitExceeded(UnreadableFile):
     @classmethod
     def of(cls, limits: ReadLimits, **fields: object) -> LimitExceeded:
         value = getattr(limits, cls.limit)
-        return cls(grens=count_nl(value), grootte=bytes_nl(value), **fields)
+        return cls(None, grens=count_nl(value), grootte=bytes_nl(value), **fields)
 
 
 class FileTooLarge(LimitExceeded):

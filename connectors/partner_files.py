@@ -170,7 +170,8 @@ def _rebatch(frames: Iterable[pl.DataFrame], rows: int) -> Iterator[pl.DataFrame
     """The same rows in frames of ``rows`` rows, or fewer when they hold more than
     :data:`_BATCH_BYTES` (a workbook can repeat one long text in many cells)."""
     pending: list[pl.DataFrame] = []
-    held = size = 0
+    held = 0
+    size: float = 0  # polars estimates sizes as int | float
     for frame in frames:
         pending.append(frame)
         held += frame.height

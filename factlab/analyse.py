@@ -675,11 +675,12 @@ def receipts_tables(
         ),
     }
 
-    def key(org: str, column: str) -> CellKey:
+    def cell_key(org: str, column: str) -> CellKey:
         return ("aanlevering", gemeente_code, org, column)
 
     relations = [
-        Relation(key(TOTAAL, c), tuple(key(o, c) for o in orgs)) for c in RECEIPT_COUNT_KEYS
+        Relation(cell_key(TOTAAL, c), tuple(cell_key(o, c) for o in orgs))
+        for c in RECEIPT_COUNT_KEYS
     ]
     candidates = {
         "rijen_gelezen": ("geaccepteerd", "afgewezen", "dubbel", "buiten_periode"),
@@ -688,14 +689,15 @@ def receipts_tables(
     for total, parts in candidates.items():
         if all(r[total] == sum(r[p] for p in parts) for r in rows):
             relations += [
-                Relation(key(o, total), tuple(key(o, p) for p in parts)) for o in [*orgs, TOTAAL]
+                Relation(cell_key(o, total), tuple(cell_key(o, p) for p in parts))
+                for o in [*orgs, TOTAAL]
             ]
     for o in orgs:
         codes = sorted(c for (org, c) in per_org_prov if org == o)
         if codes and per_org[o]["geaccepteerd"] == sum(per_org_prov[(o, c)] for c in codes):
             relations.append(
                 Relation(
-                    key(o, "geaccepteerd"),
+                    cell_key(o, "geaccepteerd"),
                     tuple(("aanlevering_voorziening", gemeente_code, o, c) for c in codes),
                 )
             )

@@ -355,7 +355,7 @@ class _Check:
             delivery,
             receipt=delivery.receipt.with_status(status),
             stored=None,
-            rows=None,  # type: ignore[arg-type]
+            rows=None,
         )
 
     def upload(self, upload: Upload) -> None:

@@ -108,7 +108,7 @@ def structural_inequalities(
             total = ("met_voorziening", g)
             if {(one, g, a), (one, g, b), total} <= cells:
                 found.append((((one, g, a), 1.0), ((one, g, b), 1.0), (total, -1.0), (key, -1.0)))
-    members: dict[tuple[str, str], list[CellKey]] = {}
+    members: dict[tuple[str, ...], list[CellKey]] = {}
     for key in cells:
         if key[0] == "voorziening" and key[2] in domain_of:
             domain = ("domein", key[1], domain_of[key[2]])
@@ -123,7 +123,7 @@ def structural_inequalities(
     return found
 
 
-def _solver():  # type: ignore[no-untyped-def]
+def _solver():
     """A silent HiGHS instance.
 
     HiGHS prints a licence banner to standard output when an instance is made, before any

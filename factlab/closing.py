@@ -275,10 +275,10 @@ class Closing:
                 for part in sorted((self.workspace.path / str(delivery.rows)).glob("*.parquet")):
                     rows = pl.read_parquet(part)
                     if rows.height:
-                        staging.write(pseudonymise(rows, key, staging.connection))  # type: ignore[arg-type]
+                        staging.write(pseudonymise(rows, key, staging.connection))
             checkpoint("gestaged")
             report("koppelen per huishouden", len(accepted), len(accepted))
-            self.households = link(staging.connection, staging.files)  # type: ignore[arg-type]
+            self.households = link(staging.connection, staging.files)  # type: ignore[arg-type]  # connected in __enter__
         receipts = [d.receipt for d in self.state.current()]
         self.provenance = {
             "editie": self.state.edition,

@@ -19,7 +19,7 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
@@ -146,17 +146,22 @@ class _Referentie(_Section):
 
 
 class _AanleveringRules(_Section):
-    max_afgewezen: float = Field(MAX_REJECTED_SHARE, ge=0.0, le=1.0)
-    wachttijd_seconden: float = Field(SETTLE_SECONDS, ge=0.0)
-    max_seconden: float = Field(MAX_SECONDS_PER_FILE, gt=0)
+    max_afgewezen: float = Field(default=MAX_REJECTED_SHARE, ge=0.0, le=1.0)
+    wachttijd_seconden: float = Field(default=SETTLE_SECONDS, ge=0.0)
+    max_seconden: float = Field(default=MAX_SECONDS_PER_FILE, gt=0)
 
 
 # The read limits are defined once, in connectors.limits; each becomes an optional key here.
-_Aanlevering: type[_AanleveringRules] = create_model(
-    "_Aanlevering",
-    __base__=_AanleveringRules,
-    **{key: (int | None, Field(None, gt=0)) for key in LIMIT_SETTINGS.values()},  # type: ignore[call-overload]
-)
+# A type checker cannot see a model built at run time, so it sees the fixed rules' class (the
+# limits are read through model_dump, not as attributes).
+if TYPE_CHECKING:
+    _Aanlevering: TypeAlias = _AanleveringRules
+else:
+    _Aanlevering = create_model(
+        "_Aanlevering",
+        __base__=_AanleveringRules,
+        **{key: (int | None, Field(None, gt=0)) for key in LIMIT_SETTINGS.values()},
+    )
 
 
 class _Openbaarmaking(_Section):
@@ -181,7 +186,7 @@ class _Partner(_Section):
 class _FactlabToml(_Section):
     editie: _Editie
     referentie: _Referentie
-    aanlevering: _Aanlevering = Field(default_factory=_Aanlevering)  # type: ignore[valid-type]
+    aanlevering: _Aanlevering = Field(default_factory=_Aanlevering)
     openbaarmaking: _Openbaarmaking = Field(default_factory=_Openbaarmaking)
     rapport: _Rapport = Field(default_factory=_Rapport)
     partners: dict[str, _Partner] = Field(default_factory=dict)
@@ -282,6 +287,10 @@ def _validated(raw: dict[str, Any], name: str) -> _FactlabToml:
 # --------------------------------------------------------------------------- semantic checks
 
 
+@overload
+def _path(base: Path, where: str, value: str, *, folder: bool = False) -> Path: ...
+@overload
+def _path(base: Path, where: str, value: str | None, *, folder: bool = False) -> Path | None: ...
 def _path(base: Path, where: str, value: str | None, *, folder: bool = False) -> Path | None:
     if value is None:
         return None
@@ -372,7 +381,7 @@ def load_config(path: Path) -> EditionConfig:
     return EditionConfig(
         gemeente_code=edition.gemeente,
         gemeente_naam=edition.gemeentenaam or edition.gemeente,
-        address_table=_path(base, "[referentie] adressen", reference.adressen),  # type: ignore[arg-type]
+        address_table=_path(base, "[referentie] adressen", reference.adressen),
         wijken=_path(base, "[referentie] wijken", reference.wijken),
         kaart=_path(base, "[referentie] kaart", reference.kaart),
         catalogue=_path(base, "[referentie] catalogus", reference.catalogus),

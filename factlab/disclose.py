@@ -360,10 +360,10 @@ def gate(name: str, frame: pl.DataFrame, rules: DisclosureRules = DEFAULT_RULES)
             leak = frame.filter(pl.col(cond).is_null() & pl.col(column.name).is_not_null())
             if leak.height:
                 raise DisclosureError(f"{name}.{column.name}: gevuld terwijl {cond} geheim is")
-    for column, dtype in frame.schema.items():
+    for column_name, dtype in frame.schema.items():
         if dtype == pl.String:
-            for value in frame.get_column(column).drop_nulls().to_list():
-                check_text(f"{name}.{column}", value)
+            for value in frame.get_column(column_name).drop_nulls().to_list():
+                check_text(f"{name}.{column_name}", value)
 
 
 def _count_names(contract: TableContract) -> set[str]:

@@ -200,7 +200,7 @@ def find_uploads(uploads: Path, settle_seconds: float = 0.0) -> Found:
             skipped.append(Skipped(name, "", REFUSED, f"ongeldige naam: {ORGANISATION_RULE}"))
             continue
         for item in _partner_folder(entry, root, now, settle_seconds):
-            (found if isinstance(item, Upload) else skipped).append(item)  # type: ignore[arg-type]
+            (found if isinstance(item, Upload) else skipped).append(item)  # type: ignore[arg-type]  # mypy does not narrow across the conditional
     return Found(found, skipped)
 
 

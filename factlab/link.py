@@ -44,5 +44,6 @@ def link(connection: duckdb.DuckDBPyConnection, staged_files: list[str]) -> pl.D
     """Households from the staged parquet files (pseudoniem, wijk/buurt, voorziening, ...)."""
     if not staged_files:
         return pl.DataFrame(schema=HOUSEHOLD_SCHEMA)
-    households = connection.read_parquet(staged_files).query("staged", LINK_SQL).pl()
-    return households.select(HOUSEHOLD_COLUMNS)
+    linked = connection.read_parquet(staged_files).query("staged", LINK_SQL)
+    assert linked is not None, "LINK_SQL is a SELECT, so DuckDB returns a relation"
+    return linked.pl().select(HOUSEHOLD_COLUMNS)

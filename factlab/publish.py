@@ -431,14 +431,15 @@ def publish(
     tables are all gated before any is written, the report before it is written.
     """
     catalogue = load_catalogue() if catalogue is None else catalogue
-    area = {"gemeente_code": gemeente_code, "gemeente_naam": gemeente_naam}
     protected = publish_tables(
-        households, **area, wijken=wijken, provenance=provenance, out_dir=out_dir, rules=rules,
-        catalogue=catalogue, contact=report_options.get("contact"), buurten=buurten,
+        households, gemeente_code=gemeente_code, gemeente_naam=gemeente_naam, wijken=wijken,
+        provenance=provenance, out_dir=out_dir, rules=rules, catalogue=catalogue,
+        contact=report_options.get("contact"), buurten=buurten,
     )  # fmt: skip
     report = publish_report(
-        protected, **area, kaart=kaart, provenance=provenance, out_dir=out_dir, rules=rules,
-        catalogue=catalogue, **report_options,
+        protected, gemeente_code=gemeente_code, gemeente_naam=gemeente_naam, kaart=kaart,
+        provenance=provenance, out_dir=out_dir, rules=rules, catalogue=catalogue,
+        **report_options,
     )  # fmt: skip
     tables = [out_dir / TABLE_DIR / f"{name}.csv" for name in protected.tables]
     excel = [out_dir / EXCEL_DIR / f"{name}.csv" for name in protected.tables]

@@ -87,7 +87,7 @@ class _Expect:
     kwargs: dict[str, Any]
 
 
-def _context(docs_dir: Path):  # type: ignore[no-untyped-def]
+def _context(docs_dir: Path):
     os.environ["GX_ANALYTICS_ENABLED"] = "false"  # before the import: no usage statistics
     logging.getLogger("great_expectations").setLevel(logging.WARNING)  # not in a -v run's log
     import great_expectations as gx

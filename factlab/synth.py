@@ -644,7 +644,7 @@ _T_TOEVS = np.array([tv for _, t in _SLOT_TEMPLATES for _, tv in t])
 
 def _area_dwellings(
     rng: np.random.Generator,
-    buurt_counts: Sequence[int],
+    buurt_counts: Sequence[int] | np.ndarray,
     buurt_codes: Sequence[str],
     wijk_code: str,
     gemeente: str,
@@ -857,8 +857,8 @@ def generate_usage(
     jwp = np.flatnonzero(~other_only)
     combo_counts = largest_remainder(len(jwp), [s for _, s in JWP_COMBOS])
     tiers: dict[int, list[int]] = {1: [], 2: [], 3: []}
-    for ci, ((j, w, p), _) in enumerate(JWP_COMBOS):
-        tiers[j + w + p].extend([ci] * int(combo_counts[ci]))
+    for ci, ((jeugd, wmo, participatie), _) in enumerate(JWP_COMBOS):
+        tiers[jeugd + wmo + participatie].extend([ci] * int(combo_counts[ci]))
     labels = np.concatenate(
         [rng.permutation(np.array(tiers[t], dtype=np.int64)) for t in (1, 2, 3)]
     )

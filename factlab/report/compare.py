@@ -278,11 +278,11 @@ def edition_comparison(
     before = {r["gebied_code"]: r for r in previous["kerncijfers"].iter_rows(named=True)}
     rows = []
     for r in tables["kerncijfers"].iter_rows(named=True):
-        old = before.get(r["gebied_code"], {})
+        old_row = before.get(r["gebied_code"], {})
         row = [text_cell(r["gebied_naam"])]
         for column in ("huishoudens_met_voorziening", "huishoudens_meerdere_domeinen"):
-            cell, mark = _change(r[column], old.get(column), rules)
-            row += [count_cell(old.get(column)), count_cell(r[column]), cell, text_cell(mark)]
+            cell, mark = _change(r[column], old_row.get(column), rules)
+            row += [count_cell(old_row.get(column)), count_cell(r[column]), cell, text_cell(mark)]
         rows.append(row)
     table = DisplayTable(
         "vergelijking_vorige",
