@@ -58,7 +58,7 @@ def _measure(scale: float, seed: int) -> dict[str, object]:
         result = run_edition(settings, ephemeral_key(), progress)
         run_seconds = time.perf_counter() - started
         stages[last[1]] = stages.get(last[1], 0.0) + time.perf_counter() - last[0]
-        rows = sum(int(o.receipt.get("rijen_gelezen", 0)) for o in result.outcomes)
+        rows = sum(o.receipt.counts["rijen_gelezen"] for o in result.outcomes)
     return {
         "scale": scale,
         "dwellings": summary.n_dwellings,

@@ -43,17 +43,15 @@ CASES = {
     "gemeente-landelijk": ("gemeente", "landelijk.toml"),
     "land": ("land", "factlab.toml"),
 }
-# How Factlab gets its CBS table. "huidig": as edition.py does today (read_pc6hnr per run, the
-# whole table joined per batch). "voorbereid": the wiring proposed in docs/schaal.md, simulated by
-# patching two names in factlab.edition: the prepared copy (connectors.cbs_prepared) read per
-# batch for that batch's postcodes; "-eerste-keer" makes the copy inside the timed run.
-VARIANTS = ("huidig", "voorbereid", "voorbereid-eerste-keer")
+# How Factlab gets its CBS table. Each batch is placed against its own postcodes' rows of the
+# prepared copy (connectors.cbs_prepared, parsed once per CBS release). "huidig": first use, the
+# copy is made inside the timed run; "voorbereid": the copy of an earlier run.
+VARIANTS = ("huidig", "voorbereid")
 # Issue 15's targets: (case, what, limit, unit). "path" is intake -> household table.
 TARGETS = [
     # (case, variant, what, limit, unit)
     ("klein", "*", "end to end, a tiny edition", 3.0, "s"),
     ("gemeente-landelijk", "voorbereid", "end to end, prepared CBS table", 5.0, "s"),
-    ("gemeente-landelijk", "voorbereid-eerste-keer", "end to end, CBS table from CSV", 8.0, "s"),
     ("gemeente-landelijk", "huidig", "end to end, CBS table from CSV", 8.0, "s"),
     ("gemeente-landelijk", "*", "peak RSS", 1024.0, "MB"),
     ("land", "*", "end to end", 40.0, "s"),
@@ -105,8 +103,7 @@ def measure_factlab(inputs: Path, case: str, variant: str) -> dict[str, Any]:
         arguments = [__file__, "--child-factlab", str(inputs / folder / config), str(uploads)]
         if variant == "voorbereid":  # the copy of an earlier run, made outside the timing
             _child([*arguments, scratch, "--prepare-only"])
-        patch = ["--patch"] if variant != "huidig" else []
-        return _child([*arguments, scratch, *patch])
+        return _child([*arguments, scratch])
 
 
 def measure_naive(inputs: Path, case: str) -> dict[str, Any]:
@@ -129,26 +126,7 @@ def measure_hmac() -> dict[str, Any]:
     return _child([__file__, "--child-hmac"])
 
 
-def _patch_edition() -> None:
-    """Simulate the proposed wiring: each batch is placed against its postcodes' rows only."""
-    from connectors import cbs_prepared
-    from factlab import edition, place
-
-    def place_prepared(valid: Any, table: Path, gemeente_code: str) -> Any:
-        rows = cbs_prepared.read_pc6hnr_prepared(table, valid.get_column("postcode"))
-        return place.place(valid, rows, gemeente_code)
-
-    def prepared_path(path: Path) -> Path:
-        cbs_prepared.prepare(path)
-        return path  # edition passes it on to place(), patched above
-
-    edition.read_pc6hnr = prepared_path  # type: ignore[assignment]
-    edition.place = place_prepared  # type: ignore[assignment]
-
-
-def _child_factlab(
-    config_path: Path, uploads: Path, scratch: Path, *, patch: bool, prepare_only: bool
-) -> None:
+def _child_factlab(config_path: Path, uploads: Path, scratch: Path, *, prepare_only: bool) -> None:
     """Measuring child: imports, then every stage of one edition as its progress reports it."""
     started = time.perf_counter()
     from factlab.config import load_config
@@ -168,14 +146,13 @@ def _child_factlab(
         started = time.perf_counter()
         importlib.import_module(module)
         stages[f"start-up ({module} import)"] = time.perf_counter() - started
-    if patch:
-        _patch_edition()
     settings = RunSettings(uploads, scratch / "uit", "bench", config, config.period)
     names = {
-        "start": "voorbereiden: uploads zoeken, CBS-tabel lezen",
-        "verwerken": "lezen, valideren, plaatsen, pseudonimiseren (per upload, twee keer gelezen)",
-        "koppelen per huishouden": "koppelen, analyseren, kwaliteitscontrole huishoudens",
-        "publiceren": "publiceren: tabellen, kwaliteitscontrole, rapport",
+        "start": "voorbereiden: editie openen, uploads zoeken",
+        "controleren": "controleren: lezen, valideren, plaatsen (één keer per upload)",
+        "pseudonimiseren": "pseudonimiseren (per upload)",
+        "koppelen per huishouden": "koppelen, kwaliteitscontrole huishoudens",
+        "publiceren": "publiceren: analyse, openbaarmaking, tabellen, kwaliteit, rapport",
         "klaar": "opruimen",
     }
     current = ["start", time.perf_counter()]
@@ -192,15 +169,13 @@ def _child_factlab(
     run_started = time.perf_counter()
     outcome = run_edition(settings, ephemeral_key(), progress)
     close_stage(time.perf_counter())
-    rows = sum(int(o.receipt.get("rijen_gelezen", 0)) for o in outcome.outcomes)
+    rows = sum(o.receipt.counts["rijen_gelezen"] for o in outcome.outcomes)
     print(
         json.dumps(
             {
                 "rows": rows,
                 "files": len(outcome.outcomes),
-                "files_quarantined": sum(
-                    o.receipt.get("status") != "verwerkt" for o in outcome.outcomes
-                ),
+                "files_quarantined": sum(o.receipt.status != "verwerkt" for o in outcome.outcomes),
                 "households": outcome.households,
                 "run_s": round(time.perf_counter() - run_started, 2),
                 "stages_s": {k: round(v, 2) for k, v in stages.items()},
@@ -352,12 +327,11 @@ def main() -> None:
         "--variant", action="append", choices=VARIANTS, help="repeatable; default huidig"
     )
     parser.add_argument("--child-factlab", nargs=3, type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--patch", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--prepare-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child-hmac", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_factlab:
-        _child_factlab(*args.child_factlab, patch=args.patch, prepare_only=args.prepare_only)
+        _child_factlab(*args.child_factlab, prepare_only=args.prepare_only)
         return
     if args.child_hmac:
         _child_hmac()
