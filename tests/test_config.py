@@ -21,21 +21,6 @@ def _config(tmp_path: Path, body: str) -> Path:
 BASE = '[editie]\ngemeente = "GM0479"\n[referentie]\nadressen = "pc6hnr.csv"\n'
 
 
-def _floors_enforced() -> bool:
-    """True once DisclosureRules refuses disclosure settings below the documented floor."""
-    try:
-        DisclosureRules(threshold=0, rounding=1)
-    except ValueError:
-        return True
-    return False
-
-
-needs_floor = pytest.mark.skipif(
-    not _floors_enforced(),
-    reason="the floor (drempel >= 5, afronding >= 3) is enforced by DisclosureRules itself",
-)
-
-
 def test_partner_mapping_is_normalised(tmp_path: Path) -> None:
     config = load_config(
         _config(
@@ -160,13 +145,11 @@ def test_every_setting_is_parsed_typed(tmp_path: Path) -> None:
             BASE + "[openbaarmaking]\ndrempel = 0\n",
             r"\[openbaarmaking\] drempel = 0 .*te weinig bescherming",
             id="drempel-zero",
-            marks=needs_floor,
         ),
         pytest.param(
             BASE + "[openbaarmaking]\nafronding = 1\n",
             r"\[openbaarmaking\] .*afronding = 1 .*te weinig bescherming",
             id="afronding-one",
-            marks=needs_floor,
         ),
         pytest.param(
             BASE + "[aanlevering]\nmax_afgewezen = 5\n",

@@ -18,7 +18,6 @@ from factlab.cli import app
 from factlab.config import load_config
 from factlab.disclose import round_count
 from factlab.edition import RunSettings, run_edition
-from factlab.errors import FactlabError
 from factlab.keys import ephemeral_key
 from factlab.synth import load_wijken
 
@@ -52,12 +51,7 @@ def test_published_cells_are_the_rounded_truth(
     config = load_config(folder / "factlab.toml")
     assert config.gemeente_code == gemeente
     settings = RunSettings(folder / "uploads", tmp_path / "out", "2026", config, config.period)
-    try:
-        result = run_edition(settings, ephemeral_key())
-    except FactlabError as error:
-        if "ongeldige gebied_code" in str(error):
-            pytest.xfail("the disclosure gate does not accept alphanumeric wijk codes yet")
-        raise
+    result = run_edition(settings, ephemeral_key())
     monkeypatch.setattr(published_numbers, "GEMEENTE", gemeente)
     truth = pl.read_parquet(folder / "waarheid" / "huishoudens.parquet")
     true = published_numbers._true_counts(truth)
