@@ -249,13 +249,22 @@ def _unknown(loc: tuple[Any, ...]) -> str:
     model = _model_at(loc)
     valid = list(model.model_fields) if model else []
     nearest = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+    # A name is shown only as a typo of a known one: an arbitrary name may be anything the file
+    # holds (a config path pointing at the wrong file must not put its content on the screen).
     if len(loc) == 1:
-        text = f"onbekende sectie [{name}]"
-        hint = f"; bedoelt u [{nearest[0]}]?" if nearest else ""
-        return text + hint + f" (bekende secties: {', '.join(f'[{v}]' for v in valid)})"
-    text = f"{_where(loc[:-1])}: onbekende instelling {name!r}"
-    hint = f"; bedoelt u {nearest[0]!r}?" if nearest else ""
-    return text + hint + (f" (toegestaan: {', '.join(valid)})" if valid else "")
+        text = (
+            f"onbekende sectie [{name}]; bedoelt u [{nearest[0]}]?"
+            if nearest
+            else ("een onbekende sectie (naam niet getoond)")
+        )
+        return text + f" (bekende secties: {', '.join(f'[{v}]' for v in valid)})"
+    where = _where(loc[:-1])
+    text = (
+        f"{where}: onbekende instelling {name!r}; bedoelt u {nearest[0]!r}?"
+        if nearest
+        else f"{where}: een onbekende instelling (naam niet getoond)"
+    )
+    return text + (f" (toegestaan: {', '.join(valid)})" if valid else "")
 
 
 def _message(error: Any) -> str:
