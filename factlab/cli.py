@@ -35,7 +35,7 @@ from factlab.errors import DEBUG_VARIABLE, FactlabError, unexpected
 from factlab.files import set_umask
 from factlab.intake import Skipped
 from factlab.keys import PseudonymKey, ephemeral_key, managed_key_from_environment
-from factlab.receipts import Outcome
+from factlab.receipts import Outcome, status_counts
 from factlab.safe_text import neutralise
 from factlab.watch import Watcher
 from schemas.records import PROCESSED
@@ -116,10 +116,7 @@ def _run(
 
 def _print_outcomes(outcomes: list[Outcome], skipped: list[Skipped]) -> None:
     """What a check did, per upload; names shown escaped (they are the partners' own)."""
-    counts: dict[str, int] = {}
-    for outcome in outcomes:
-        counts[outcome.status] = counts.get(outcome.status, 0) + 1
-    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    summary = ", ".join(f"{n} {status}" for status, n in status_counts(outcomes).items())
     console.print(f"Bestanden: {summary or 'geen nieuwe'}")
     if not outcomes and not skipped:
         console.print(

@@ -135,13 +135,6 @@ class RunResult:
     already_published: bool = False
     skipped: list[Skipped] = field(default_factory=list)
 
-    def status_counts(self) -> dict[str, int]:
-        """How many uploads ended in each status (verwerkt, quarantaine, ...)."""
-        counts: dict[str, int] = {}
-        for outcome in self.outcomes:
-            counts[outcome.status] = counts.get(outcome.status, 0) + 1
-        return dict(sorted(counts.items()))
-
     @property
     def households_file(self) -> Path:
         return self.edition_dir / HOUSEHOLDS_FILE

@@ -41,6 +41,14 @@ class Outcome:
         return self.receipt.status
 
 
+def status_counts(outcomes: list[Outcome]) -> dict[str, int]:
+    """How many uploads ended in each status (verwerkt, quarantaine, ...), sorted by status."""
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def _receipt(
     upload: Upload, delivery: str, organisation_name: str, received: str, status: Status, **extra
 ) -> Receipt:

@@ -13,6 +13,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from factlab.edition import check_edition, edition_status
+from factlab.receipts import status_counts
 from pipelines.common import (
     factlab_warnings_in_prefect,
     publish_status_artifact,
@@ -37,9 +38,7 @@ def check_task(
     logger = get_run_logger()
     with factlab_warnings_in_prefect():
         result = check_edition(run_settings)
-    counts: dict[str, int] = {}
     for outcome in result.outcomes:
-        counts[outcome.status] = counts.get(outcome.status, 0) + 1
         logger.info(
             "%s: levering %s: %s",
             outcome.receipt.organisation,
@@ -49,7 +48,7 @@ def check_task(
     publish_status_artifact(edition_status(run_settings))
     return {
         "editie": run_settings.edition,
-        "bestanden": counts,
+        "bestanden": status_counts(result.outcomes),
         "overgeslagen": len(result.skipped),
     }
 
