@@ -44,7 +44,7 @@ CASES = {
     "land": ("land", "factlab.toml"),
 }
 # How Factlab gets its CBS table. Each batch is placed against its own postcodes' rows of the
-# prepared copy (connectors.cbs_prepared, parsed once per CBS release). "huidig": first use, the
+# prepared copy (factlab.connectors.cbs_prepared, parsed once per CBS release). "huidig": first use, the
 # copy is made inside the timed run; "voorbereid": the copy of an earlier run.
 VARIANTS = ("huidig", "voorbereid")
 # Issue 15's targets: (case, what, limit, unit). "path" is intake -> household table.
@@ -136,7 +136,7 @@ def _child_factlab(config_path: Path, uploads: Path, scratch: Path, *, prepare_o
     stages = {"start-up (imports)": time.perf_counter() - started}
     config = load_config(config_path)
     if prepare_only:
-        from connectors.cbs_prepared import prepare
+        from factlab.connectors.cbs_prepared import prepare
 
         prepare(config.address_table)
         print("{}")

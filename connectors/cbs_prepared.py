@@ -3,7 +3,7 @@
 The national table is 7.8 M rows and ~250 MB of CSV. Parsing it costs seconds and ~3 GB on
 every run, and joining each upload batch against all of it costs tens of seconds more, while
 an edition touches only the postcodes its partners delivered. So the CSV is parsed once (by
-:func:`connectors.cbs.read_pc6hnr`, with the same checks and messages) into a Parquet copy
+:func:`factlab.connectors.cbs.read_pc6hnr`, with the same checks and messages) into a Parquet copy
 sorted by an integer postcode key, and every run reads only the row groups of the postcodes
 present in its uploads.
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from connectors.cbs import read_pc6hnr
+from factlab.connectors.cbs import read_pc6hnr
 
 CACHE_ENVIRONMENT = "FACTLAB_CACHE"
 _FORMAT_VERSION = "1"
@@ -85,7 +85,7 @@ def prepare(csv: Path, cache: Path | None = None) -> Path:
 def read_pc6hnr_prepared(
     csv: Path, postcodes: Iterable[str] | pl.Series | None = None, cache: Path | None = None
 ) -> pl.DataFrame:
-    """:func:`connectors.cbs.read_pc6hnr`'s table, from the prepared copy (made on first use).
+    """:func:`factlab.connectors.cbs.read_pc6hnr`'s table, from the prepared copy (made on first use).
 
     With ``postcodes`` (normalised, e.g. ``1503AB``), only the rows of those postcodes: enough
     to place every address of an edition, at a fraction of the table. Same columns, same rows.

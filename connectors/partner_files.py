@@ -40,7 +40,7 @@ from typing import Protocol
 
 import polars as pl
 
-from connectors.limits import (
+from factlab.connectors.limits import (
     DEFAULT_LIMITS,
     LIMIT_ERRORS,
     REFUSALS,
@@ -66,9 +66,9 @@ from connectors.limits import (
     UnreadableFile,
     count_nl,
 )
-from connectors.workbook import Row, check_zip, open_sheet
+from factlab.connectors.workbook import Row, check_zip, open_sheet
 
-__all__ = [  # the reader's API; each refusal's own class is in connectors.limits
+__all__ = [  # the reader's API; each refusal's own class is in factlab.connectors.limits
     "BATCH_ROWS",
     "DEFAULT_LIMITS",
     "DUPLICATE_SUFFIX",

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from xml.parsers import expat
 
-from connectors.limits import (
+from factlab.connectors.limits import (
     CellTooLong,
     CompressionTooHigh,
     DamagedWorkbook,

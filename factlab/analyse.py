@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from schemas.receipt import COUNT_KEYS as RECEIPT_COUNT_KEYS
+from factlab.schemas.receipt import COUNT_KEYS as RECEIPT_COUNT_KEYS
 
 CellKey = tuple[str, ...]
 

@@ -33,10 +33,10 @@ from pathlib import Path
 
 import polars as pl
 
-from connectors.cbs_prepared import read_pc6hnr_prepared
-from connectors.partner_files import ReadCounts, UnreadableFile
 from factlab.catalogue import load_catalogue
 from factlab.config import EditionConfig, Period
+from factlab.connectors.cbs_prepared import read_pc6hnr_prepared
+from factlab.connectors.partner_files import ReadCounts, UnreadableFile
 from factlab.errors import FactlabError
 from factlab.feedback import CSV_SUFFIX, MARKDOWN_SUFFIX, Feedback, feedback, percent_nl
 from factlab.files import atomic_write_bytes, atomic_write_text, same_content
@@ -58,9 +58,7 @@ from factlab.receipts import (
     quarantine_receipt,
     withdrawal_receipt,
 )
-from factlab.validate import DuplicateTracker, Tally, validate
-from factlab.workspace import Workspace, now
-from schemas.records import (
+from factlab.schemas.records import (
     CURRENT,
     OPEN,
     PROCESSED,
@@ -71,6 +69,8 @@ from schemas.records import (
     Receipt,
     Status,
 )
+from factlab.validate import DuplicateTracker, Tally, validate
+from factlab.workspace import Workspace, now
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class _Reference:
     """The catalogue, and the address table's rows for the postcodes a batch holds.
 
     The CBS table is parsed once per release into a prepared copy
-    (:mod:`connectors.cbs_prepared`); a batch reads only the rows of its own postcodes.
+    (:mod:`factlab.connectors.cbs_prepared`); a batch reads only the rows of its own postcodes.
     """
 
     def __init__(self, config: EditionConfig) -> None:

@@ -28,8 +28,8 @@ from pathlib import Path
 import polars as pl
 
 from factlab.analyse import Relation
-from schemas.disclosure import DisclosureRules
-from schemas.tables import CONTRACTS, CellKey
+from factlab.schemas.disclosure import DisclosureRules
+from factlab.schemas.tables import CONTRACTS, CellKey
 
 #: An inequality ``sum(coef * cell) <= 0``.
 Inequality = tuple[tuple[CellKey, float], ...]

@@ -22,7 +22,7 @@ from typing import Any
 from factlab.attack import is_protected
 from factlab.disclose import CONTRACTS, Protected
 from factlab.files import atomic_write_text
-from schemas.disclosure import MIN_ROUNDING, MIN_THRESHOLD, DisclosureRules
+from factlab.schemas.disclosure import MIN_ROUNDING, MIN_THRESHOLD, DisclosureRules
 
 CERTIFICATE = "openbaarmaking.json"
 PROTECTION = (

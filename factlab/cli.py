@@ -37,8 +37,8 @@ from factlab.intake import Skipped
 from factlab.keys import PseudonymKey, ephemeral_key, managed_key_from_environment
 from factlab.receipts import Outcome, status_counts
 from factlab.safe_text import neutralise
+from factlab.schemas.records import PROCESSED
 from factlab.watch import Watcher
-from schemas.records import PROCESSED
 
 app = typer.Typer(
     help="Factlab: samenloop van voorzieningen per huishouden, privacyvriendelijk gekoppeld.",

@@ -33,12 +33,12 @@ from typing import Any
 
 import polars as pl
 
-from connectors.cbs import read_wijken, read_wijkkaart
-from connectors.cbs_prepared import read_pc6hnr_prepared
 from factlab import __version__
 from factlab.arrival import checkpoint
 from factlab.catalogue import load_catalogue
 from factlab.config import EditionConfig
+from factlab.connectors.cbs import read_wijken, read_wijkkaart
+from factlab.connectors.cbs_prepared import read_pc6hnr_prepared
 from factlab.difference import check_difference
 from factlab.disclose import DisclosureError, DisclosureRules, Protected
 from factlab.errors import FactlabError
@@ -51,10 +51,10 @@ from factlab.pseudonymise import pseudonymise
 from factlab.publish import publish_report, publish_tables
 from factlab.quality import Quality, check_households, check_tables
 from factlab.safe_text import neutralise
+from factlab.schemas.records import PROCESSED, PUBLISHED, QUARANTINED, EditionState, total_counts
+from factlab.schemas.tables import TABLE_FOLDER
 from factlab.staging import Staging
 from factlab.workspace import Workspace, now
-from schemas.records import PROCESSED, PUBLISHED, QUARANTINED, EditionState, total_counts
-from schemas.tables import TABLE_FOLDER
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from connectors.limits import SETTINGS as LIMIT_SETTINGS
-from connectors.limits import ReadLimits
+from factlab.connectors.limits import SETTINGS as LIMIT_SETTINGS
+from factlab.connectors.limits import ReadLimits
 from factlab.disclose import DisclosureRules
 from factlab.errors import ConfigError
 from factlab.names import ORGANISATION_RULE, is_organisation
@@ -151,7 +151,7 @@ class _AanleveringRules(_Section):
     max_seconden: float = Field(default=MAX_SECONDS_PER_FILE, gt=0)
 
 
-# The read limits are defined once, in connectors.limits; each becomes an optional key here.
+# The read limits are defined once, in factlab.connectors.limits; each becomes an optional key here.
 # A type checker cannot see a model built at run time, so it sees the fixed rules' class (the
 # limits are read through model_dump, not as attributes).
 if TYPE_CHECKING:

@@ -36,9 +36,9 @@ from factlab.attack import (
     structural_inequalities,
 )
 from factlab.disclose import Protected
-from schemas import areas
-from schemas.disclosure import DisclosureRules
-from schemas.tables import CellKey
+from factlab.schemas import areas
+from factlab.schemas.disclosure import DisclosureRules
+from factlab.schemas.tables import CellKey
 
 #: Quantities that are not household counts (delivery rows) or exist only in one edition's data
 #: (the exact combinations): the differencing program leaves them out.

@@ -18,8 +18,8 @@ Rules (defaults follow CBS practice for care figures and OpenSAFELY's output che
   suppressed cell is narrowed down beyond the documented protection (docs/privacy.md).
 
 The rules themselves (:class:`DisclosureRules`, with their floors) live in
-:mod:`schemas.disclosure`, the table contracts in :mod:`schemas.tables`, the area codes in
-:mod:`schemas.areas`; they are re-exported here.
+:mod:`factlab.schemas.disclosure`, the table contracts in :mod:`factlab.schemas.tables`, the area codes in
+:mod:`factlab.schemas.areas`; they are re-exported here.
 
 :func:`gate` checks a finished table against its contract and refuses anything else, so a
 mistake upstream cannot leak.
@@ -41,9 +41,9 @@ from factlab.attack import (
     is_protected,
     structural_inequalities,
 )
-from schemas import areas
-from schemas.disclosure import DEFAULT_RULES, DisclosureRules
-from schemas.tables import CONTRACTS, RECORD_LEVEL_NAMES, CellKey, TableContract
+from factlab.schemas import areas
+from factlab.schemas.disclosure import DEFAULT_RULES, DisclosureRules
+from factlab.schemas.tables import CONTRACTS, RECORD_LEVEL_NAMES, CellKey, TableContract
 
 __all__ = [
     "CONTRACTS",
@@ -322,7 +322,7 @@ def gate(name: str, frame: pl.DataFrame, rules: DisclosureRules = DEFAULT_RULES)
     """Refuse a table that is not exactly what its contract allows. Raises DisclosureError.
 
     Checks: known table, exact columns in order with the contract's types, no record-level
-    column names, gebied codes as :data:`schemas.areas.AREA_CODES` defines them, every count
+    column names, gebied codes as :data:`factlab.schemas.areas.AREA_CODES` defines them, every count
     empty or publishable under ``rules``, derived columns empty when an input count is, no
     token-like text (a pseudonym or key) in any text cell.
     """

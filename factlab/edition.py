@@ -44,8 +44,15 @@ from factlab.errors import FactlabError
 from factlab.intake import Skipped
 from factlab.keys import PseudonymKey
 from factlab.receipts import Outcome
+from factlab.schemas.records import (
+    OPEN,
+    PROCESSED,
+    QUARANTINED,
+    EditionState,
+    Receipt,
+    total_counts,
+)
 from factlab.workspace import STATE_FILE, WORKSPACE_FOLDER, Workspace, now
-from schemas.records import OPEN, PROCESSED, QUARANTINED, EditionState, Receipt, total_counts
 
 __all__ = [
     "AUDIT_FILE",

@@ -3,7 +3,7 @@
 Every processed or quarantined upload gets two files next to its receipt: a Markdown page in
 plain Dutch (which rules were broken, on how many rows, what to do) and a CSV of the failing
 row numbers that opens in Dutch Excel (``;``, UTF-8 with BOM). Both are generated from the
-rules in :mod:`schemas.delivery`, so feedback and checks cannot drift apart. Like the receipt,
+rules in :mod:`factlab.schemas.delivery`, so feedback and checks cannot drift apart. Like the receipt,
 feedback names rows, columns and rules, never a cell value: a cell may hold an address.
 """
 
@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from connectors.partner_files import ROW_COLUMN
+from factlab.connectors.partner_files import ROW_COLUMN
 from factlab.safe_text import neutralise
+from factlab.schemas.delivery import RULES, RULES_BY_CODE
+from factlab.schemas.records import DUPLICATE_UPLOAD, PROCESSED, QUARANTINED, WITHDRAWN, Receipt
 from factlab.validate import Tally
-from schemas.delivery import RULES, RULES_BY_CODE
-from schemas.records import DUPLICATE_UPLOAD, PROCESSED, QUARANTINED, WITHDRAWN, Receipt
 
 MARKDOWN_SUFFIX = ".terugkoppeling.md"
 CSV_SUFFIX = ".afgewezen.csv"

@@ -25,8 +25,9 @@ from pathlib import Path
 
 import polars as pl
 
-from connectors.limits import DEFAULT_LIMITS, ReadLimits
-from connectors.partner_files import (
+from factlab.config import CANONICAL_COLUMNS, PartnerSettings, header_key
+from factlab.connectors.limits import DEFAULT_LIMITS, ReadLimits
+from factlab.connectors.partner_files import (
     BATCH_ROWS,
     DUPLICATE_SUFFIX,
     ROW_COLUMN,
@@ -36,7 +37,6 @@ from connectors.partner_files import (
     UnreadableFile,
     open_partner_file,
 )
-from factlab.config import CANONICAL_COLUMNS, PartnerSettings, header_key
 from factlab.names import ORGANISATION_RULE, display_name, is_organisation
 from factlab.safe_text import neutralise
 

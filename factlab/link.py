@@ -13,7 +13,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from schemas.households import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA
+from factlab.schemas.households import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA
 
 LINK_SQL = """
 WITH households AS (

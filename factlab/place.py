@@ -20,7 +20,7 @@ PLACEMENTS = (PLACED, UNKNOWN, OUTSIDE)
 def place(valid: pl.DataFrame, address_table: pl.DataFrame, gemeente_code: str) -> pl.DataFrame:
     """Add ``plaatsing``, ``buurt_code`` and ``wijk_code`` and drop postcode/huisnummer.
 
-    ``address_table`` is :func:`connectors.cbs.read_pc6hnr` output. The canonical address key is
+    ``address_table`` is :func:`factlab.connectors.cbs.read_pc6hnr` output. The canonical address key is
     kept: it is what the pseudonymise stage hashes.
     """
     joined = valid.join(address_table, on=["postcode", "huisnummer"], how="left")

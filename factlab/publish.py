@@ -17,10 +17,10 @@ from typing import Any
 import polars as pl
 import xlsxwriter
 
-from connectors.cbs_gebruik import read_cbs_gebruik
 from factlab.analyse import analyse, receipts_tables
 from factlab.catalogue import load_catalogue
 from factlab.certificate import CERTIFICATE, build_certificate, write_certificate
+from factlab.connectors.cbs_gebruik import read_cbs_gebruik
 from factlab.disclose import CONTRACTS, DEFAULT_RULES, DisclosureRules, Protected, gate, protect
 from factlab.files import atomic_write_bytes, atomic_write_text
 from factlab.report import inline_plotly, render_report

@@ -29,10 +29,10 @@ import polars as pl
 
 from factlab.catalogue import DOMAINS, load_catalogue
 from factlab.names import ORGANISATION_PATTERN
-from schemas import areas
-from schemas.disclosure import DEFAULT_RULES, DisclosureRules
-from schemas.households import HOUSEHOLD_COLUMNS, area_patterns
-from schemas.tables import CONTRACTS, TABLE_FOLDER
+from factlab.schemas import areas
+from factlab.schemas.disclosure import DEFAULT_RULES, DisclosureRules
+from factlab.schemas.households import HOUSEHOLD_COLUMNS, area_patterns
+from factlab.schemas.tables import CONTRACTS, TABLE_FOLDER
 
 _LIST_SEPARATOR = "|"
 _ORG = ORGANISATION_PATTERN.pattern.removeprefix("^").removesuffix("$")

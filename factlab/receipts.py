@@ -1,6 +1,6 @@
 """Receipts: what happened to each upload, as the partner and the auditor read it.
 
-A receipt (:class:`schemas.records.Receipt`) holds only counts, row numbers and rule names:
+A receipt (:class:`factlab.schemas.records.Receipt`) holds only counts, row numbers and rule names:
 never a cell value, because a cell may hold an address, and never a hash of the file (see
 :func:`factlab.files.same_content`). File and organisation names are shown escaped and
 neutralised (:mod:`factlab.names`): they reach spreadsheets and the report.
@@ -15,9 +15,8 @@ from factlab.intake import Upload
 from factlab.names import display_name
 from factlab.place import OUTSIDE, PLACED, UNKNOWN
 from factlab.safe_text import neutralise
-from factlab.validate import Tally
-from schemas.delivery import RULES_BY_CODE
-from schemas.records import (
+from factlab.schemas.delivery import RULES_BY_CODE
+from factlab.schemas.records import (
     DUPLICATE_UPLOAD,
     PROCESSED,
     QUARANTINED,
@@ -26,6 +25,7 @@ from schemas.records import (
     Rejection,
     Status,
 )
+from factlab.validate import Tally
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from typing import Any
 
 import polars as pl
 
-from connectors.cbs import (
+from factlab.config import GEMEENTE_PATTERN, load_config
+from factlab.connectors.cbs import (
     BUNDLED_YEAR,
     kaart_year,
     kerncijfers_year,
@@ -33,7 +34,6 @@ from connectors.cbs import (
     read_wijken,
     read_wijkkaart,
 )
-from factlab.config import GEMEENTE_PATTERN, load_config
 from factlab.errors import ConfigError, ReferenceFileError
 from factlab.names import ORGANISATION_RULE, is_organisation
 

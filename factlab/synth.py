@@ -48,9 +48,9 @@ import numpy as np
 import polars as pl
 import xlsxwriter
 
-from connectors.cbs import read_bundled_wijken
 from factlab.catalogue import load_catalogue
 from factlab.config import CANONICAL_COLUMNS, header_key
+from factlab.connectors.cbs import read_bundled_wijken
 from factlab.errors import FactlabError
 
 __all__ = ["PERIOD_END", "PERIOD_START", "SynthSummary", "synthesise"]

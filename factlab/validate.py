@@ -1,7 +1,7 @@
 """Validate stage: check every row against the delivery rules and normalise what passes.
 
 Exact duplicate rows are counted and dropped first; then the delivery contract
-(:mod:`schemas.contract`, a pandera schema built from the rules of :mod:`schemas.delivery`) is
+(:mod:`factlab.schemas.contract`, a pandera schema built from the rules of :mod:`factlab.schemas.delivery`) is
 checked eagerly with lazy error collection, so every failing row and every rule it breaks is
 found in one pass. A row breaking any rule is rejected with each rule it breaks (row number,
 column, rule; never the value, which may be an address). Valid rows outside the reporting
@@ -19,9 +19,9 @@ from datetime import date
 
 import polars as pl
 
-from connectors.partner_files import ROW_COLUMN, SOURCE_ROW
 from factlab import addresses
 from factlab.config import Period
+from factlab.connectors.partner_files import ROW_COLUMN, SOURCE_ROW
 
 REJECTION_SCHEMA = {ROW_COLUMN: pl.Int64, "kolom": pl.String, "regel": pl.String}
 
@@ -149,7 +149,7 @@ def validate(
     ``duplicate_mask`` marks rows that repeat an earlier row of the raw file exactly; when it is
     not given, duplicates are found on the mapped columns.
     """
-    from schemas.contract import broken_rules  # pandera is heavy: keep it off CLI start-up
+    from factlab.schemas.contract import broken_rules  # pandera is heavy: keep it off CLI start-up
 
     rows_read = frame.height
     if duplicate_mask is None:

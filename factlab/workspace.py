@@ -1,7 +1,7 @@
 """An edition's private workspace: accepted deliveries waiting for the close, and its state.
 
 ``<out>/.werkmap/<edition>/`` (mode 0700, files 0600) holds ``editie.json`` (the
-:class:`~schemas.records.EditionState`), the raw files partners delivered
+:class:`~factlab.schemas.records.EditionState`), the raw files partners delivered
 (``bestanden/<id>``) and their checked rows (``rijen/<id>.parquet``). Only the service account
 can read it; it holds addresses, so it is emptied when the edition is published.
 
@@ -24,7 +24,7 @@ from types import TracebackType
 
 from factlab.errors import FactlabError
 from factlab.files import atomic_write_text
-from schemas.records import EditionState
+from factlab.schemas.records import EditionState
 
 WORKSPACE_FOLDER = ".werkmap"
 STATE_FILE = "editie.json"

@@ -13,13 +13,13 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from factlab.edition import check_edition, edition_status
-from factlab.receipts import status_counts
-from pipelines.common import (
+from factlab.pipelines.common import (
     factlab_warnings_in_prefect,
     publish_status_artifact,
     redacted,
     settings,
 )
+from factlab.receipts import status_counts
 
 
 @task(name="aanleveringen-controleren", persist_result=False, cache_policy=NO_CACHE)

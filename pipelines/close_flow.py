@@ -19,14 +19,14 @@ from prefect.cache_policies import NO_CACHE
 from factlab.closing import Closed, Closing, begin_close
 from factlab.edition import edition_status, open_editions
 from factlab.keys import ephemeral_key, managed_key_from_environment
-from factlab.workspace import Workspace
-from pipelines.common import (
+from factlab.pipelines.common import (
     artifact_key,
     factlab_warnings_in_prefect,
     publish_status_artifact,
     redacted,
     settings,
 )
+from factlab.workspace import Workspace
 
 KeyMode = Literal["ephemeral", "managed"]
 

@@ -1,7 +1,7 @@
-"""The delivery contract as a pandera schema, built from the row rules in :mod:`schemas.delivery`.
+"""The delivery contract as a pandera schema, built from the row rules in :mod:`factlab.schemas.delivery`.
 
-One source of truth: every :class:`~schemas.delivery.RowRule` becomes one dataframe-level
-pandera check (check number = position in :data:`~schemas.delivery.RULES`), and the columns are
+One source of truth: every :class:`~factlab.schemas.delivery.RowRule` becomes one dataframe-level
+pandera check (check number = position in :data:`~factlab.schemas.delivery.RULES`), and the columns are
 those of the delivery format after connector mapping plus the working columns the validate
 stage derives from them. The validate stage runs this schema eagerly with lazy error
 collection, so one pass finds every failing row and every rule it breaks.
@@ -17,11 +17,11 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
-from connectors.partner_files import ROW_COLUMN
 from factlab.config import CANONICAL_COLUMNS
-from schemas.delivery import RULES, RowRule
+from factlab.connectors.partner_files import ROW_COLUMN
+from factlab.schemas.delivery import RULES, RowRule
 
-#: Columns the validate stage derives before checking (see :mod:`schemas.delivery`).
+#: Columns the validate stage derives before checking (see :mod:`factlab.schemas.delivery`).
 WORKING_COLUMNS: dict[str, type[pl.DataType]] = {
     "pc": pl.String,
     "nr": pl.Int64,

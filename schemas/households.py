@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from schemas import areas
+from factlab.schemas import areas
 
 HOUSEHOLD_SCHEMA: dict[str, pl.DataType] = {
     "wijk_code": pl.String(),  # WK... of the gemeente, or "onbekend" (address not placed)
@@ -25,7 +25,7 @@ HOUSEHOLD_COLUMNS: tuple[str, ...] = tuple(HOUSEHOLD_SCHEMA)
 
 
 def area_patterns() -> dict[str, str]:
-    """The pattern each area column follows, from :data:`schemas.areas.AREA_CODES` as it is now.
+    """The pattern each area column follows, from :data:`factlab.schemas.areas.AREA_CODES` as it is now.
 
     ``wijk_code`` may be "onbekend"; ``buurt_code`` is null exactly there.
     """

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from schemas.receipt import COUNT_KEYS
+from factlab.schemas.receipt import COUNT_KEYS
 
 #: What happened to an upload. ``verwerkt``: accepted, counts in the edition;
 #: ``quarantaine``: refused whole; ``dubbele_aanlevering``: same bytes as an earlier delivery;

@@ -4,7 +4,7 @@ One definition drives the publication gate (:func:`factlab.disclose.gate`), the 
 Expectations suites over the written tables (:mod:`factlab.quality`), the column types of the
 published frames and the documentation check (``tests/test_docs.py``).
 
-Roles: ``gebied`` (the area code, see :mod:`schemas.areas`), ``label`` (a name), ``key`` (a
+Roles: ``gebied`` (the area code, see :mod:`factlab.schemas.areas`), ``label`` (a name), ``key`` (a
 category), ``public`` (public CBS data, published as is), ``count`` (a household or row count,
 disclosure-controlled) and ``derived`` (a share, expected count or ratio computed from published
 counts only).
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from schemas.receipt import COUNT_KEYS as RECEIPT_COUNT_KEYS
+from factlab.schemas.receipt import COUNT_KEYS as RECEIPT_COUNT_KEYS
 
 #: A cell: ``(quantity, gebied_code, *category)``; the same quantity in two tables is one cell.
 CellKey = tuple[str, ...]

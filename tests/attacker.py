@@ -24,7 +24,7 @@ from factlab.disclose import DEFAULT_RULES, DisclosureRules, Protected
 from factlab.publish import protected_tables
 from factlab.report import render_report
 from factlab.report.compare import REFERENCE_FILE
-from schemas.tables import CellKey
+from factlab.schemas.tables import CellKey
 
 PROVENANCE = {
     "editie": "2026",

@@ -13,7 +13,7 @@ import polars as pl
 
 from factlab.analyse import Analysis, analyse
 from factlab.catalogue import load_catalogue
-from schemas.households import HOUSEHOLD_SCHEMA
+from factlab.schemas.households import HOUSEHOLD_SCHEMA
 
 ORGANISATIONS = ("zorgbalans", "jeugdteam", "wijkteam", "werkplein", "schuldhulp-zw", "humanitas")
 

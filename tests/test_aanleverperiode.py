@@ -12,9 +12,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from connectors.cbs import read_pc6hnr
 from factlab.arrival import RECEIPT_SUFFIX
 from factlab.config import load_config
+from factlab.connectors.cbs import read_pc6hnr
 from factlab.edition import RunSettings, check_edition, close, edition_status, run_edition
 from factlab.errors import FactlabError
 from factlab.intake import FEEDBACK_FOLDER

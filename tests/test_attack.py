@@ -12,7 +12,7 @@ import factlab.disclose
 from factlab.analyse import Relation
 from factlab.attack import Bounds, attack, attack_tables, is_protected
 from factlab.disclose import DEFAULT_RULES, DisclosureRules
-from schemas.receipt import COUNT_KEYS as RECEIPT_COUNT_KEYS
+from factlab.schemas.receipt import COUNT_KEYS as RECEIPT_COUNT_KEYS
 
 
 @pytest.fixture(scope="module", params=list(EDITIONS))

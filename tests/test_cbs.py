@@ -16,7 +16,7 @@ from cbs_fixtures import (
     write_pc6hnr,
 )
 
-from connectors.cbs import (
+from factlab.connectors.cbs import (
     kaart_year,
     kerncijfers_year,
     pc6hnr_year,

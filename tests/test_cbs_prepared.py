@@ -6,8 +6,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from connectors.cbs import read_pc6hnr
-from connectors.cbs_prepared import (
+from factlab.connectors.cbs import read_pc6hnr
+from factlab.connectors.cbs_prepared import (
     cache_folder,
     postcode_key,
     prepare,

@@ -18,20 +18,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.limits import SETTINGS
-from connectors.partner_files import (
+from factlab import addresses
+from factlab.catalogue import load_catalogue
+from factlab.config import CANONICAL_COLUMNS, PartnerSettings
+from factlab.connectors.limits import SETTINGS
+from factlab.connectors.partner_files import (
     DEFAULT_LIMITS,
     LIMIT_ERRORS,
     REFUSALS,
     SOURCE_ROW,
     open_partner_file,
 )
-from factlab import addresses
-from factlab.catalogue import load_catalogue
-from factlab.config import CANONICAL_COLUMNS, PartnerSettings
 from factlab.intake import Upload, map_columns, open_delivery
+from factlab.schemas.delivery import RULES_BY_CODE
 from factlab.validate import TWO_DIGIT_YEAR_PIVOT, parse_date, validate
-from schemas.delivery import RULES_BY_CODE
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "aanleverformaat.md"
 CODES = frozenset(load_catalogue().get_column("code"))

@@ -14,7 +14,7 @@ from households_factory import households
 from factlab.difference import changed_households, check_difference
 from factlab.disclose import DEFAULT_RULES
 from factlab.publish import table_csv
-from schemas.tables import TABLE_FOLDER
+from factlab.schemas.tables import TABLE_FOLDER
 
 SPEC = EDITIONS["klein"]
 

@@ -6,7 +6,7 @@ import pytest
 
 from factlab.catalogue import load_catalogue
 from factlab.disclose import CONTRACTS
-from schemas.delivery import RULES
+from factlab.schemas.delivery import RULES
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

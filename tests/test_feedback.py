@@ -9,8 +9,8 @@ import polars as pl
 
 from factlab.config import CANONICAL_COLUMNS
 from factlab.feedback import ROWS_SHOWN, feedback
+from factlab.schemas.records import PROCESSED, QUARANTINED, Receipt, Status
 from factlab.validate import Tally, validate
-from schemas.records import PROCESSED, QUARANTINED, Receipt, Status
 
 CODES = frozenset({"WMO-HH"})
 

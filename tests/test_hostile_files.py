@@ -17,7 +17,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from connectors.limits import (
+from factlab.config import PartnerSettings
+from factlab.connectors.limits import (
     SETTINGS,
     CellTooLong,
     CompressionTooHigh,
@@ -38,7 +39,7 @@ from connectors.limits import (
     TooManyTexts,
     UnclosedQuote,
 )
-from connectors.partner_files import (
+from factlab.connectors.partner_files import (
     DEFAULT_LIMITS,
     LIMIT_ERRORS,
     SOURCE_ROW,
@@ -47,7 +48,6 @@ from connectors.partner_files import (
     UnreadableFile,
     open_partner_file,
 )
-from factlab.config import PartnerSettings
 from factlab.intake import MissingColumns, Upload, open_delivery
 from tests import hostile
 from tests.hostile import CANARY, HEADER, rows
@@ -267,7 +267,7 @@ def _peak_rss_of_reading(path: Path) -> tuple[str, int]:
     code = (
         "import json, resource, sys\n"
         "from pathlib import Path\n"
-        "from connectors.partner_files import UnreadableFile, open_partner_file\n"
+        "from factlab.connectors.partner_files import UnreadableFile, open_partner_file\n"
         "try:\n"
         "    for _ in open_partner_file(Path(sys.argv[1])).batches(): pass\n"
         "    outcome = 'gelezen'\n"

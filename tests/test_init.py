@@ -23,9 +23,9 @@ from cbs_fixtures import (
 )
 from typer.testing import CliRunner
 
-from connectors.cbs import read_pc6hnr, read_wijken, read_wijkkaart
 from factlab.cli import app
 from factlab.config import load_config
+from factlab.connectors.cbs import read_pc6hnr, read_wijken, read_wijkkaart
 from factlab.disclose import round_count
 from factlab.edition import RunSettings, run_edition
 from factlab.errors import FactlabError

@@ -6,7 +6,7 @@ import duckdb
 import polars as pl
 
 from factlab.link import link
-from schemas.households import HOUSEHOLD_COLUMNS
+from factlab.schemas.households import HOUSEHOLD_COLUMNS
 
 
 def _staged(tmp_path: Path, name: str, rows: list[tuple]) -> str:

@@ -13,8 +13,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from connectors.partner_files import SOURCE_ROW, UnreadableFile, open_partner_file
 from factlab.config import PartnerSettings
+from factlab.connectors.partner_files import SOURCE_ROW, UnreadableFile, open_partner_file
 from factlab.intake import Upload, open_delivery
 from factlab.validate import DuplicateTracker, Tally, validate
 from tests.corpus.build import write_reference

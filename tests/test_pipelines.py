@@ -14,9 +14,9 @@ from typer.main import get_command
 
 from factlab.cli import app
 from factlab.keys import derive_edition_key
-from pipelines.check_flow import check_flow
-from pipelines.close_flow import close_flow
-from pipelines.deploy_check import REQUIRED, problems
+from factlab.pipelines.check_flow import check_flow
+from factlab.pipelines.close_flow import close_flow
+from factlab.pipelines.deploy_check import REQUIRED, problems
 from tests.leakscan import scan_for_leaks
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,7 +91,7 @@ def test_check_and_close_flows_publish_and_record_only_counts(
 def test_a_bug_reaches_prefect_without_the_data_in_its_message(
     prefect_server, gemeente: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pipelines.check_flow as module
+    import factlab.pipelines.check_flow as module
 
     def broken(*args, **kwargs):
         raise ValueError("could not parse '1503AB 12'")  # as a library error might quote data

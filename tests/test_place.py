@@ -5,7 +5,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from connectors.cbs import read_pc6hnr
+from factlab.connectors.cbs import read_pc6hnr
 from factlab.errors import ReferenceFileError
 from factlab.place import place, placement_counts
 

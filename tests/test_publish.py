@@ -11,9 +11,9 @@ import polars as pl
 import pytest
 from households_factory import Gemeente, households
 
-from connectors.cbs import read_wijken, read_wijkkaart
 from factlab import publish as publish_module
 from factlab.catalogue import load_catalogue
+from factlab.connectors.cbs import read_wijken, read_wijkkaart
 from factlab.disclose import CONTRACTS, DisclosureError, Protected
 from factlab.publish import publish
 

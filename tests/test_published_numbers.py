@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 from attacker import weak_cells
 
-from connectors.cbs import read_wijken
 from factlab.attack import read_published
 from factlab.config import load_config
+from factlab.connectors.cbs import read_wijken
 from factlab.disclose import DEFAULT_RULES, round_count
 from factlab.edition import RunSettings, run_edition
 from factlab.keys import ephemeral_key

@@ -9,7 +9,7 @@ import pytest
 
 from factlab.disclose import CONTRACTS
 from factlab.quality import Quality, check_households, check_tables
-from schemas.disclosure import DisclosureRules
+from factlab.schemas.disclosure import DisclosureRules
 from tests.households_factory import gemeente, households
 
 
@@ -126,10 +126,10 @@ def test_totals_within_rounding_of_their_parts(tmp_path: Path, parts, ok: bool) 
 
 
 def test_one_area_code_definition_drives_every_check(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Changing the area codes in schemas.areas changes the gate and both suites together."""
+    """Changing the area codes in factlab.schemas.areas changes the gate and both suites together."""
     from factlab.disclose import DisclosureError, gate
     from factlab.quality import household_expectations, table_expectations
-    from schemas import areas
+    from factlab.schemas import areas
 
     def regexes() -> set[str]:
         found = [e.kwargs.get("regex", "") for e in household_expectations(["X"])]

@@ -17,7 +17,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.partner_files import (
+from factlab.connectors.partner_files import (
     SOURCE_ROW,
     ReadCounts,
     ReadLimits,

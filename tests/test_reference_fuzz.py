@@ -19,10 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.cbs import read_pc6hnr, read_wijken, read_wijkkaart
-from connectors.cbs_gebruik import read_cbs_gebruik
 from factlab.catalogue import load_catalogue
 from factlab.config import load_config
+from factlab.connectors.cbs import read_pc6hnr, read_wijken, read_wijkkaart
+from factlab.connectors.cbs_gebruik import read_cbs_gebruik
 from factlab.errors import FactlabError
 
 WINDOW = 12

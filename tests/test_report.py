@@ -16,8 +16,8 @@ import pytest
 from households_factory import gemeente, households
 from test_publish import PROVENANCE, zaanstad
 
-from connectors.cbs_gebruik import read_cbs_gebruik
 from factlab.config import load_config
+from factlab.connectors.cbs_gebruik import read_cbs_gebruik
 from factlab.disclose import DisclosureError, DisclosureRules
 from factlab.edition import RunSettings, run_edition
 from factlab.errors import FactlabError, ReferenceFileError

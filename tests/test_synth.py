@@ -19,9 +19,9 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-from connectors.cbs import read_wijkkaart
 from factlab import synth
 from factlab.config import CANONICAL_COLUMNS
+from factlab.connectors.cbs import read_wijkkaart
 from factlab.errors import FactlabError
 from factlab.synth import (
     JWP_COMBOS,

@@ -142,7 +142,7 @@ def cbs_comparison(
 ) -> CbsComparison:
     """Factlab's Jeugd/Wmo/Participatie shares beside CBS's, for the gemeente and its wijken.
 
-    ``cbs`` is :func:`connectors.cbs_gebruik.read_cbs_gebruik` output for this gemeente (or
+    ``cbs`` is :func:`factlab.connectors.cbs_gebruik.read_cbs_gebruik` output for this gemeente (or
     None); ``reference`` the shipped peer shares. Shares on both sides are of the published
     combination total of the area, so rounding and suppression treat both alike.
     """

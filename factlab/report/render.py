@@ -27,7 +27,7 @@ from factlab.report.figures import (
     share_bar_figure,
 )
 from factlab.report.narrative import denominator, gemeente_rows
-from reports import RAPPORT_TEMPLATE, STYLESHEET, TEMPLATE_DIR
+from factlab.reports import RAPPORT_TEMPLATE, STYLESHEET, TEMPLATE_DIR
 
 PLOTLY_PLACEHOLDER = "/*@@PLOTLYJS@@*/"
 
