@@ -84,7 +84,12 @@ def read_cbs_gebruik(path: Path) -> pl.DataFrame:
     text = _text(path)
     sample = text[:4096]
     delimiter = ";" if sample.count(";") >= sample.count(",") else ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    try:  # newline="": a lone CR is a line ending, as in the CSV module's own reading
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error:  # its message quotes nothing of the file, but say it in Dutch
+        raise ReferenceFileError(
+            f"{path.name}: geen leesbare CSV (regeleinden of aanhalingstekens kloppen niet)"
+        ) from None
     start = next(
         (i for i, r in enumerate(rows) if _column(r, "soort voorziening") is not None), None
     )

@@ -224,6 +224,7 @@ def _frame(numbers: pl.Series, names: list[str], columns: list[list[str | None]]
             for name, column in zip(names, columns, strict=True)
         ]
     )
+    frame.columns = names  # polars names a Series called "" "column_0"
     return frame.insert_column(0, numbers)
 
 
@@ -535,6 +536,7 @@ class _CsvTable:
         except pl.exceptions.PolarsError:
             frame = None
         if frame is not None and frame.height == len(rows):
+            frame.columns = names  # polars renames an empty header cell ("" -> "column_0")
             if quoted:  # a quoted empty cell ("") is as empty as an unquoted one
                 frame = frame.with_columns(
                     pl.when(pl.col(n) != "").then(pl.col(n)).alias(n) for n in names

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from factlab.catalogue import load_catalogue
@@ -79,6 +79,7 @@ def test_a_hostile_reference_file_is_refused_without_echo(reader: str, case: str
 @pytest.mark.parametrize("reader", READERS, ids=str)
 @FUZZ
 @given(data=st.binary(max_size=400) | st.text(max_size=300).map(str.encode))
+@example(data=b"\r\x00")  # a lone CR before a NUL: the csv module refused it uncaught
 def test_random_bytes_are_read_or_refused_without_echo(reader: str, data: bytes) -> None:
     name, read = READERS[reader]
     message = _read(read, name, data)
