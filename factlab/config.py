@@ -25,9 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from factlab.connectors.limits import SETTINGS as LIMIT_SETTINGS
 from factlab.connectors.limits import ReadLimits
-from factlab.disclose import DisclosureRules
 from factlab.errors import ConfigError
 from factlab.names import ORGANISATION_RULE, is_organisation
+from factlab.schemas.disclosure import DisclosureRules
 
 CANONICAL_COLUMNS = (
     "postcode",
