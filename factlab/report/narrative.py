@@ -18,6 +18,7 @@ import polars as pl
 from factlab.analyse import DOMAIN_LABELS, ONBEKEND
 from factlab.disclose import DisclosureRules
 from factlab.report.format import fmt_count, fmt_pct, fmt_ratio, share
+from factlab.schemas import areas
 from factlab.schemas.audit import AuditRecord, CheckOutcome
 
 #: The smallest rise (percentage points) between two steps that we call a clear step.
@@ -31,7 +32,8 @@ def gemeente_rows(frame: pl.DataFrame, code: str) -> pl.DataFrame:
 
 
 def wijk_rows(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.filter(pl.col("gebied_code").str.starts_with("WK"))
+    """The rows of the wijken (not the gemeente, not ``onbekend``), by the one area-code rule."""
+    return frame.filter(pl.col("gebied_code").str.contains(f"^(?:{areas.AREA_CODES.wijk})$"))
 
 
 @dataclass(frozen=True)
