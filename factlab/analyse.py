@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
 import polars as pl
 
 from factlab.schemas.receipt import COUNT_KEYS as RECEIPT_COUNT_KEYS
+from factlab.schemas.records import Receipt
 
 CellKey = tuple[str, ...]
 
@@ -78,7 +79,7 @@ class Analysis:
     tables: dict[str, pl.DataFrame]
     hidden: dict[CellKey, int]
     relations: tuple[Relation, ...]
-    extra: dict[str, Any] = field(default_factory=dict)
+    domains: tuple[str, ...] = ()  # every domain in the analysis, catalogue order first
 
 
 def combination_label(domains: Iterable[str]) -> str:
@@ -618,12 +619,12 @@ def analyse(
         tables=tables,
         hidden=hidden,
         relations=tuple(relations),
-        extra={"domeinen": domains},
+        domains=tuple(domains),
     )
 
 
 def receipts_tables(
-    provenance: Mapping[str, Any], gemeente_code: str, gemeente_naam: str
+    receipts: Sequence[Receipt], gemeente_code: str, gemeente_naam: str
 ) -> tuple[dict[str, pl.DataFrame], list[Relation]]:
     """Per-organisation delivery counts (row counts, roughly households) from the receipts.
 
@@ -633,17 +634,16 @@ def receipts_tables(
     """
     per_org: dict[str, dict[str, Any]] = {}
     per_org_prov: Counter[tuple[str, str]] = Counter()
-    for receipt in provenance.get("bestanden", []) or []:
-        org = str(receipt.get("organisatie", ""))
+    for receipt in receipts:
+        org = receipt.organisation
         row = per_org.setdefault(
             org,
-            {"naam": str(receipt.get("organisatie_naam") or org)}
-            | dict.fromkeys(RECEIPT_COUNT_KEYS, 0),
+            {"naam": receipt.organisation_name or org} | dict.fromkeys(RECEIPT_COUNT_KEYS, 0),
         )
         for key in RECEIPT_COUNT_KEYS:
-            row[key] += int(receipt.get(key) or 0)
-        for code, n in (receipt.get("voorzieningen") or {}).items():
-            per_org_prov[(org, str(code))] += int(n)
+            row[key] += int(receipt.counts.get(key, 0))
+        for code, n in receipt.provisions.items():
+            per_org_prov[(org, code)] += int(n)
     base = {"gebied_code": gemeente_code, "gebied_naam": gemeente_naam}
     orgs = sorted(per_org)
     rows = [

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from factlab.attack import is_protected
 from factlab.disclose import CONTRACTS, Protected
@@ -55,6 +54,30 @@ class TableSummary:
 
 
 @dataclass(frozen=True)
+class PublicTableSummary:
+    """Per table what the report may say: cells and how many are suppressed, not why."""
+
+    tabel: str
+    cellen: int
+    onderdrukt: int
+
+
+@dataclass(frozen=True)
+class PublicCertificate:
+    """What the report's verantwoording may show of the certificate: nothing the published
+    tables do not (no split into primary and secondary suppression)."""
+
+    regels: dict[str, int]
+    bescherming: str
+    beschermd: bool
+    tabellen: tuple[PublicTableSummary, ...]
+    smalste_interval: int | None  # the narrowest proven interval of a suppressed cell
+
+    def as_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Certificate:
     regels: dict[str, int]
     bescherming: str
@@ -65,21 +88,20 @@ class Certificate:
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> PublicCertificate:
         """What the report's verantwoording may show: nothing the published tables do not."""
         widths = [
             c.bovengrens - c.ondergrens for c in self.onderdrukte_cellen if c.bovengrens is not None
         ]
-        return {
-            "regels": self.regels,
-            "bescherming": self.bescherming,
-            "beschermd": self.beschermd,
-            "tabellen": [
-                {"tabel": t.tabel, "cellen": t.cellen, "onderdrukt": t.onderdrukt}
-                for t in self.tabellen
-            ],
-            "smalste_interval": min(widths, default=None),
-        }
+        return PublicCertificate(
+            regels=dict(self.regels),
+            bescherming=self.bescherming,
+            beschermd=self.beschermd,
+            tabellen=tuple(
+                PublicTableSummary(t.tabel, t.cellen, t.onderdrukt) for t in self.tabellen
+            ),
+            smalste_interval=min(widths, default=None),
+        )
 
 
 def build_certificate(protected: Protected, rules: DisclosureRules) -> Certificate:

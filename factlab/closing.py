@@ -51,6 +51,15 @@ from factlab.pseudonymise import pseudonymise
 from factlab.publish import publish_report, publish_tables
 from factlab.quality import Quality, check_households, check_tables
 from factlab.safe_text import neutralise
+from factlab.schemas.audit import (
+    Area,
+    AuditRecord,
+    CompletenessRecord,
+    KeyRecord,
+    MissingPartner,
+    ReportingPeriod,
+    Totals,
+)
 from factlab.schemas.records import PROCESSED, PUBLISHED, QUARANTINED, EditionState, total_counts
 from factlab.schemas.tables import TABLE_FOLDER
 from factlab.staging import Staging
@@ -77,12 +86,8 @@ class Missing:
     name: str
     reason: str
 
-    def as_json(self) -> dict[str, str]:
-        return {
-            "organisatie": self.organisation,
-            "naam": neutralise(self.name),
-            "reden": self.reason,
-        }
+    def record(self) -> MissingPartner:
+        return MissingPartner(self.organisation, neutralise(self.name), self.reason)
 
 
 @dataclass(frozen=True)
@@ -97,13 +102,14 @@ class Completeness:
     def complete(self) -> bool:
         return not (self.missing or self.problems or self.warnings)
 
-    def as_json(self, incomplete_reason: str | None) -> dict[str, Any]:
-        return {
-            "volledig": self.complete,
-            "ontbrekend": [m.as_json() for m in self.missing],
-            "waarschuwingen": list(self.warnings),
-            "toelichting": incomplete_reason,
-        }
+    def record(self, incomplete_reason: str | None) -> CompletenessRecord:
+        """As ``audit.json`` records it, with the analyst's reason for closing it anyway."""
+        return CompletenessRecord(
+            self.complete,
+            tuple(m.record() for m in self.missing),
+            self.warnings,
+            incomplete_reason,
+        )
 
 
 def assess(state: EditionState, config: EditionConfig) -> Completeness:
@@ -246,7 +252,7 @@ class Closing:
     incomplete_reason: str | None
     started: str = field(default_factory=now)
     households: pl.DataFrame | None = None
-    provenance: dict[str, Any] = field(default_factory=dict)
+    provenance: AuditRecord | None = None  # set by link()
     quality: Quality | None = None
     protected: Protected | None = None
 
@@ -257,6 +263,10 @@ class Closing:
     @property
     def rules(self) -> DisclosureRules:
         return self.config.disclosure_rules
+
+    def _audit(self) -> AuditRecord:
+        assert self.provenance is not None, "link first"
+        return self.provenance
 
     def _area(self) -> dict[str, str]:
         return {
@@ -280,20 +290,17 @@ class Closing:
             report("koppelen per huishouden", len(accepted), len(accepted))
             self.households = link(staging.connection, staging.files)  # type: ignore[arg-type]  # connected in __enter__
         receipts = [d.receipt for d in self.state.current()]
-        self.provenance = {
-            "editie": self.state.edition,
-            "gemeente": {
-                "code": self.config.gemeente_code,
-                "naam": neutralise(self.config.gemeente_naam),
-            },
-            "periode": self.state.period,
-            "sleutel": {"modus": key.mode, "vingerafdruk": key.fingerprint},
-            "software": _software(),
-            "gestart": self.started,
-            "bestanden": [r.as_json(rejections=False, received=False) for r in receipts],
-            "volledigheid": self.completeness.as_json(self.incomplete_reason),
-            "totalen": total_counts(receipts) | {"huishoudens": self.households.height},
-        }
+        self.provenance = AuditRecord(
+            edition=self.state.edition,
+            gemeente=Area(self.config.gemeente_code, neutralise(self.config.gemeente_naam)),
+            period=ReportingPeriod.from_json(self.state.period),
+            key=KeyRecord(key.mode, key.fingerprint),
+            software=_software(),
+            started=self.started,
+            files=tuple(receipts),
+            completeness=self.completeness.record(self.incomplete_reason),
+            totals=Totals.of(receipts, self.households.height),
+        )
         return self.households.height
 
     def check_households(self) -> None:
@@ -303,7 +310,7 @@ class Closing:
         self.quality = check_households(
             self.households, self.edition_dir / QUALITY_FOLDER, catalogue
         )
-        self.provenance["kwaliteit"] = self.quality.summary()
+        self.provenance = self._audit().with_quality(self.quality.summary())
         _stop_if_failed(self.quality, self.edition_dir)
         buffer = io.BytesIO()
         self.households.write_parquet(buffer)
@@ -318,7 +325,7 @@ class Closing:
         try:
             self.protected = publish_tables(
                 self.households, **self._area(), wijken=_wijken(self.config),
-                provenance=self.provenance, out_dir=self.edition_dir, rules=self.rules,
+                provenance=self._audit(), out_dir=self.edition_dir, rules=self.rules,
                 catalogue=load_catalogue(self.config.catalogue), buurten=_buurten(self.config),
                 contact=self.config.report.contact, before_write=self._refuse_near_duplicate,
             )  # fmt: skip
@@ -333,8 +340,7 @@ class Closing:
         for audit in sorted(self.workspace.out.glob(f"*/{AUDIT_FILE}")):
             if audit.parent.name == self.state.edition:
                 continue
-            recorded = json.loads(audit.read_text(encoding="utf-8"))
-            if recorded.get("periode") == self.state.period:
+            if AuditRecord.read(audit).period == ReportingPeriod.from_json(self.state.period):
                 found.append(audit.parent)
         return found
 
@@ -364,7 +370,7 @@ class Closing:
         self.quality = self.quality.merge(
             check_tables(self.edition_dir, self.edition_dir / QUALITY_FOLDER, self.rules)
         )
-        self.provenance["kwaliteit"] = self.quality.summary()
+        self.provenance = self._audit().with_quality(self.quality.summary())
         _stop_if_failed(self.quality, self.edition_dir)
 
     def publish_report(self) -> None:
@@ -378,7 +384,7 @@ class Closing:
         )
         try:
             publish_report(
-                self.protected, **self._area(), kaart=kaart, provenance=self.provenance,
+                self.protected, **self._area(), kaart=kaart, provenance=self._audit(),
                 out_dir=self.edition_dir, rules=self.rules,
                 catalogue=load_catalogue(self.config.catalogue),
                 contact=report.contact, toelichting=report.toelichting,
@@ -400,8 +406,8 @@ class Closing:
         checkpoint("ontvangst")
         closed_state = replace(self.state, incomplete_reason=self.incomplete_reason)
         self.workspace.save(closed_state)
-        audit = self.provenance | {"voltooid": now()}
-        atomic_write_text(self.edition_dir / AUDIT_FILE, _json(audit))
+        audit = self._audit().completed(now())
+        atomic_write_text(self.edition_dir / AUDIT_FILE, audit.to_text())
         checkpoint("audit")
         return _finish(self.workspace, closed_state, self.edition_dir)
 

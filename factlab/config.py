@@ -25,9 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from factlab.connectors.limits import SETTINGS as LIMIT_SETTINGS
 from factlab.connectors.limits import ReadLimits
-from factlab.disclose import DisclosureRules
 from factlab.errors import ConfigError
 from factlab.names import ORGANISATION_RULE, is_organisation
+from factlab.schemas.disclosure import MIN_ROUNDING, MIN_THRESHOLD, DisclosureRules
 
 CANONICAL_COLUMNS = (
     "postcode",
@@ -342,8 +342,8 @@ def disclosure_rules(threshold: int, rounding: int) -> DisclosureRules:
     except ValueError:
         raise ConfigError(
             f"[openbaarmaking] drempel = {threshold} en afronding = {rounding} geven te weinig "
-            "bescherming: Factlab publiceert niet onder de ondergrens (drempel minstens 5, "
-            "afronding minstens 3; zie docs/tabellen.md)"
+            f"bescherming: Factlab publiceert niet onder de ondergrens (drempel minstens "
+            f"{MIN_THRESHOLD}, afronding minstens {MIN_ROUNDING}; zie docs/tabellen.md)"
         ) from None
 
 

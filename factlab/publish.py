@@ -27,6 +27,7 @@ from factlab.report import inline_plotly, render_report
 from factlab.report.compare import cbs_comparison, edition_comparison, read_previous
 from factlab.report.format import GEHEIM
 from factlab.safe_text import neutralise
+from factlab.schemas.audit import AuditRecord
 
 TABLE_DIR = "tabellen"
 EXCEL_DIR = "tabellen/excel"
@@ -41,7 +42,7 @@ def protected_tables(
     gemeente_code: str,
     gemeente_naam: str,
     wijken: pl.DataFrame,
-    provenance: Mapping[str, Any],
+    provenance: AuditRecord,
     rules: DisclosureRules = DEFAULT_RULES,
     catalogue: pl.DataFrame | None = None,
     buurten: pl.DataFrame | None = None,
@@ -62,7 +63,7 @@ def protected_tables(
         threshold=rules.threshold,
         buurten=buurten,
     )
-    receipts, receipt_relations = receipts_tables(provenance, gemeente_code, gemeente_naam)
+    receipts, receipt_relations = receipts_tables(provenance.files, gemeente_code, gemeente_naam)
     result = protect(
         analysis.tables | receipts,
         analysis.hidden,
@@ -203,15 +204,14 @@ def _is_secret(contract_name: str, column: str, row: Mapping[str, Any]) -> bool:
 
 
 def _notes(
-    provenance: Mapping[str, Any], rules: DisclosureRules, contact: str | None
+    provenance: AuditRecord, rules: DisclosureRules, contact: str | None
 ) -> list[tuple[str, str]]:
-    gemeente = provenance.get("gemeente") or {}
-    period = provenance.get("periode") or {}
+    gemeente, period = provenance.gemeente, provenance.period
     notes = [
-        ("Gemeente", f"{gemeente.get('naam', '')} ({gemeente.get('code', '')})".strip()),
-        ("Editie", str(provenance.get("editie", ""))),
-        ("Periode", f"{period.get('van', '?')} t/m {period.get('tot', '?')}" if period else ""),
-        ("Gemaakt op", str(provenance.get("gestart", ""))[:10]),
+        ("Gemeente", f"{gemeente.name} ({gemeente.code})"),
+        ("Editie", provenance.edition),
+        ("Periode", f"{period.start} t/m {period.end}" if period else ""),
+        ("Gemaakt op", provenance.started[:10]),
     ]
     if contact:
         notes.append(("Contact", contact))
@@ -247,7 +247,7 @@ def _notes(
 def workbook_bytes(
     tables: Mapping[str, pl.DataFrame],
     rules: DisclosureRules,
-    provenance: Mapping[str, Any] | None = None,
+    provenance: AuditRecord,
     contact: str | None = None,
 ) -> bytes:
     """The beleid version: one sheet per table with Dutch headings, 'geheim' in secret cells,
@@ -266,7 +266,7 @@ def workbook_bytes(
     info.set_column(0, 0, 30)
     info.set_column(1, 1, 100)
     row = 0
-    for key, text in _notes(provenance or {}, rules, contact):
+    for key, text in _notes(provenance, rules, contact):
         info.write_string(row, 0, key, bold)
         info.write_string(row, 1, _safe(text), wrap)
         row += 1
@@ -315,7 +315,7 @@ def publish_tables(
     gemeente_code: str,
     gemeente_naam: str,
     wijken: pl.DataFrame,
-    provenance: Mapping[str, Any],
+    provenance: AuditRecord,
     out_dir: Path,
     rules: DisclosureRules = DEFAULT_RULES,
     catalogue: pl.DataFrame | None = None,
@@ -362,7 +362,7 @@ def publish_report(
     gemeente_code: str,
     gemeente_naam: str,
     kaart: dict | None,
-    provenance: Mapping[str, Any],
+    provenance: AuditRecord,
     out_dir: Path,
     rules: DisclosureRules = DEFAULT_RULES,
     catalogue: pl.DataFrame | None = None,
@@ -415,7 +415,7 @@ def publish(
     gemeente_naam: str,
     wijken: pl.DataFrame,
     kaart: dict | None,
-    provenance: Mapping[str, Any],
+    provenance: AuditRecord,
     out_dir: Path,
     rules: DisclosureRules = DEFAULT_RULES,
     catalogue: pl.DataFrame | None = None,

@@ -30,6 +30,7 @@ import polars as pl
 from factlab.catalogue import DOMAINS, load_catalogue
 from factlab.names import ORGANISATION_PATTERN
 from factlab.schemas import areas
+from factlab.schemas.audit import CheckOutcome, QualitySummary
 from factlab.schemas.disclosure import DEFAULT_RULES, DisclosureRules
 from factlab.schemas.households import HOUSEHOLD_COLUMNS, area_patterns
 from factlab.schemas.tables import CONTRACTS, TABLE_FOLDER
@@ -60,15 +61,11 @@ class Quality:
     def merge(self, other: Quality) -> Quality:
         return Quality(self.checks + other.checks)
 
-    def summary(self) -> dict[str, Any]:
-        """``{"geslaagd", "controles": [{"naam", "geslaagd", "toelichting"}]}`` for the report."""
-        return {
-            "geslaagd": self.passed,
-            "controles": [
-                {"naam": c.naam, "geslaagd": c.geslaagd, "toelichting": c.toelichting}
-                for c in self.checks
-            ],
-        }
+    def summary(self) -> QualitySummary:
+        """The outcome as the audit record and the report carry it."""
+        return QualitySummary(
+            tuple(CheckOutcome(c.naam, c.geslaagd, c.toelichting) for c in self.checks)
+        )
 
     def message(self) -> str:
         failed = [f"{c.naam} ({c.toelichting})" for c in self.checks if not c.geslaagd]

@@ -36,6 +36,7 @@ from factlab.connectors.cbs import (
 )
 from factlab.errors import ConfigError, ReferenceFileError
 from factlab.names import ORGANISATION_RULE, is_organisation
+from factlab.schemas.disclosure import DEFAULT_RULES, MIN_ROUNDING, MIN_THRESHOLD
 
 #: Partners most gemeenten start with; ``--partner`` replaces this list.
 DEFAULT_PARTNERS = ("gemeente-wmo", "gemeente-werk-inkomen", "sociaal-wijkteam", "schuldhulp")
@@ -162,9 +163,10 @@ def render_config(
         "",
         "[openbaarmaking]",
         "# Aantallen tot en met de drempel worden niet gepubliceerd; de rest wordt afgerond op een",
-        "# veelvoud van 'afronding'. Minimaal: drempel 5, afronding 3 (zie docs/tabellen.md).",
-        "drempel = 7",
-        "afronding = 5",
+        f"# veelvoud van 'afronding'. Minimaal: drempel {MIN_THRESHOLD}, afronding {MIN_ROUNDING} "
+        "(zie docs/tabellen.md).",
+        f"drempel = {DEFAULT_RULES.threshold}",
+        f"afronding = {DEFAULT_RULES.rounding}",
         "",
         "[aanlevering]",
         "# Een bestand gaat in quarantaine als meer dan dit aandeel van de regels is afgewezen.",

@@ -7,8 +7,6 @@ of deliveries per partner; quarantine warnings reach the run's log.
 
 from __future__ import annotations
 
-from typing import Any
-
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -20,6 +18,7 @@ from factlab.pipelines.common import (
     settings,
 )
 from factlab.receipts import status_counts
+from factlab.schemas.audit import CheckSummary
 
 
 @task(name="aanleveringen-controleren", persist_result=False, cache_policy=NO_CACHE)
@@ -32,7 +31,7 @@ def check_task(
     period: str | None,
     max_afgewezen: float | None,
     wachttijd: float | None,
-) -> dict[str, Any]:
+) -> CheckSummary:
     """Check every complete new upload into the open edition; counts only leave the task."""
     run_settings = settings(uploads, out, edition, config, period, max_afgewezen, wachttijd)
     logger = get_run_logger()
@@ -46,11 +45,11 @@ def check_task(
             outcome.status,
         )
     publish_status_artifact(edition_status(run_settings))
-    return {
-        "editie": run_settings.edition,
-        "bestanden": status_counts(result.outcomes),
-        "overgeslagen": len(result.skipped),
-    }
+    return CheckSummary(
+        edition=run_settings.edition,
+        files=status_counts(result.outcomes),
+        skipped=len(result.skipped),
+    )
 
 
 @flow(name="factlab-controle", log_prints=False, validate_parameters=True)
@@ -62,7 +61,7 @@ def check_flow(
     period: str | None = None,
     max_afgewezen: float | None = None,
     wachttijd: float | None = None,
-) -> dict[str, Any]:
+) -> CheckSummary:
     """Controleer nieuwe aanleveringen bij aankomst (ontvangstbewijs en terugkoppeling per partner).
 
     Args:

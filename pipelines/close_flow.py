@@ -10,7 +10,7 @@ close of the same edition waits for the first, then finds it published and chang
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact
@@ -26,6 +26,7 @@ from factlab.pipelines.common import (
     redacted,
     settings,
 )
+from factlab.schemas.audit import CloseSummary
 from factlab.workspace import Workspace
 
 KeyMode = Literal["ephemeral", "managed"]
@@ -84,7 +85,7 @@ def close_flow(
     config: str | None = None,
     key_mode: KeyMode = "ephemeral",
     onvolledig: str | None = None,
-) -> dict[str, Any]:
+) -> CloseSummary:
     """Sluit de editie: koppel de geaccepteerde aanleveringen en publiceer tabellen en rapport.
 
     Args:
@@ -98,7 +99,7 @@ def close_flow(
     if edition is None and not open_editions(Path(out)):
         # Nothing to close: a schedule or a second request after the close already ran.
         get_run_logger().warning("er is geen open editie in %s; er is niets gesloten", out)
-        return {"editie": None, "gesloten": False}
+        return CloseSummary(edition=None, closed=False)
     run_settings = redacted(settings)(uploads, out, edition, config)
     with (
         Workspace(run_settings.out, run_settings.edition, wait=True) as workspace,
@@ -121,10 +122,10 @@ def close_flow(
         link=report.as_uri(),
         link_text=f"Rapport editie {run_settings.edition}",
     )
-    return {
-        "editie": run_settings.edition,
-        "huishoudens": closed.households,
-        "gesloten": not closed.already,
-        "al_gepubliceerd": closed.already,
-        "map": str(closed.edition_dir),
-    }
+    return CloseSummary(
+        edition=run_settings.edition,
+        closed=not closed.already,
+        households=closed.households,
+        already_published=closed.already,
+        folder=str(closed.edition_dir),
+    )

@@ -74,6 +74,13 @@ class Receipt:
     def with_status(self, status: Status, reason: str | None = None) -> Receipt:
         return replace(self, status=status, reason=reason if reason is not None else self.reason)
 
+    def as_published(self) -> Receipt:
+        """The receipt as the edition publishes it (``audit.json``): without its rejections and
+        its time of receipt, so a rerun of the same deliveries publishes the same bytes."""
+        if not self.rejections and not self.received:
+            return self
+        return replace(self, rejections=(), received="")
+
     def as_json(self, *, rejections: bool = True, received: bool = True) -> dict[str, Any]:
         """The Dutch JSON; the edition's published copy leaves the time of receipt out, so a
         rerun of the same deliveries publishes the same bytes."""

@@ -13,9 +13,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import polars as pl
+from audit_factory import audit_record, receipt
 from households_factory import Gemeente, gemeente, households
 
 from factlab.analyse import Relation
@@ -24,39 +24,29 @@ from factlab.disclose import DEFAULT_RULES, DisclosureRules, Protected
 from factlab.publish import protected_tables
 from factlab.report import render_report
 from factlab.report.compare import REFERENCE_FILE
+from factlab.schemas.audit import AuditRecord
 from factlab.schemas.tables import CellKey
 
-PROVENANCE = {
-    "editie": "2026",
-    "bestanden": [
-        {
-            "organisatie": "wijkteam",
-            "organisatie_naam": "Wijkteam",
-            "rijen_gelezen": 60,
-            "geaccepteerd": 55,
-            "afgewezen": 5,
-            "dubbel": 0,
-            "buiten_periode": 0,
-            "geplaatst": 50,
-            "niet_geplaatst": 3,
-            "buiten_gemeente": 2,
-            "voorzieningen": {"WMO-HH": 40, "WMO-BEG": 15},
-        },
-        {
-            "organisatie": "werkplein",
-            "organisatie_naam": "Werkplein",
-            "rijen_gelezen": 300,
-            "geaccepteerd": 290,
-            "afgewezen": 4,
-            "dubbel": 6,
-            "buiten_periode": 0,
-            "geplaatst": 280,
-            "niet_geplaatst": 10,
-            "buiten_gemeente": 0,
-            "voorzieningen": {"PW-BIJ": 290},
-        },
+PROVENANCE = audit_record(
+    "2026",
+    [
+        receipt(
+            "wijkteam",
+            "Wijkteam",
+            {"rijen_gelezen": 60, "geaccepteerd": 55, "afgewezen": 5, "geplaatst": 50,
+             "niet_geplaatst": 3, "buiten_gemeente": 2},
+            {"WMO-HH": 40, "WMO-BEG": 15},
+        ),
+        receipt(
+            "werkplein",
+            "Werkplein",
+            {"rijen_gelezen": 300, "geaccepteerd": 290, "afgewezen": 4, "dubbel": 6,
+             "geplaatst": 280, "niet_geplaatst": 10},
+            {"PW-BIJ": 290},
+            delivery="L0002",
+        ),
     ],
-}
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -84,7 +74,7 @@ class Edition:
         self,
         rules: DisclosureRules = DEFAULT_RULES,
         hh: pl.DataFrame | None = None,
-        provenance: Mapping[str, Any] = PROVENANCE,
+        provenance: AuditRecord = PROVENANCE,
     ) -> Protected:
         area = self.area()
         return protected_tables(

@@ -19,6 +19,7 @@ from factlab.edition import RunSettings, check_edition, close, edition_status, r
 from factlab.errors import FactlabError
 from factlab.intake import FEEDBACK_FOLDER
 from factlab.keys import ephemeral_key
+from factlab.schemas.audit import AuditRecord
 from tests.leakscan import scan_for_leaks
 
 EDITION = "2026"
@@ -150,10 +151,9 @@ def test_status_shows_the_late_partner_missing_and_closing_is_refused(played) ->
 def test_an_incomplete_close_says_who_is_missing_and_why(played) -> None:
     period, log = played
     edition_dir = log["incomplete"].edition_dir
-    audit = json.loads((edition_dir / "audit.json").read_text(encoding="utf-8"))
-    completeness = audit["volledigheid"]
-    assert not completeness["volledig"] and completeness["toelichting"] == "levert in maart"
-    assert [m["organisatie"] for m in completeness["ontbrekend"]] == [log["late"]]
+    completeness = AuditRecord.read(edition_dir / "audit.json").completeness
+    assert not completeness.complete and completeness.reason == "levert in maart"
+    assert [m.organisation for m in completeness.missing] == [log["late"]]
     name = period.settings.config.partner(log["late"]).naam
     report = (edition_dir / "rapport.html").read_text(encoding="utf-8")
     assert "onvolledig" in report and name in report and "levert in maart" in report
@@ -165,8 +165,7 @@ def test_closing_after_the_late_partner_equals_a_single_run(played) -> None:
     assert closed.households == single.households > 0
     assert _tables(closed.edition_dir) == _tables(single.edition_dir)
     assert pl.read_parquet(closed.households_file).equals(pl.read_parquet(single.households_file))
-    audit = json.loads((closed.edition_dir / "audit.json").read_text(encoding="utf-8"))
-    assert audit["volledigheid"]["volledig"]
+    assert AuditRecord.read(closed.edition_dir / "audit.json").completeness.complete
 
 
 def test_no_address_pseudonym_or_key_anywhere(played, synth_source: Path) -> None:

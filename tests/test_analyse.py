@@ -7,6 +7,7 @@ from itertools import combinations
 
 import polars as pl
 import pytest
+from audit_factory import audit_record
 from households_factory import Gemeente, analyse_area, gemeente, households
 
 from factlab.analyse import CBS_COMBINATIONS, cbs_combination
@@ -147,7 +148,7 @@ def _published_values(hh: pl.DataFrame, area: Gemeente, rules: DisclosureRules) 
         gemeente_code=area.code,
         gemeente_naam=area.naam,
         wijken=area.wijken,
-        provenance={},
+        provenance=audit_record(),
         rules=rules,
     ).cells
 
@@ -234,7 +235,7 @@ def test_buurt_table_is_protected_with_its_wijk():
     hh = households(9, 300, area)
     protected = protected_tables(
         hh, gemeente_code=area.code, gemeente_naam=area.naam, wijken=area.wijken,
-        provenance={}, buurten=_buurten(area),
+        provenance=audit_record(), buurten=_buurten(area),
     )  # fmt: skip
     for rel in protected.relations:
         if not rel.parts or rel.parts[0][0] != "buurt_met_voorziening":

@@ -4,15 +4,17 @@ what a weakened disclosure control leaks."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 import pytest
 from attacker import EDITIONS, PROVENANCE, imprecise_numbers, report_html, weak_cells
+from audit_factory import receipt
 
 import factlab.disclose
 from factlab.analyse import Relation
 from factlab.attack import Bounds, attack, attack_tables, is_protected
 from factlab.disclose import DEFAULT_RULES, DisclosureRules
-from factlab.schemas.receipt import COUNT_KEYS as RECEIPT_COUNT_KEYS
 
 
 @pytest.fixture(scope="module", params=list(EDITIONS))
@@ -40,13 +42,10 @@ def test_the_heuristic_alone_is_not_enough_and_the_audit_repairs_it(
     (15), ``geaccepteerd`` is suppressed as the complement of the zeros, but lies between them,
     so the zeros are pinned to 0-4 by chaining the two identities.
     """
-    small = {"organisatie": "klein", "organisatie_naam": "Klein", "voorzieningen": {}}
-    small |= dict.fromkeys(RECEIPT_COUNT_KEYS, 0) | {
-        "rijen_gelezen": 15,
-        "geaccepteerd": 15,
-        "geplaatst": 15,
-    }
-    provenance = PROVENANCE | {"bestanden": [*PROVENANCE["bestanden"], small]}
+    small = receipt(
+        "klein", "Klein", {"rijen_gelezen": 15, "geaccepteerd": 15, "geplaatst": 15}, {}
+    )
+    provenance = replace(PROVENANCE, files=(*PROVENANCE.files, small))
     spec = EDITIONS["klein"]
     repaired = spec.publish(provenance=provenance)
     assert weak_cells(repaired.tables, repaired.relations, DEFAULT_RULES) == {}

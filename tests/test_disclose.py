@@ -28,7 +28,7 @@ CASES = [(1, 2000, 6), (2, 600, 8), (3, 120, 4), (4, 40, 3), (5, 9, 2), (6, 0, 2
 
 def _truth(hh, area):
     result = analyse_area(hh, area, threshold=RULES.threshold)
-    receipts, rel = receipts_tables(PROVENANCE, area.code, area.naam)
+    receipts, rel = receipts_tables(PROVENANCE.files, area.code, area.naam)
     values = dict(result.hidden)
     for name, frame in (result.tables | receipts).items():
         values |= table_cells(CONTRACTS[name], frame)

@@ -18,6 +18,8 @@ from factlab.edition import AUDIT_FILE, HOUSEHOLDS_FILE, RunSettings, run_editio
 from factlab.errors import FactlabError
 from factlab.intake import FEEDBACK_FOLDER
 from factlab.keys import PseudonymKey, derive_edition_key, ephemeral_key
+from factlab.schemas.audit import AuditRecord, KeyRecord, Totals
+from factlab.schemas.records import Receipt
 from factlab.staging import STAGING_FOLDER
 from factlab.workspace import WORKSPACE_FOLDER
 from tests.leakscan import scan_for_leaks
@@ -90,10 +92,10 @@ def test_receipts_match_the_truth_per_file(run, gemeente: Path) -> None:
                 assert receipt[key] == value, (name, key)
 
 
-def test_placement_counts_add_up_in_audit(run, gemeente: Path) -> None:
+def test_audit_json_loads_into_the_record_and_its_counts_add_up(run, gemeente: Path) -> None:
     result, key, _, truth = run
-    audit = json.loads((result.edition_dir / AUDIT_FILE).read_text())
-    totals = audit["totalen"]
+    audit = AuditRecord.read(result.edition_dir / AUDIT_FILE)
+    totals = audit.totals.counts
     assert (
         totals["geaccepteerd"]
         == totals["geplaatst"] + totals["niet_geplaatst"] + totals["buiten_gemeente"]
@@ -105,10 +107,28 @@ def test_placement_counts_add_up_in_audit(run, gemeente: Path) -> None:
         + totals["dubbel"]
         + totals["buiten_periode"]
     )
-    assert audit["sleutel"] == {"modus": "managed", "vingerafdruk": key.fingerprint}
+    assert audit.key == KeyRecord("managed", key.fingerprint)
+    assert audit.totals.households == result.households
     households = pl.read_parquet(result.households_file)
     unknown = truth.filter(pl.col("status") == "onbekend").height
     assert households.filter(pl.col("wijk_code") == "onbekend").height == unknown > 0
+
+    # audit.json of the run is the whole record: nothing is lost or reordered by reading it.
+    written = (result.edition_dir / AUDIT_FILE).read_text(encoding="utf-8")
+    assert audit.to_text() == written
+    assert audit.edition == "2026" and audit.finished is not None
+    assert audit.started <= audit.finished
+    assert audit.period is not None and audit.period.start <= audit.period.end
+    assert audit.completeness.complete and audit.software["factlab"]
+    # Every receipt in the record is the published receipt in ontvangst/, without rejections.
+    published = [
+        Receipt.from_json(json.loads(p.read_text(encoding="utf-8")))
+        for p in sorted((result.edition_dir / "ontvangst").glob("*/*.json"))
+    ]
+    assert sorted(audit.files, key=lambda r: r.delivery) == sorted(
+        (r.as_published() for r in published), key=lambda r: r.delivery
+    )
+    assert audit.totals == Totals.of(list(audit.files), result.households)
 
 
 def test_uploads_consumed_with_feedback_in_each_partner_folder(run, gemeente: Path) -> None:
@@ -217,8 +237,8 @@ def test_bad_edition_name_and_missing_uploads_are_clear_errors(
 
 def test_report_summarises_every_quality_check_of_the_run(run) -> None:
     result, _, _, _ = run
-    audit = json.loads((result.edition_dir / AUDIT_FILE).read_text())
-    checks = audit["kwaliteit"]["controles"]
-    assert audit["kwaliteit"]["geslaagd"] and any(c["naam"].startswith("tabel_") for c in checks)
+    quality = AuditRecord.read(result.edition_dir / AUDIT_FILE).quality
+    assert quality is not None and quality.passed
+    assert any(c.name.startswith("tabel_") for c in quality.checks)
     report = html.unescape((result.edition_dir / "rapport.html").read_text(encoding="utf-8"))
-    assert all(c["naam"] in report for c in checks)
+    assert all(c.name in report for c in quality.checks)

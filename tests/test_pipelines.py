@@ -57,12 +57,12 @@ def test_check_and_close_flows_publish_and_record_only_counts(
     common = {"uploads": str(gemeente / "uploads"), "out": str(tmp_path / "out")}
     checked = check_flow(**common, edition="2026", return_state=True)
     assert checked.is_completed(), checked.message
-    assert checked.result()["bestanden"]["quarantaine"] == 1
+    assert checked.result().files["quarantaine"] == 1
     closed = close_flow(**common, key_mode="managed", onvolledig=None, return_state=True)
     assert closed.is_completed(), closed.message
     summary = closed.result()
     truth = pl.read_parquet(gemeente / "waarheid" / "huishoudens.parquet")
-    assert summary["huishoudens"] == truth.filter(pl.col("status") != "buiten_gemeente").height
+    assert summary.households == truth.filter(pl.col("status") != "buiten_gemeente").height
     assert (tmp_path / "out" / "2026" / "rapport.html").is_file()
 
     artifacts, logs = asyncio.run(
@@ -85,7 +85,7 @@ def test_check_and_close_flows_publish_and_record_only_counts(
     )
     assert leaks == []
     again = close_flow(**common, edition="2026", return_state=True)  # closing twice: no change
-    assert again.is_completed() and again.result()["al_gepubliceerd"]
+    assert again.is_completed() and again.result().already_published
 
 
 def test_a_bug_reaches_prefect_without_the_data_in_its_message(

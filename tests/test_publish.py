@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
 import openpyxl
 import plotly.offline
 import polars as pl
 import pytest
+from audit_factory import audit_record, receipt
 from households_factory import Gemeente, households
 
 from factlab import publish as publish_module
@@ -16,37 +18,30 @@ from factlab.catalogue import load_catalogue
 from factlab.connectors.cbs import read_wijken, read_wijkkaart
 from factlab.disclose import CONTRACTS, DisclosureError, Protected
 from factlab.publish import publish
+from factlab.schemas.audit import Area, CheckOutcome, KeyRecord, ReportingPeriod
 
 DATA = Path(__file__).resolve().parents[1] / "factlab" / "data" / "cbs"
-PROVENANCE = {
-    "editie": "2024-test",
-    "periode": {"van": "2024-01-01", "tot": "2024-12-31"},
-    "sleutel": {"modus": "ephemeral", "vingerafdruk": "3f9a1c2b7d4e5f60a1b2c3d4e5f60718"},
-    "bestanden": [
-        {
-            "organisatie": "wijkteam",
-            "organisatie_naam": "Wijkteam Zaanstad",
-            "bestand": "wt.csv",
-            "rijen_gelezen": 1210,
-            "geaccepteerd": 1150,
-            "afgewezen": 50,
-            "dubbel": 6,
-            "buiten_periode": 4,
-            "geplaatst": 1100,
-            "niet_geplaatst": 43,
-            "buiten_gemeente": 7,
-            "voorzieningen": {"WMO-HH": 700, "WMO-BEG": 446, "WMO-DAG": 4},
-        },
+PROVENANCE = audit_record(
+    "2024-test",
+    [
+        receipt(
+            "wijkteam",
+            "Wijkteam Zaanstad",
+            {"rijen_gelezen": 1210, "geaccepteerd": 1150, "afgewezen": 50, "dubbel": 6,
+             "buiten_periode": 4, "geplaatst": 1100, "niet_geplaatst": 43, "buiten_gemeente": 7},
+            {"WMO-HH": 700, "WMO-BEG": 446, "WMO-DAG": 4},
+            file="wt.csv",
+        ),
     ],
-    "totalen": {"huishoudens": 3000},
-    "kwaliteit": {
-        "geslaagd": False,
-        "controles": [
-            {"naam": "Schema", "geslaagd": True, "toelichting": "Alle kolommen aanwezig"},
-            {"naam": "Plaatsing", "geslaagd": False, "toelichting": "Plaatsingsgraad onder 95%"},
-        ],
-    },
-}
+    gemeente=Area("GM0479", "Zaanstad"),
+    period=ReportingPeriod("2024-01-01", "2024-12-31"),
+    key=KeyRecord("ephemeral", "3f9a1c2b7d4e5f60a1b2c3d4e5f60718"),
+    households=3000,
+    checks=[
+        CheckOutcome("Schema", True, "Alle kolommen aanwezig"),
+        CheckOutcome("Plaatsing", False, "Plaatsingsgraad onder 95%"),
+    ],
+)  # fmt: skip
 
 
 def zaanstad() -> tuple[Gemeente, dict]:
@@ -217,7 +212,7 @@ def test_every_published_text_cell_is_safe_to_open(tmp_path):
         .otherwise(pl.col("naam"))
         .alias("naam")
     )
-    receipt = PROVENANCE["bestanden"][0] | {"organisatie_naam": "@Wijkteam"}
+    renamed = replace(PROVENANCE.files[0], organisation_name="@Wijkteam")
     out = tmp_path / "editie"
     publish(
         households(3, 800, area),
@@ -225,7 +220,7 @@ def test_every_published_text_cell_is_safe_to_open(tmp_path):
         gemeente_naam="+Zaanstad",
         wijken=area.wijken,
         kaart=kaart,
-        provenance=PROVENANCE | {"bestanden": [receipt]},
+        provenance=replace(PROVENANCE, files=(renamed,)),
         out_dir=out,
         catalogue=catalogue,
         contact="-team onderzoek",

@@ -19,6 +19,7 @@ from factlab.disclose import DEFAULT_RULES, round_count
 from factlab.edition import RunSettings, run_edition
 from factlab.keys import ephemeral_key
 from factlab.publish import protected_tables
+from factlab.schemas.audit import AuditRecord
 from factlab.synth import synthesise
 
 GEMEENTE = "GM0479"
@@ -116,7 +117,7 @@ def test_the_attacker_narrows_no_suppressed_cell_of_the_released_files(edition) 
     tables_dir, _ = edition
     edition_dir = tables_dir.parent
     config = load_config(edition_dir.parent.parent / "gemeente" / "factlab.toml")
-    provenance = json.loads((edition_dir / "audit.json").read_text(encoding="utf-8"))
+    provenance = AuditRecord.read(edition_dir / "audit.json")
     structure = protected_tables(
         pl.read_parquet(edition_dir / "huishoudens.parquet"),
         gemeente_code=config.gemeente_code,

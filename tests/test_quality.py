@@ -30,8 +30,9 @@ def test_good_household_table_passes_and_docs_land_in_the_folder(
     assert (tmp_path / "kwaliteit" / "index.html").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["kwaliteit"]
     summary = result.summary()
-    assert summary["geslaagd"] is True
-    assert {"naam", "geslaagd", "toelichting"} == set(summary["controles"][0])
+    assert summary.passed is True
+    assert [c.name for c in summary.checks] == [c.naam for c in result.checks]
+    assert {"naam", "geslaagd", "toelichting"} == set(summary.as_json()["controles"][0])
 
 
 @pytest.mark.parametrize(

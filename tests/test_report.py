@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from audit_factory import audit_record
 from households_factory import gemeente, households
 from test_publish import PROVENANCE, zaanstad
 
@@ -95,7 +96,7 @@ def _sentences_of_tiny_gemeente() -> list[str]:
         gemeente_code=area.code,
         gemeente_naam=area.naam,
         wijken=area.wijken,
-        provenance={},
+        provenance=audit_record(),
     ).tables
     return summary(tables, area.code, area.naam)[1]
 

@@ -429,11 +429,11 @@ def test_vulnerable_wijken_use_more(full: tuple[Path, SynthSummary]) -> None:
 def test_postcodes_never_run_out_before_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
     """Few PC6 per PC4 makes Zaanstad need ~800 PC4s: past the old 1510-1999 reserve, no
     StopIteration; only a scale that needs more than all PC4s is refused, in Dutch."""
-    monkeypatch.setattr(synth, "PC6_PER_PC4", 5)
+    monkeypatch.setattr(synth.dwellings, "PC6_PER_PC4", 5)
     home, others, _, pc4s = generate_dwellings(np.random.default_rng(1), geography(), 1.0)
     assert len(pc4s) > 600 and max(pc4s) > 2000
     assert len(set(home.pc6.tolist()) & set(others.pc6.tolist())) == 0
-    monkeypatch.setattr(synth, "PC6_PER_PC4", 1)
+    monkeypatch.setattr(synth.dwellings, "PC6_PER_PC4", 1)
     with pytest.raises(FactlabError, match="--scale 3 is te groot"):
         generate_dwellings(np.random.default_rng(1), geography(), 3.0)
 
@@ -465,7 +465,7 @@ def test_xlsx_deliveries_are_split_below_the_sheet_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     limit = 120
-    monkeypatch.setattr(synth, "XLSX_MAX_ROWS", limit)
+    monkeypatch.setattr(synth.writers, "XLSX_MAX_ROWS", limit)
     synthesise(tmp_path, seed=4, scale=SMALL)
     parts = sorted((tmp_path / "uploads" / "gemeente-werk-inkomen").iterdir())
     assert len(parts) > 2

@@ -33,6 +33,8 @@ from factlab.report.format import (
     fmt_change,
     fmt_pct,
     heads,
+    is_gemeente,
+    is_wijk,
     share,
     text_cell,
 )
@@ -166,7 +168,7 @@ def cbs_comparison(
             )
             if found is not None:
                 theirs[code] = found
-            elif code.startswith("WK"):
+            elif is_wijk(code):
                 missing.append(naam)
         if gemeente_code in theirs:
             series[f"{gemeente_naam} (CBS, {period})"] = [
@@ -190,7 +192,7 @@ def cbs_comparison(
         "van huishoudens met Jeugd, Wmo of Participatie",
     )
     rows: list[list[Cell]] = []
-    for code in [gemeente_code, *sorted(c for c in theirs if c.startswith("WK"))]:
+    for code in [gemeente_code, *sorted(c for c in theirs if is_wijk(c))]:
         if code not in theirs:
             continue
         row = [text_cell(names.get(code, code))]
@@ -310,7 +312,7 @@ def edition_comparison(
     }
     combo_rows = []
     for r in tables["domeincombinaties"].iter_rows(named=True):
-        if not str(r["gebied_code"]).startswith("GM"):
+        if not is_gemeente(r["gebied_code"]):
             continue
         old = old_by.get((r["gebied_code"], r["combinatie"]))
         cell, mark = _change(r["huishoudens"], old, rules)

@@ -6,10 +6,23 @@ re-check it; every table knows how to print itself (sortable or not, wide or not
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from factlab.schemas import areas
+
 GEHEIM = "geheim"
+
+
+def is_wijk(code: object) -> bool:
+    """A wijk's gebied code, as :data:`factlab.schemas.areas.AREA_CODES` defines it."""
+    return isinstance(code, str) and re.fullmatch(areas.AREA_CODES.wijk, code) is not None
+
+
+def is_gemeente(code: object) -> bool:
+    """A gemeente's gebied code, as :data:`factlab.schemas.areas.AREA_CODES` defines it."""
+    return isinstance(code, str) and re.fullmatch(areas.AREA_CODES.gemeente, code) is not None
 
 
 def fmt_count(value: int | None) -> str:

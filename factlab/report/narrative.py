@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
 
 import polars as pl
 
 from factlab.analyse import DOMAIN_LABELS, ONBEKEND
 from factlab.disclose import DisclosureRules
 from factlab.report.format import fmt_count, fmt_pct, fmt_ratio, share
+from factlab.schemas import areas
+from factlab.schemas.audit import AuditRecord, CheckOutcome
 
 #: The smallest rise (percentage points) between two steps that we call a clear step.
 CLEAR_STEP_PP = 10.0
@@ -31,7 +32,8 @@ def gemeente_rows(frame: pl.DataFrame, code: str) -> pl.DataFrame:
 
 
 def wijk_rows(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.filter(pl.col("gebied_code").str.starts_with("WK"))
+    """The rows of the wijken (not the gemeente, not ``onbekend``), by the one area-code rule."""
+    return frame.filter(pl.col("gebied_code").str.contains(f"^(?:{areas.AREA_CODES.wijk})$"))
 
 
 @dataclass(frozen=True)
@@ -280,8 +282,8 @@ def rules_text(rules: DisclosureRules) -> list[str]:
     ]
 
 
-def key_text(provenance: Mapping[str, Any]) -> str:
-    mode = (provenance.get("sleutel") or {}).get("modus")
+def key_text(provenance: AuditRecord) -> str:
+    mode = provenance.key.mode
     if mode == "ephemeral":
         return (
             "eenmalige sleutel, alleen in het geheugen tijdens deze run en daarna vernietigd; "
@@ -296,11 +298,11 @@ def key_text(provenance: Mapping[str, Any]) -> str:
     return "onbekend."
 
 
-def period_text(provenance: Mapping[str, Any]) -> str:
-    period = provenance.get("periode") or {}
-    if not period:
+def period_text(provenance: AuditRecord) -> str:
+    period = provenance.period
+    if period is None:
         return ""
-    return f"{_date(period.get('van'))} t/m {_date(period.get('tot'))}"
+    return f"{_date(period.start)} t/m {_date(period.end)}"
 
 
 MONTHS = (
@@ -309,9 +311,9 @@ MONTHS = (
 )  # fmt: skip
 
 
-def _date(iso: Any) -> str:
+def _date(iso: str) -> str:
     """``2026-03-01`` -> ``1 maart 2026``; anything else as given."""
-    text = str(iso or "?")
+    text = iso or "?"
     parts = text[:10].split("-")
     if len(parts) == 3 and all(p.isdigit() for p in parts):
         return f"{int(parts[2])} {MONTHS[int(parts[1]) - 1]} {parts[0]}"
@@ -328,21 +330,20 @@ class Completeness:
     reason: str  # the analyst's reason for closing it anyway
 
 
-def completeness(provenance: Mapping[str, Any]) -> Completeness:
-    """The edition's completeness as the close recorded it (complete when not recorded)."""
-    recorded = provenance.get("volledigheid") or {}
+def completeness(provenance: AuditRecord) -> Completeness:
+    """The edition's completeness as the close recorded it."""
+    recorded = provenance.completeness
     return Completeness(
-        complete=bool(recorded.get("volledig", True)),
-        missing=tuple((m["naam"], m["reden"]) for m in recorded.get("ontbrekend", [])),
-        warnings=tuple(recorded.get("waarschuwingen", [])),
-        reason=str(recorded.get("toelichting") or ""),
+        complete=recorded.complete,
+        missing=tuple((m.name, m.reason) for m in recorded.missing),
+        warnings=recorded.warnings,
+        reason=recorded.reason or "",
     )
 
 
-def production_date(provenance: Mapping[str, Any]) -> str:
+def production_date(provenance: AuditRecord) -> str:
     """The day the run that made this edition started (from the provenance), in Dutch."""
-    started = provenance.get("gestart")
-    return _date(started) if started else ""
+    return _date(provenance.started) if provenance.started else ""
 
 
 #: Quality suites in plain Dutch: suite name (or prefix) -> what it guarantees.
@@ -353,31 +354,42 @@ QUALITY_GROUPS: tuple[tuple[str, str], ...] = (
 )
 
 
-def quality(provenance: Mapping[str, Any]) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class QualityGroup:
+    """One line of the report's data-quality list: a group of checks in plain Dutch."""
+
+    titel: str
+    geslaagd: bool
+    tekst: str  # "3 van 4 controles geslaagd"
+    details: tuple[CheckOutcome, ...]  # folded away in the report
+
+
+@dataclass(frozen=True)
+class QualityView:
+    """The report's data-quality section (the template's names are Dutch)."""
+
+    geslaagd: bool
+    groepen: tuple[QualityGroup, ...]
+
+
+def quality(provenance: AuditRecord) -> QualityView | None:
     """A handful of checks with Dutch names; the technical rows stay available, folded away."""
-    result = provenance.get("kwaliteit")
-    if not result:
+    result = provenance.quality
+    if result is None:
         return None
-    checks = list(result.get("controles", []))
-    groups: list[dict[str, Any]] = []
+    checks = list(result.checks)
+    groups: list[QualityGroup] = []
     for prefix, title in (*QUALITY_GROUPS, ("", "Overige controles")):
-        mine = [c for c in checks if str(c.get("naam", "")).startswith(prefix)]
+        mine = [c for c in checks if c.name.startswith(prefix)]
         checks = [c for c in checks if c not in mine]
         if mine:
-            ok = sum(1 for c in mine if c.get("geslaagd"))
+            ok = sum(1 for c in mine if c.passed)
             groups.append(
-                {
-                    "titel": title,
-                    "geslaagd": ok == len(mine),
-                    "tekst": f"{ok} van {len(mine)} controles geslaagd",
-                    "details": [
-                        {
-                            "naam": str(c.get("naam", "")),
-                            "geslaagd": bool(c.get("geslaagd")),
-                            "toelichting": str(c.get("toelichting", "")),
-                        }
-                        for c in mine
-                    ],
-                }
+                QualityGroup(
+                    titel=title,
+                    geslaagd=ok == len(mine),
+                    tekst=f"{ok} van {len(mine)} controles geslaagd",
+                    details=tuple(mine),
+                )
             )
-    return {"geslaagd": bool(result.get("geslaagd")), "groepen": groups}
+    return QualityView(result.passed, tuple(groups))

@@ -28,6 +28,7 @@ from factlab.report.figures import (
 )
 from factlab.report.narrative import denominator, gemeente_rows
 from factlab.reports import RAPPORT_TEMPLATE, STYLESHEET, TEMPLATE_DIR
+from factlab.schemas.audit import AuditRecord
 
 PLOTLY_PLACEHOLDER = "/*@@PLOTLYJS@@*/"
 
@@ -157,7 +158,7 @@ def render_report(
     gemeente_code: str,
     gemeente_naam: str,
     kaart: Mapping[str, Any] | None,
-    provenance: Mapping[str, Any],
+    provenance: AuditRecord,
     rules: DisclosureRules,
     provision_names: Mapping[str, str] | None = None,
     contact: str | None = None,
@@ -184,12 +185,10 @@ def render_report(
     html = env.get_template(RAPPORT_TEMPLATE).render(
         titel=f"Stapelingsmonitor {gemeente_naam}",
         kopregel_css=Markup(
-            css_string(
-                f"Stapelingsmonitor {gemeente_naam} \u00b7 editie {provenance.get('editie', '')}"
-            )
+            css_string(f"Stapelingsmonitor {gemeente_naam} \u00b7 editie {provenance.edition}")
         ),
         gemeente=gemeente_naam,
-        editie=provenance.get("editie", ""),
+        editie=provenance.edition,
         periode=narrative.period_text(provenance),
         productiedatum=narrative.production_date(provenance),
         volledigheid=narrative.completeness(provenance),
