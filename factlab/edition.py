@@ -197,7 +197,11 @@ def open_editions(out: Path) -> list[str]:
     return editions_in(out)
 
 
-_STATE_WORDS: dict[str, str] = {OPEN: "open", UNDER_REVIEW: "ter controle", PUBLISHED: "gepubliceerd"}
+_STATE_WORDS: dict[str, str] = {
+    OPEN: "open",
+    UNDER_REVIEW: "ter controle",
+    PUBLISHED: "gepubliceerd",
+}
 
 
 def resolve_edition(out: Path, edition: str | None, states: tuple[str, ...] = (OPEN,)) -> str:
