@@ -18,6 +18,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -73,7 +74,7 @@ def _user_errors():
     try:
         yield
     except FactlabError as error:
-        console.print(f"[bold red]Fout:[/] {error}")
+        console.print(f"[bold red]Fout:[/] {escape(str(error))}")  # "[vrijgave]" is no markup
         raise typer.Exit(code=2) from None
     except Exception as error:
         if os.environ.get(DEBUG_VARIABLE) == "1":
@@ -239,7 +240,9 @@ def _print_status(status: EditionStatus) -> None:
     if status.completeness.complete:
         console.print("[green]Compleet:[/] de editie kan worden gesloten ('factlab close').")
     else:
-        console.print(f"[yellow]{refusal(status.completeness, status.edition)}[/]", highlight=False)
+        console.print(
+            f"[yellow]{escape(refusal(status.completeness, status.edition))}[/]", highlight=False
+        )
 
 
 def _configure_logging(verbose: bool) -> None:
