@@ -432,9 +432,12 @@ class Closing:
             ) from None
 
     def _same_period(self) -> list[Path]:
-        """Published editions in the same output folder that cover the same period."""
+        """Published editions in the same output folder that cover the same period, and those
+        ter controle (either may be released: the second close must see the first)."""
         found = []
-        for audit in sorted(self.workspace.out.glob(f"*/{AUDIT_FILE}")):
+        out = self.workspace.out
+        audits = [*out.glob(f"*/{AUDIT_FILE}"), *out.glob(f"{REVIEW_FOLDER}/*/{AUDIT_FILE}")]
+        for audit in sorted(audits):
             if audit.parent.name == self.state.edition:
                 continue
             recorded = json.loads(audit.read_text(encoding="utf-8"))

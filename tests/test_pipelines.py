@@ -13,12 +13,12 @@ import yaml
 from typer.main import get_command
 
 from factlab.cli import app
+from factlab.edition import review_edition
 from factlab.keys import derive_edition_key
 from factlab.pipelines.check_flow import check_flow
-from factlab.edition import review_edition
 from factlab.pipelines.close_flow import close_flow, release_flow
-from factlab.schemas.records import PUBLISHED, UNDER_REVIEW
 from factlab.pipelines.deploy_check import REQUIRED, problems
+from factlab.schemas.records import PUBLISHED, UNDER_REVIEW
 from tests.leakscan import scan_for_leaks
 
 ROOT = Path(__file__).resolve().parents[1]
