@@ -573,10 +573,6 @@ ReviewEditionOption = Annotated[
         help="Naam van de editie; standaard de enige editie die ter controle staat.",
     ),
 ]
-ReviewConfigOption = Annotated[
-    Path | None,
-    typer.Option(help="Configuratie (factlab.toml); standaard die waarmee de editie is geopend."),
-]
 
 
 def _print_review(result: RunResult, out: Path, edition: str, reviewer: str) -> None:
@@ -616,17 +612,17 @@ def vrijgeven(
     out: OutOption,
     door: ReviewerOption,
     edition: ReviewEditionOption = None,
-    config: ReviewConfigOption = None,
 ) -> None:
     """Geef een editie die ter controle staat vrij: pas dan worden rapport en tabellen gepubliceerd.
 
     Bekijk eerst rapport en tabellen in <out>/.ter-controle/<editie>/. Wie de editie sloot, mag
     haar niet vrijgeven; [vrijgave] in de configuratie zegt wie wel en hoeveel beoordelaars
-    nodig zijn (standaard één). Uw naam en het tijdstip komen in audit.json en openbaarmaking.json.
+    nodig zijn (standaard één), zoals die gold toen de editie sloot. Uw naam en het tijdstip komen
+    in audit.json en openbaarmaking.json.
     """
     with _user_errors():
         named = resolve_edition(out, edition, (UNDER_REVIEW,))
-        result = review_edition(out, named, door, config_path=config)
+        result = review_edition(out, named, door)
     _print_review(result, out, named, door)
 
 
@@ -638,7 +634,6 @@ def afwijzen(
         str, typer.Option(help="Wat moet de analist nakijken of aanpassen? Verplicht.")
     ],
     edition: ReviewEditionOption = None,
-    config: ReviewConfigOption = None,
 ) -> None:
     """Wijs een editie die ter controle staat af, met een reden: ze gaat terug naar de analist.
 
@@ -647,7 +642,7 @@ def afwijzen(
     """
     with _user_errors():
         named = resolve_edition(out, edition, (UNDER_REVIEW,))
-        result = review_edition(out, named, door, reject=reden, config_path=config)
+        result = review_edition(out, named, door, reject=reden)
     _print_review(result, out, named, door)
 
 

@@ -263,7 +263,11 @@ def _households(edition_dir: Path) -> int:
 
 
 def _to_review(
-    workspace: Workspace, state: EditionState, review: Path, closed_by: str | None, required: int
+    workspace: Workspace,
+    state: EditionState,
+    review: Path,
+    closed_by: str | None,
+    release: ReleaseSettings,
 ) -> Closed:
     """Step 4: the state says ter controle; the deliveries stay for a possible rejection."""
     audit = json.loads((review / AUDIT_FILE).read_text(encoding="utf-8"))
@@ -273,7 +277,8 @@ def _to_review(
         closed=audit["voltooid"],
         closed_by=closed_by,
         round=state.round + 1,
-        reviews_required=required,
+        reviews_required=release.required,
+        reviewers=release.reviewers,
     )
     workspace.save(under_review)
     return Closed(review, int(audit["totalen"]["huishoudens"]), under_review)
@@ -515,7 +520,7 @@ class Closing:
             closed_state,
             self.edition_dir,
             self.closed_by,
-            self.config.release.required,
+            self.config.release,
         )
 
 
@@ -585,7 +590,7 @@ def _same(a: str | None, b: str | None) -> bool:
     )
 
 
-def _check_reviewer(name: str, state: EditionState, release: ReleaseSettings) -> None:
+def _check_reviewer(name: str, state: EditionState) -> None:
     """A user mistake in the reviewer's name is a clear Dutch error (steps 5-7)."""
     shown = neutralise(name)
     if not name:
@@ -594,8 +599,8 @@ def _check_reviewer(name: str, state: EditionState, release: ReleaseSettings) ->
         raise FactlabError(
             f"de naam van de beoordelaar is ongeldig: hoogstens {MAX_REVIEWER_NAME} gewone tekens"
         )
-    if release.reviewers and not any(_same(name, r) for r in release.reviewers):
-        allowed = ", ".join(neutralise(r) for r in release.reviewers)
+    if state.reviewers and not any(_same(name, r) for r in state.reviewers):
+        allowed = ", ".join(neutralise(r) for r in state.reviewers)
         raise FactlabError(
             f"{shown!r} mag editie {state.edition!r} niet beoordelen: de naam staat niet in "
             f"[vrijgave] beoordelaars van de configuratie (wel: {allowed})"
@@ -615,14 +620,14 @@ def _check_reviewer(name: str, state: EditionState, release: ReleaseSettings) ->
 
 def decide(
     workspace: Workspace,
-    release: ReleaseSettings,
     reviewer: str,
     *,
     reject: str | None = None,
     account: str | None = None,
 ) -> Closed:
     """A reviewer releases the edition under review, or rejects it with ``reject`` as the reason
-    (steps 5-7 of the module docstring; the workspace must be locked).
+    (steps 5-7 of the module docstring; the workspace must be locked). Who may, and how many
+    must, was fixed from ``[vrijgave]`` when the edition closed.
 
     A release that completes the required number publishes the edition; repeating the release
     of an edition already released (or published) finishes what a kill interrupted.
@@ -654,7 +659,7 @@ def decide(
                 f"editie {state.edition!r} is al vrijgegeven; afwijzen kan niet meer"
             )
         return _publish(workspace, state, review)
-    _check_reviewer(name, state, release)
+    _check_reviewer(name, state)
     if not (review / AUDIT_FILE).is_file():
         raise FactlabError(
             f"de uitvoer van editie {state.edition!r} ter controle ontbreekt ({review}); wijs de "
@@ -676,6 +681,7 @@ def decide(
             closed_by=None,
             incomplete_reason=None,
             reviews_required=0,
+            reviewers=(),
         )
         workspace.save(reopened)
         checkpoint("afgewezen")

@@ -296,15 +296,12 @@ def review_edition(
     reviewer: str,
     *,
     reject: str | None = None,
-    config_path: Path | None = None,
 ) -> RunResult:
     """A named reviewer releases the edition under review (published once enough have), or
-    rejects it with a reason (open again). The rules come from ``[vrijgave]`` in the config
-    the edition was opened with, or ``config_path``. See :func:`factlab.closing.decide`."""
+    rejects it with a reason (open again). Who may and how many must was fixed from
+    ``[vrijgave]`` when the edition closed. See :func:`factlab.closing.decide`."""
     with Workspace(out, edition) as workspace:
-        state = workspace.load()
-        config = load_config(config_path or Path(state.config))
-        closed = decide(workspace, config.release, reviewer, reject=reject, account=account())
+        closed = decide(workspace, reviewer, reject=reject, account=account())
     return RunResult.of(closed)
 
 
@@ -395,7 +392,9 @@ def edition_status(settings: RunSettings) -> EditionStatus:
         closed_by=state.closed_by,
         required=state.reviews_required,
         released_by=tuple(d.reviewer for d in state.releases()),
-        allowed=settings.config.release.reviewers,
+        allowed=state.reviewers
+        if state.state == UNDER_REVIEW
+        else settings.config.release.reviewers,
         rejection=state.last_rejection(),
     )
     return EditionStatus(state.edition, state.state, tuple(partners), completeness, review)

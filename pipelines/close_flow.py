@@ -161,7 +161,7 @@ def close_flow(
     )
     review_run = None
     if under_review and not closed.already:
-        review_run = _start_review(run_settings.out, run_settings.edition, config)
+        review_run = _start_review(run_settings.out, run_settings.edition)
     return {
         "editie": run_settings.edition,
         "huishoudens": closed.households,
@@ -173,7 +173,7 @@ def close_flow(
     }
 
 
-def _start_review(out: Path, edition: str, config: str | None) -> str | None:
+def _start_review(out: Path, edition: str) -> str | None:
     """From a deployment, start the release run that waits for the reviewer; its id."""
     from prefect.deployments import run_deployment
     from prefect.runtime import deployment
@@ -189,7 +189,7 @@ def _start_review(out: Path, edition: str, config: str | None) -> str | None:
     try:
         run: FlowRun = run_deployment(  # type: ignore[assignment]  # sync context: a FlowRun
             name=f"{RELEASE_FLOW}/{RELEASE_DEPLOYMENT}",
-            parameters={"out": str(out), "edition": edition, "config": config},
+            parameters={"out": str(out), "edition": edition},
             timeout=0,
             as_subflow=False,
         )
@@ -253,7 +253,7 @@ def _summary(result: RunResult, edition: str) -> dict[str, Any]:
 
 
 @flow(name=RELEASE_FLOW, log_prints=False, validate_parameters=True)
-def release_flow(out: str, edition: str | None = None, config: str | None = None) -> dict[str, Any]:
+def release_flow(out: str, edition: str | None = None) -> dict[str, Any]:
     """Vrijgeven of afwijzen: wacht op het besluit van een beoordelaar over een editie ter controle.
 
     De run pauzeert met een formulier (naam, besluit, reden). Vrijgeven publiceert rapport en
@@ -263,7 +263,6 @@ def release_flow(out: str, edition: str | None = None, config: str | None = None
     Args:
         out: Uitvoermap (--out).
         edition: Naam van de editie; leeg: de enige editie die ter controle staat (--edition).
-        config: Configuratie factlab.toml; leeg: die waarmee de editie is geopend (--config).
     """
     set_umask()
     out_path = Path(out)
@@ -286,10 +285,7 @@ def release_flow(out: str, edition: str | None = None, config: str | None = None
             ) from None
         reject = (answer.reden or "") if answer.besluit == "afwijzen" else None
         try:
-            result = redacted(review_edition)(
-                out_path, name, answer.beoordelaar, reject=reject,
-                config_path=Path(config) if config else None,
-            )  # fmt: skip
+            result = redacted(review_edition)(out_path, name, answer.beoordelaar, reject=reject)
         except FactlabError as error:
             logger.warning("besluit niet verwerkt: %s", error)
             problem = str(error)

@@ -241,6 +241,8 @@ class EditionState:
     closed_by: str | None = None  # the analyst who closed it (may not release it)
     round: int = 0  # how often the edition was closed (for review)
     reviews_required: int = 0  # distinct releases this round needs, fixed when it closed
+    reviewers: tuple[str, ...] = ()  # who may release this round (empty: anyone named but the
+    # analyst), fixed when it closed from [vrijgave] beoordelaars
     decisions: tuple[Decision, ...] = ()  # every reviewer's decision, every round
 
     def next_id(self) -> str:
@@ -285,6 +287,7 @@ class EditionState:
             "gesloten_door": self.closed_by,
             "ronde": self.round,
             "vereiste_vrijgaven": self.reviews_required,
+            "beoordelaars": list(self.reviewers),
             "beoordelingen": [d.as_json() for d in self.decisions],
             "leveringen": [d.as_json() for d in self.deliveries],
         }
@@ -305,5 +308,6 @@ class EditionState:
             closed_by=data.get("gesloten_door"),
             round=int(data.get("ronde", 0)),
             reviews_required=int(data.get("vereiste_vrijgaven", 0)),
+            reviewers=tuple(data.get("beoordelaars", [])),
             decisions=tuple(Decision.from_json(d) for d in data.get("beoordelingen", [])),
         )
