@@ -63,6 +63,7 @@ from factlab.schemas.records import (
     OPEN,
     PROCESSED,
     SUPERSEDED,
+    UNDER_REVIEW,
     WITHDRAWN,
     Delivery,
     EditionState,
@@ -469,6 +470,13 @@ def check_uploads(
         raise FactlabError(f"uploadmap {settings.uploads} bestaat niet")
     found: Found = find_uploads(settings.uploads, settings.settle_seconds)
     if state.state != OPEN:
+        if found.uploads and state.state == UNDER_REVIEW:
+            raise FactlabError(
+                f"editie {state.edition!r} is gesloten en staat ter controle ({state.closed}); "
+                f"er staan {len(found.uploads)} nieuwe bestanden klaar. Die worden pas "
+                "verwerkt als de beoordelaar de editie afwijst (dan is ze weer open); anders "
+                "horen ze in een nieuwe editie."
+            )
         if found.uploads:
             raise FactlabError(
                 f"editie {state.edition!r} is al gepubliceerd ({state.closed}); er staan "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import shutil
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -30,6 +32,7 @@ from factlab.edition import (
     edition_status,
     open_new,
     resolve_edition,
+    review_edition,
 )
 from factlab.errors import DEBUG_VARIABLE, FactlabError, unexpected
 from factlab.files import set_umask
@@ -37,7 +40,7 @@ from factlab.intake import Skipped
 from factlab.keys import PseudonymKey, ephemeral_key, managed_key_from_environment
 from factlab.receipts import Outcome, status_counts
 from factlab.safe_text import neutralise
-from factlab.schemas.records import PROCESSED
+from factlab.schemas.records import OPEN, PROCESSED, UNDER_REVIEW
 from factlab.watch import Watcher
 
 app = typer.Typer(
@@ -50,6 +53,8 @@ console = Console(stderr=True)
 
 DEMO_MARKER = ".factlab-demo"
 DEMO_EDITION = "demo-2026"
+#: The demo's reviewer: the demo releases its synthetic edition itself, and says so.
+DEMO_REVIEWER = "demo (automatisch, alleen voor demodata)"
 
 
 class KeyModeOption(StrEnum):
@@ -69,7 +74,7 @@ def _user_errors():
     try:
         yield
     except FactlabError as error:
-        console.print(f"[bold red]Fout:[/] {error}")
+        console.print(f"[bold red]Fout:[/] {escape(str(error))}")  # "[vrijgave]" is no markup
         raise typer.Exit(code=2) from None
     except Exception as error:
         if os.environ.get(DEBUG_VARIABLE) == "1":
@@ -103,15 +108,20 @@ def _key(mode: KeyModeOption, edition: str) -> PseudonymKey:
 
 
 def _run(
-    settings: RunSettings, key_mode: KeyModeOption, incomplete: str | None = None
+    settings: RunSettings,
+    key_mode: KeyModeOption,
+    incomplete: str | None = None,
+    closed_by: str | None = None,
 ) -> RunResult:
-    """Check every upload (and say what happened to each), then close the edition."""
+    """Check every upload (and say what happened to each), then close the edition for review."""
     key = _key(key_mode, settings.edition)
     with _progress_bar("controleren") as progress:
         checked = check_edition(settings, progress)
     _print_outcomes(checked.outcomes, checked.skipped)
     with _progress_bar("sluiten") as progress:
-        return close(settings, key, incomplete_reason=incomplete, progress=progress)
+        return close(
+            settings, key, incomplete_reason=incomplete, progress=progress, closed_by=closed_by
+        )
 
 
 def _print_outcomes(outcomes: list[Outcome], skipped: list[Skipped]) -> None:
@@ -144,17 +154,46 @@ def _print_outcomes(outcomes: list[Outcome], skipped: list[Skipped]) -> None:
         )
 
 
-def _print_result(result: RunResult) -> None:
+def _review_commands(out: Path, edition: str) -> list[str]:
+    where = f"--out {shlex.quote(str(out))} --editie {shlex.quote(edition)}"
+    return [
+        f'factlab vrijgeven {where} --door "Voornaam Achternaam"',
+        f'factlab afwijzen  {where} --door "Voornaam Achternaam" --reden "wat moet anders"',
+    ]
+
+
+def _print_result(result: RunResult, out: Path, edition: str) -> None:
     if result.already_published:
-        console.print(f"Editie was al gepubliceerd: {result.edition_dir}")
+        console.print(
+            f"Editie stond al ter controle: {result.edition_dir}"
+            if result.state == UNDER_REVIEW
+            else f"Editie was al gepubliceerd: {result.edition_dir}"
+        )
     console.print(f"Huishoudens met een voorziening: {result.households}")
     folder = result.edition_dir.resolve()
-    console.print(f"Resultaten in: [bold]{folder}[/]")
+    if result.state == UNDER_REVIEW:
+        console.print(
+            f"[bold yellow]Editie {edition} is gesloten en staat ter controle:[/] nog niets is "
+            f"gepubliceerd. Ter controle in: [bold]{folder}[/]"
+        )
+    else:
+        console.print(f"Resultaten in: [bold]{folder}[/]")
     for path in sorted(folder.iterdir()):
         console.print(f"  {path.name}{'/' if path.is_dir() else ''}")
     report = folder / "rapport.html"
     if report.is_file():
         console.print(f"Open het rapport: [bold]{report.as_uri()}[/]")
+    if result.state == UNDER_REVIEW:
+        still = max(0, result.required - len(result.released_by))
+        done = f" (vrijgegeven door {', '.join(result.released_by)})" if result.released_by else ""
+        console.print(
+            f"Publiceren gebeurt pas als {still} beoordelaar(s){done} de editie vrijgeeft; "
+            "wie sloot, mag niet zelf vrijgeven. Een beoordelaar bekijkt rapport en tabellen en "
+            "geeft dan vrij of wijst af:",
+            highlight=False,
+        )
+        for command in _review_commands(out, edition):
+            console.print(f"  {command}", highlight=False, soft_wrap=True, markup=False)
 
 
 def _print_status(status: EditionStatus) -> None:
@@ -175,12 +214,35 @@ def _print_status(status: EditionStatus) -> None:
             p.last_delivery or "-", p.reason or "",
         )  # fmt: skip
     console.print(table)
+    review = status.review
+    if review is not None and status.state == UNDER_REVIEW:
+        allowed = ", ".join(neutralise(n) for n in review.allowed) or "iedereen behalve wie sloot"
+        console.print(
+            f"[yellow]Ter controle[/] in {review.folder} (gesloten door "
+            f"{neutralise(review.closed_by or 'onbekend')}). Vrijgegeven door: "
+            f"{', '.join(neutralise(n) for n in review.released_by) or 'nog niemand'}; nog "
+            f"{review.still_needed} vrijgave(n) nodig. Mogen beoordelen: {allowed}.",
+            highlight=False,
+        )
+        out = review.folder.parent.parent
+        for command in _review_commands(out, status.edition):
+            console.print(f"  {command}", highlight=False, soft_wrap=True, markup=False)
+        return
+    if review is not None and review.rejection is not None:
+        rejected = review.rejection
+        console.print(
+            f"[yellow]Afgewezen[/] door {neutralise(rejected.reviewer)} op {rejected.time}: "
+            f"{neutralise(rejected.reason or '')}",
+            highlight=False,
+        )
     if status.completeness is None:
         return
     if status.completeness.complete:
         console.print("[green]Compleet:[/] de editie kan worden gesloten ('factlab close').")
     else:
-        console.print(f"[yellow]{refusal(status.completeness, status.edition)}[/]", highlight=False)
+        console.print(
+            f"[yellow]{escape(refusal(status.completeness, status.edition))}[/]", highlight=False
+        )
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -283,6 +345,21 @@ IncompleteOption = Annotated[
     ),
 ]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Toon voortgang per bestand.")]
+ClosedByOption = Annotated[
+    str | None,
+    typer.Option(
+        "--door",
+        help="Naam van de analist die sluit (standaard het systeemaccount); die mag de editie "
+        "niet zelf vrijgeven.",
+    ),
+]
+ReviewerOption = Annotated[
+    str,
+    typer.Option(
+        "--door",
+        help="Uw naam, zoals in [vrijgave] beoordelaars van de configuratie (als die er staan).",
+    ),
+]
 
 
 def _settings(
@@ -388,14 +465,19 @@ def run(
     max_afgewezen: RejectedOption = None,
     wachttijd: SettleOption = None,
     onvolledig: IncompleteOption = None,
+    door: ClosedByOption = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Alles in één keer: editie openen, alle uploads controleren en de editie sluiten."""
+    """Alles in één keer: editie openen, alle uploads controleren en de editie sluiten.
+
+    Daarna staat de editie ter controle; pas als een beoordelaar haar vrijgeeft ('factlab
+    vrijgeven') worden rapport en tabellen gepubliceerd.
+    """
     _configure_logging(verbose)
     with _user_errors():
         settings = _settings(uploads, out, edition, config, period, max_afgewezen, wachttijd)
-        result = _run(settings, key_mode, onvolledig)
-    _print_result(result)
+        result = _run(settings, key_mode, onvolledig, door)
+    _print_result(result, out, settings.edition)
 
 
 @app.command(name="open")
@@ -451,7 +533,8 @@ def status(
 ) -> None:
     """Toon per verwachte partner: aangeleverd, geaccepteerd, quarantaine (reden) of ontbrekend."""
     with _user_errors():
-        _print_status(edition_status(_settings(uploads, out, edition, config)))
+        named = resolve_edition(out, edition, (OPEN, UNDER_REVIEW))
+        _print_status(edition_status(_settings(uploads, out, named, config)))
 
 
 @app.command(name="close")
@@ -462,20 +545,105 @@ def close_command(
     config: ConfigOption = None,
     key_mode: KeyModeOpt = KeyModeOption.ephemeral,
     onvolledig: IncompleteOption = None,
+    door: ClosedByOption = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Sluit de editie: koppel de geaccepteerde aanleveringen en publiceer tabellen en rapport.
+    """Sluit de editie: koppel de geaccepteerde aanleveringen en maak tabellen en rapport, ter controle.
 
     Weigert een editie waarin verwachte partners ontbreken of in quarantaine staan, tenzij u
-    haar bewust onvolledig sluit met --onvolledig "reden".
+    haar bewust onvolledig sluit met --onvolledig "reden". Gepubliceerd wordt pas als een
+    beoordelaar de editie vrijgeeft ('factlab vrijgeven').
     """
     _configure_logging(verbose)
     with _user_errors():
         settings = _settings(uploads, out, edition, config)
         key = _key(key_mode, settings.edition)
         with _progress_bar("sluiten") as progress:
-            result = close(settings, key, incomplete_reason=onvolledig, progress=progress)
-    _print_result(result)
+            result = close(
+                settings, key, incomplete_reason=onvolledig, progress=progress, closed_by=door
+            )
+    _print_result(result, out, settings.edition)
+
+
+ReviewEditionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--edition",
+        "--editie",
+        help="Naam van de editie; standaard de enige editie die ter controle staat.",
+    ),
+]
+
+
+def _print_review(result: RunResult, out: Path, edition: str, reviewer: str) -> None:
+    if result.published:
+        names = ", ".join(neutralise(n) for n in result.released_by)
+        console.print(
+            f"[green]Editie {edition} {'was al' if result.already_published else 'is'} vrijgegeven[/]"
+            + (f" door {names}" if names else "")
+            + f" en gepubliceerd in [bold]{result.edition_dir.resolve()}[/]; de ruwe "
+            "aanleveringen zijn verwijderd.",
+            highlight=False,
+        )
+        report = result.edition_dir.resolve() / "rapport.html"
+        if report.is_file():
+            console.print(f"Open het rapport: [bold]{report.as_uri()}[/]")
+        return
+    if result.state == UNDER_REVIEW:
+        still = max(0, result.required - len(result.released_by))
+        console.print(
+            f"Vrijgave van {neutralise(reviewer)} vastgelegd; nog {still} vrijgave(n) van een "
+            f"andere beoordelaar nodig voordat editie {edition} wordt gepubliceerd.",
+            highlight=False,
+        )
+        for command in _review_commands(out, edition)[:1]:
+            console.print(f"  {command}", highlight=False, soft_wrap=True, markup=False)
+        return
+    console.print(
+        f"[yellow]Editie {edition} is afgewezen[/] en is weer open; de uitvoer ter controle is "
+        "verwijderd, de aanleveringen zijn bewaard. De analist past aan (partners leveren zo "
+        "nodig opnieuw aan) en sluit opnieuw met 'factlab close'.",
+        highlight=False,
+    )
+
+
+@app.command()
+def vrijgeven(
+    out: OutOption,
+    door: ReviewerOption,
+    edition: ReviewEditionOption = None,
+) -> None:
+    """Geef een editie die ter controle staat vrij: pas dan worden rapport en tabellen gepubliceerd.
+
+    Bekijk eerst rapport en tabellen in <out>/.ter-controle/<editie>/. Wie de editie sloot, mag
+    haar niet vrijgeven; [vrijgave] in de configuratie zegt wie wel en hoeveel beoordelaars
+    nodig zijn (standaard één), zoals die gold toen de editie sloot. Uw naam en het tijdstip komen
+    in audit.json en openbaarmaking.json.
+    """
+    with _user_errors():
+        named = resolve_edition(out, edition, (UNDER_REVIEW,))
+        result = review_edition(out, named, door)
+    _print_review(result, out, named, door)
+
+
+@app.command()
+def afwijzen(
+    out: OutOption,
+    door: ReviewerOption,
+    reden: Annotated[
+        str, typer.Option(help="Wat moet de analist nakijken of aanpassen? Verplicht.")
+    ],
+    edition: ReviewEditionOption = None,
+) -> None:
+    """Wijs een editie die ter controle staat af, met een reden: ze gaat terug naar de analist.
+
+    De uitvoer ter controle wordt verwijderd; de editie is weer open en de aanleveringen blijven
+    bewaard, zodat partners opnieuw kunnen aanleveren en de analist opnieuw kan sluiten.
+    """
+    with _user_errors():
+        named = resolve_edition(out, edition, (UNDER_REVIEW,))
+        result = review_edition(out, named, door, reject=reden)
+    _print_review(result, out, named, door)
 
 
 @app.command()
@@ -550,7 +718,12 @@ def demo(
     out: Annotated[Path, typer.Option(help="Werkmap voor de demo.")] = Path("factlab-demo"),
     seed: Annotated[int, typer.Option(help="Zaadwaarde voor de synthetische data.")] = 2026,
 ) -> None:
-    """Maak demodata (synthetisch Zaanstad) en draai er de hele pipeline op."""
+    """Maak demodata (synthetisch Zaanstad) en draai er de hele pipeline op.
+
+    Alleen de demo geeft haar eigen, synthetische editie automatisch vrij, als beoordelaar
+    "demo (automatisch, alleen voor demodata)"; bij echte data doet een beoordelaar dat met
+    'factlab vrijgeven'.
+    """
     from factlab.synth import synthesise
 
     _configure_logging(False)
@@ -571,8 +744,18 @@ def demo(
             out=out / "uitvoer",
             edition=DEMO_EDITION,
         )
-        result = _run(settings, KeyModeOption.ephemeral)
-    _print_result(result)
+        if not settings.config.report.synthetisch:  # only ever for the demo's own data
+            raise FactlabError("de demo geeft alleen synthetische demodata automatisch vrij")
+        closed = _run(settings, KeyModeOption.ephemeral, closed_by="factlab demo")
+        _print_result(closed, settings.out, DEMO_EDITION)
+        console.print(
+            f"[bold yellow]Demo:[/] de editie wordt automatisch vrijgegeven door "
+            f"'{DEMO_REVIEWER}'. Bij echte data beoordeelt een mens rapport en tabellen en "
+            "geeft vrij met 'factlab vrijgeven'.",
+            highlight=False,
+        )
+        result = review_edition(settings.out, DEMO_EDITION, DEMO_REVIEWER)
+    _print_review(result, settings.out, DEMO_EDITION, DEMO_REVIEWER)
 
 
 if __name__ == "__main__":

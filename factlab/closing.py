@@ -1,4 +1,4 @@
-"""Close an edition once: link the accepted deliveries per household and publish.
+"""Close an edition once, have it reviewed, and publish it only when a reviewer releases it.
 
 Closing is the only step that needs the pseudonymisation key, and the key exists only while
 it runs. The order of effects keeps "nothing lost" and "kill and rerun gives the same result":
@@ -8,12 +8,27 @@ it runs. The order of effects keeps "nothing lost" and "kill and rerun gives the
    explicitly as incomplete with a reason, which the report then states;
 2. the checked rows of every accepted delivery are pseudonymised into the staging folder and
    linked per household (:mod:`factlab.link`); the household table is checked;
-3. ``<out>/<edition>/`` is written atomically, file by file: household table, published tables,
-   report, receipts; ``audit.json`` last marks the edition complete;
-4. the state becomes ``gepubliceerd`` and the workspace's raw files and rows are deleted.
+3. the review folder ``<out>/.ter-controle/<edition>/`` (its parent 0700, like the workspace) is
+   written atomically, file by file: household table, published tables, report, receipts;
+   ``audit.json`` last marks it complete;
+4. the state becomes ``ter_controle``: nothing is in ``<out>/<edition>/`` yet and the raw
+   deliveries are kept.
 
-A kill before (3) ends leaves an incomplete edition folder that the rerun wipes and redoes; a
-kill after ``audit.json`` is finished by the rerun (4). Outputs never depend on the key (the
+Then a named reviewer decides (:func:`decide`; ``[vrijgave]`` in the config says who may and how
+many distinct reviewers must, never the analyst who closed):
+
+5. the decision is recorded in the state (who, when, which close, the reason of a rejection);
+6. a rejection makes the edition ``open`` again (deliveries kept, so partners can deliver
+   again and the analyst can close again) and deletes the review folder;
+7. the last release needed adds the release record (``vrijgave``) to ``audit.json`` and
+   ``openbaarmaking.json`` in the review folder and moves the folder to ``<out>/<edition>/`` in
+   one rename; then the state becomes ``gepubliceerd`` and the workspace's raw files and rows are
+   deleted.
+
+A kill during (2)-(4) leaves an open edition with a review folder, which the next close wipes
+and redoes (everything in it is derived); a kill during (7) is finished by the next
+``vrijgeven`` or ``close`` (the decision is already recorded); a kill during (6) leaves an open
+edition whose stale review folder the next close wipes. Outputs never depend on the key (the
 pseudonym is dropped and rows are ordered by content), so a rerun gives the same files even with
 a fresh ephemeral key.
 """
@@ -23,6 +38,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import platform
 import shutil
 from collections.abc import Callable
@@ -36,7 +52,8 @@ import polars as pl
 from factlab import __version__
 from factlab.arrival import checkpoint
 from factlab.catalogue import load_catalogue
-from factlab.config import EditionConfig
+from factlab.certificate import CERTIFICATE
+from factlab.config import EditionConfig, ReleaseSettings, reviewer_name
 from factlab.connectors.cbs import read_wijken, read_wijkkaart
 from factlab.connectors.cbs_prepared import read_pc6hnr_prepared
 from factlab.difference import check_difference
@@ -52,15 +69,29 @@ from factlab.publish import publish_report, publish_tables
 from factlab.quality import Quality, check_households, check_tables
 from factlab.safe_text import neutralise
 from factlab.schemas.audit import (
+    RELEASE_KEY,
     Area,
     AuditRecord,
     CompletenessRecord,
     KeyRecord,
     MissingPartner,
+    Release,
+    ReleaseRecord,
     ReportingPeriod,
     Totals,
 )
-from factlab.schemas.records import PROCESSED, PUBLISHED, QUARANTINED, EditionState, total_counts
+from factlab.schemas.records import (
+    OPEN,
+    PROCESSED,
+    PUBLISHED,
+    QUARANTINED,
+    REJECTED,
+    RELEASED,
+    UNDER_REVIEW,
+    Decision,
+    EditionState,
+    total_counts,
+)
 from factlab.schemas.tables import TABLE_FOLDER
 from factlab.staging import Staging
 from factlab.workspace import Workspace, now
@@ -71,6 +102,9 @@ HOUSEHOLDS_FILE = "huishoudens.parquet"
 AUDIT_FILE = "audit.json"
 RECEIPTS_FOLDER = "ontvangst"
 QUALITY_FOLDER = "kwaliteit"
+#: Closed editions wait for review in ``<out>/.ter-controle/<edition>/``: not published yet.
+REVIEW_FOLDER = ".ter-controle"
+MAX_REVIEWER_NAME = 100
 #: Above this share of accepted rows outside the gemeente or not placeable, the edition is
 #: implausible (a wrong [editie] gemeente, or the wrong address table) and closing refuses it.
 MAX_UNPLACED_SHARE = 0.5
@@ -211,31 +245,106 @@ def _buurten(config: EditionConfig) -> pl.DataFrame:
     )
 
 
+def review_dir(out: Path, edition: str) -> Path:
+    """Where a closed edition waits for its reviewers (never inside ``<out>/<edition>/``)."""
+    return out / REVIEW_FOLDER / edition
+
+
 @dataclass(frozen=True)
 class Closed:
-    """A published edition: where, and how many households."""
+    """A closed edition: where its outputs are (the review folder while it is ter controle,
+    ``<out>/<edition>/`` once published), how many households, and its state."""
 
     edition_dir: Path
     households: int
     state: EditionState
-    already: bool = False  # it was published before this close
+    already: bool = False  # nothing changed: it was ter controle or published before this
+
+    @property
+    def published(self) -> bool:
+        return self.state.state == PUBLISHED
+
+
+def _households(edition_dir: Path) -> int:
+    return AuditRecord.read(edition_dir / AUDIT_FILE).totals.households
+
+
+def _to_review(
+    workspace: Workspace,
+    state: EditionState,
+    review: Path,
+    closed_by: str | None,
+    release: ReleaseSettings,
+) -> Closed:
+    """Step 4: the state says ter controle; the deliveries stay for a possible rejection."""
+    audit = AuditRecord.read(review / AUDIT_FILE)
+    under_review = replace(
+        state,
+        state=UNDER_REVIEW,
+        closed=audit.finished,
+        closed_by=closed_by,
+        round=state.round + 1,
+        reviews_required=release.required,
+        reviewers=release.reviewers,
+    )
+    workspace.save(under_review)
+    return Closed(review, audit.totals.households, under_review)
+
+
+def release_record(state: EditionState) -> ReleaseRecord:
+    """Who released this edition, for audit.json and openbaarmaking.json (no OS accounts)."""
+    return ReleaseRecord(
+        required=state.reviews_required,
+        closed_by=state.closed_by,
+        released_by=tuple(Release(d.reviewer, d.time) for d in state.releases()),
+        earlier_rejections=sum(1 for d in state.decisions if d.verdict == REJECTED),
+    )
+
+
+def _sync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _publish(workspace: Workspace, state: EditionState, review: Path) -> Closed:
+    """Step 7: record the release in the outputs, move them into place in one rename, finish."""
+    target = workspace.out / state.edition
+    if (review / AUDIT_FILE).is_file():
+        record = release_record(state)
+        audit = review / AUDIT_FILE
+        atomic_write_text(audit, AuditRecord.read(audit).released(record).to_text())
+        certificate = review / CERTIFICATE
+        if certificate.is_file():
+            data = json.loads(certificate.read_text(encoding="utf-8"))
+            data[RELEASE_KEY] = record.as_json()
+            atomic_write_text(certificate, _json(data))
+        if target.exists():
+            raise FactlabError(
+                f"{target} bestaat al; Factlab publiceert er niet overheen. Verplaats die map "
+                f"en geef de editie opnieuw vrij."
+            )
+        os.rename(review, target)  # one filesystem: all of it appears at once
+        _sync_folder(workspace.out)
+        checkpoint("verplaatst")
+    elif not (target / AUDIT_FILE).is_file():
+        raise FactlabError(
+            f"de uitvoer van editie {state.edition!r} ter controle ontbreekt ({review}); wijs "
+            "de editie af, dan kan de analist haar opnieuw sluiten"
+        )
+    return _finish(workspace, state, target)
 
 
 def _finish(workspace: Workspace, state: EditionState, edition_dir: Path) -> Closed:
-    """Step 4: the state says published; raw files, rows and partner-chosen names go."""
-    audit = json.loads((edition_dir / AUDIT_FILE).read_text(encoding="utf-8"))
+    """The state says published; raw files, rows and partner-chosen names go."""
     deliveries = tuple(replace(d, name="", stored=None, rows=None) for d in state.deliveries)
-    published = replace(
-        state,
-        state=PUBLISHED,
-        deliveries=deliveries,
-        closed=audit["voltooid"],
-        uploads=state.uploads,
-    )
+    published = replace(state, state=PUBLISHED, deliveries=deliveries)
     workspace.save(published)
     checkpoint("opruimen")
     workspace.clear_personal_data()
-    return Closed(edition_dir, int(audit["totalen"]["huishoudens"]), published)
+    return Closed(edition_dir, _households(edition_dir), published)
 
 
 @dataclass
@@ -255,10 +364,12 @@ class Closing:
     provenance: AuditRecord | None = None  # set by link()
     quality: Quality | None = None
     protected: Protected | None = None
+    closed_by: str | None = None  # the analyst; may not release the edition
 
     @property
     def edition_dir(self) -> Path:
-        return self.workspace.out / self.state.edition
+        """Where the close writes: the review folder (published only on release)."""
+        return review_dir(self.workspace.out, self.state.edition)
 
     @property
     def rules(self) -> DisclosureRules:
@@ -335,9 +446,12 @@ class Closing:
             ) from None
 
     def _same_period(self) -> list[Path]:
-        """Published editions in the same output folder that cover the same period."""
+        """Published editions in the same output folder that cover the same period, and those
+        ter controle (either may be released: the second close must see the first)."""
         found = []
-        for audit in sorted(self.workspace.out.glob(f"*/{AUDIT_FILE}")):
+        out = self.workspace.out
+        audits = [*out.glob(f"*/{AUDIT_FILE}"), *out.glob(f"{REVIEW_FOLDER}/*/{AUDIT_FILE}")]
+        for audit in sorted(audits):
             if audit.parent.name == self.state.edition:
                 continue
             if AuditRecord.read(audit).period == ReportingPeriod.from_json(self.state.period):
@@ -397,7 +511,7 @@ class Closing:
             ) from None
 
     def finish(self) -> Closed:
-        """Receipts, then audit.json (the edition is complete), then the workspace is emptied."""
+        """Receipts, then audit.json (the outputs are complete), then the state: ter controle."""
         current = self.state.current()
         for delivery in current:
             folder = self.edition_dir / RECEIPTS_FOLDER / delivery.organisation
@@ -409,29 +523,48 @@ class Closing:
         audit = self._audit().completed(now())
         atomic_write_text(self.edition_dir / AUDIT_FILE, audit.to_text())
         checkpoint("audit")
-        return _finish(self.workspace, closed_state, self.edition_dir)
+        return _to_review(
+            self.workspace,
+            closed_state,
+            self.edition_dir,
+            self.closed_by,
+            self.config.release,
+        )
+
+
+def _already_published(workspace: Workspace, state: EditionState) -> Closed:
+    """A published edition: nothing changes (a kill may have left raw files: they go now)."""
+    workspace.clear_personal_data()
+    edition_dir = workspace.out / state.edition
+    return Closed(edition_dir, _households(edition_dir), state, already=True)
 
 
 def begin_close(
-    workspace: Workspace, config: EditionConfig, incomplete_reason: str | None = None
+    workspace: Workspace,
+    config: EditionConfig,
+    incomplete_reason: str | None = None,
+    closed_by: str | None = None,
 ) -> Closing | Closed:
     """Start closing the edition in ``workspace`` (locked): a :class:`Closing` to run, or the
-    :class:`Closed` result when there is nothing left to do (already published, or a kill
-    came after ``audit.json``). Refuses an incomplete edition unless told it is (step 1)."""
+    :class:`Closed` result when there is nothing left to do (ter controle or published already;
+    a release a kill interrupted is finished). Refuses an incomplete edition unless told it is
+    (step 1)."""
     state = workspace.load()
-    edition_dir = workspace.out / state.edition
+    review = review_dir(workspace.out, state.edition)
     if state.state == PUBLISHED:  # closing twice changes nothing
-        workspace.clear_personal_data()  # in case a kill came between publishing and this
-        audit = json.loads((edition_dir / AUDIT_FILE).read_text(encoding="utf-8"))
-        return Closed(edition_dir, int(audit["totalen"]["huishoudens"]), state, already=True)
-    if (edition_dir / AUDIT_FILE).exists():  # killed after publishing: finish the close
-        return _finish(workspace, state, edition_dir)
+        return _already_published(workspace, state)
+    if state.state == UNDER_REVIEW:
+        if state.released:  # a kill interrupted the release: finish it
+            return _publish(workspace, state, review)
+        return Closed(review, _households(review), state, already=True)
     completeness = assess(state, config)
     if completeness.problems or (not completeness.complete and not incomplete_reason):
         raise FactlabError(refusal(completeness, state.edition))
-    if edition_dir.exists():  # an interrupted earlier close: all derived, redo it
-        shutil.rmtree(edition_dir)
-    return Closing(workspace, config, state, completeness, incomplete_reason)
+    review.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(review.parent, 0o700)
+    if review.exists():  # an interrupted close, or a rejected one: all derived, redo it
+        shutil.rmtree(review)
+    return Closing(workspace, config, state, completeness, incomplete_reason, closed_by=closed_by)
 
 
 def close_edition(
@@ -441,9 +574,10 @@ def close_edition(
     *,
     incomplete_reason: str | None = None,
     progress: Progress | None = None,
+    closed_by: str | None = None,
 ) -> Closed:
-    """Close the open edition in ``workspace`` (locked) and publish it; see the module docstring."""
-    closing = begin_close(workspace, config, incomplete_reason)
+    """Close the open edition in ``workspace`` (locked) for review; see the module docstring."""
+    closing = begin_close(workspace, config, incomplete_reason, closed_by)
     if isinstance(closing, Closed):
         return closing
     report = progress or (lambda what, done, total: None)
@@ -454,3 +588,117 @@ def close_edition(
     closing.check_tables()
     closing.publish_report()
     return closing.finish()
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    return (
+        a is not None
+        and b is not None
+        and reviewer_name(a).casefold() == reviewer_name(b).casefold()
+    )
+
+
+def _check_reviewer(name: str, state: EditionState) -> None:
+    """A user mistake in the reviewer's name is a clear Dutch error (steps 5-7)."""
+    shown = neutralise(name)
+    if not name:
+        raise FactlabError('geef de naam van de beoordelaar met --door "Voornaam Achternaam"')
+    if len(name) > MAX_REVIEWER_NAME or not name.isprintable():
+        raise FactlabError(
+            f"de naam van de beoordelaar is ongeldig: hoogstens {MAX_REVIEWER_NAME} gewone tekens"
+        )
+    if state.reviewers and not any(_same(name, r) for r in state.reviewers):
+        allowed = ", ".join(neutralise(r) for r in state.reviewers)
+        raise FactlabError(
+            f"{shown!r} mag editie {state.edition!r} niet beoordelen: de naam staat niet in "
+            f"[vrijgave] beoordelaars van de configuratie (wel: {allowed})"
+        )
+    if _same(name, state.closed_by):
+        raise FactlabError(
+            f"{shown!r} heeft editie {state.edition!r} zelf gesloten; iemand anders moet haar "
+            "beoordelen (vier ogen)"
+        )
+    if any(_same(name, d.reviewer) for d in state.releases()):
+        still = state.reviews_required - len(state.releases())
+        raise FactlabError(
+            f"{shown!r} heeft editie {state.edition!r} al vrijgegeven; er is nog {still} "
+            "vrijgave van een andere beoordelaar nodig"
+        )
+
+
+def decide(
+    workspace: Workspace,
+    reviewer: str,
+    *,
+    reject: str | None = None,
+    account: str | None = None,
+) -> Closed:
+    """A reviewer releases the edition under review, or rejects it with ``reject`` as the reason
+    (steps 5-7 of the module docstring; the workspace must be locked). Who may, and how many
+    must, was fixed from ``[vrijgave]`` when the edition closed.
+
+    A release that completes the required number publishes the edition; repeating the release
+    of an edition already released (or published) finishes what a kill interrupted.
+    """
+    state = workspace.load()
+    review = review_dir(workspace.out, state.edition)
+    name = reviewer_name(reviewer)
+    if state.state == PUBLISHED:
+        if reject is not None:
+            raise FactlabError(
+                f"editie {state.edition!r} is al gepubliceerd; afwijzen kan niet meer"
+            )
+        return _already_published(workspace, state)
+    if state.state == OPEN:
+        rejected = state.last_rejection()
+        if rejected is not None:
+            raise FactlabError(
+                f"editie {state.edition!r} is afgewezen door {neutralise(rejected.reviewer)} "
+                f"({rejected.time}): {neutralise(rejected.reason or '')}. Ze is weer open; de "
+                "analist sluit haar opnieuw met 'factlab close'."
+            )
+        raise FactlabError(
+            f"editie {state.edition!r} staat niet ter controle maar is nog open; de analist "
+            "sluit haar eerst met 'factlab close'"
+        )
+    if state.released:  # a kill interrupted the release: finish it
+        if reject is not None:
+            raise FactlabError(
+                f"editie {state.edition!r} is al vrijgegeven; afwijzen kan niet meer"
+            )
+        return _publish(workspace, state, review)
+    _check_reviewer(name, state)
+    if not (review / AUDIT_FILE).is_file():
+        raise FactlabError(
+            f"de uitvoer van editie {state.edition!r} ter controle ontbreekt ({review}); wijs de "
+            "editie af, dan kan de analist haar opnieuw sluiten"
+        )
+    households = _households(review)
+    if reject is not None:
+        reason = " ".join(reject.split())
+        if not reason:
+            raise FactlabError(
+                "geef bij afwijzen een reden: wat moet de analist nakijken of aanpassen?"
+            )
+        decision = Decision(name, REJECTED, now(), state.round, reason, account)
+        reopened = replace(
+            state,
+            state=OPEN,
+            decisions=(*state.decisions, decision),
+            closed=None,
+            closed_by=None,
+            incomplete_reason=None,
+            reviews_required=0,
+            reviewers=(),
+        )
+        workspace.save(reopened)
+        checkpoint("afgewezen")
+        shutil.rmtree(review)  # derived; the next close writes it again
+        return Closed(review, households, reopened)
+    decision = Decision(name, RELEASED, now(), state.round, None, account)
+    decided = replace(state, decisions=(*state.decisions, decision))
+    workspace.save(decided)
+    if not decided.released:
+        return Closed(review, households, decided)
+    checkpoint("vrijgegeven")
+    return _publish(workspace, decided, review)

@@ -98,6 +98,17 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class ReleaseSettings:
+    """``[vrijgave]``: who may release an edition that is ter controle, and how many must.
+
+    ``reviewers`` empty: any named person other than the analyst who closed the edition.
+    """
+
+    reviewers: tuple[str, ...] = ()
+    required: int = 1
+
+
+@dataclass(frozen=True)
 class EditionConfig:
     """Everything a run needs to know besides the uploads themselves."""
 
@@ -116,6 +127,7 @@ class EditionConfig:
     read_limits: ReadLimits = field(default_factory=ReadLimits)
     max_seconds_per_file: float = MAX_SECONDS_PER_FILE
     report: ReportSettings = field(default_factory=ReportSettings)
+    release: ReleaseSettings = field(default_factory=ReleaseSettings)
 
     def partner(self, organisation: str) -> PartnerSettings:
         """Settings for ``organisation``; an unconfigured partner uses the plain format."""
@@ -177,6 +189,11 @@ class _Rapport(_Section):
     synthetisch: bool = False
 
 
+class _Vrijgave(_Section):
+    beoordelaars: list[str] = Field(default_factory=list)
+    aantal: int = Field(default=1, ge=1)
+
+
 class _Partner(_Section):
     naam: str | None = None
     kolommen: dict[str, str] = Field(default_factory=dict)
@@ -189,6 +206,7 @@ class _FactlabToml(_Section):
     aanlevering: _Aanlevering = Field(default_factory=_Aanlevering)
     openbaarmaking: _Openbaarmaking = Field(default_factory=_Openbaarmaking)
     rapport: _Rapport = Field(default_factory=_Rapport)
+    vrijgave: _Vrijgave = Field(default_factory=_Vrijgave)
     partners: dict[str, _Partner] = Field(default_factory=dict)
 
 
@@ -347,6 +365,26 @@ def disclosure_rules(threshold: int, rounding: int) -> DisclosureRules:
         ) from None
 
 
+def reviewer_name(name: str) -> str:
+    """A reviewer's name as recorded: spaces collapsed; compared without regard to case."""
+    return " ".join(name.split())
+
+
+def _release(section: _Vrijgave) -> ReleaseSettings:
+    """``[vrijgave]`` checked; names are never repeated in a message (the file may be anything)."""
+    names = tuple(reviewer_name(n) for n in section.beoordelaars)
+    if any(not n for n in names):
+        raise ConfigError("[vrijgave] beoordelaars bevat een lege naam")
+    if len({n.casefold() for n in names}) < len(names):
+        raise ConfigError("[vrijgave] beoordelaars noemt een naam twee keer")
+    if names and section.aantal > len(names):
+        raise ConfigError(
+            f"[vrijgave] aantal = {section.aantal}, maar beoordelaars noemt maar {len(names)} "
+            "naam/namen: noem meer beoordelaars of verlaag het aantal"
+        )
+    return ReleaseSettings(reviewers=names, required=section.aantal)
+
+
 def check_share(value: float, name: str) -> float:
     """A share between 0 and 1, or a :class:`ConfigError` naming the setting."""
     if not 0.0 <= value <= 1.0:
@@ -411,4 +449,5 @@ def load_config(path: Path) -> EditionConfig:
             vorige_editie=_path(base, "[rapport] vorige_editie", report.vorige_editie, folder=True),
             synthetisch=report.synthetisch,
         ),
+        release=_release(toml.vrijgave),
     )

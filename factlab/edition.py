@@ -1,21 +1,26 @@
-"""An edition's life: open it, check deliveries as they arrive, see its status, close it once.
+"""An edition's life: open it, check deliveries as they arrive, see its status, close it once,
+have it reviewed, publish it on release.
 
 ::
 
-    open ──► (check on arrival)* ──► close ──► gepubliceerd
-              │ every upload: receipt + feedback in the partner's folder
-              │ accepted: waits in the workspace; same name again: supersedes
-              └ quarantined: the partner corrects and uploads again
+    open ──► (check on arrival)* ──► close ──► ter_controle ──► vrijgeven ──► gepubliceerd
+     ▲        │ every upload: receipt + feedback in the partner's folder  │
+     │        │ accepted: waits in the workspace; same name again: supersedes
+     │        └ quarantined: the partner corrects and uploads again       │
+     └──────────────────────── afwijzen (with a reason) ◄────────────────┘
 
 Each step is a function here, used by the CLI and the Prefect flows alike; the work itself is
 in :mod:`factlab.arrival` (check) and :mod:`factlab.closing` (close), the state and its lock in
 :mod:`factlab.workspace`. ``run_edition`` is the one-shot path (open + check all + close) that
 ``factlab run`` and the demo use: by construction, its result equals an aanleverperiode that
-ends with the same accepted files. See docs/editie.md for the states and what a kill leaves.
+ends with the same accepted files; like ``close`` it stops at ``ter_controle``. Only
+:func:`review_edition` (``factlab vrijgeven``, or the reviewer's input to a paused Prefect run)
+publishes. See docs/editie.md for the states and what a kill leaves.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
 import re
 from collections.abc import Callable
@@ -27,9 +32,12 @@ from factlab.closing import (
     AUDIT_FILE,
     HOUSEHOLDS_FILE,
     QUALITY_FOLDER,
+    Closed,
     Completeness,
     assess,
     close_edition,
+    decide,
+    review_dir,
 )
 from factlab.config import (
     MAX_REJECTED_SHARE,
@@ -47,7 +55,10 @@ from factlab.receipts import Outcome
 from factlab.schemas.records import (
     OPEN,
     PROCESSED,
+    PUBLISHED,
     QUARANTINED,
+    UNDER_REVIEW,
+    Decision,
     EditionState,
     Receipt,
     total_counts,
@@ -59,15 +70,22 @@ __all__ = [
     "HOUSEHOLDS_FILE",
     "KILL_POINTS",
     "QUALITY_FOLDER",
+    "REJECT_KILL_POINTS",
+    "RELEASE_KILL_POINTS",
     "RunResult",
     "RunSettings",
 ]
 
 EDITION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-#: Where a test may kill a run: while reading the first upload, after recording a delivery,
-#: after staging, after the household table, after the receipts, after audit.json, and
-#: after the state says published (before the workspace is emptied).
-KILL_POINTS = ("gelezen", "aangenomen", "gestaged", "huishoudens", "ontvangst", "audit", "opruimen")
+#: Where a test may kill a run (check and close): while reading the first upload, after
+#: recording a delivery, after staging, after the household table, after the receipts, and
+#: after the review folder's audit.json (before the state says ter controle).
+KILL_POINTS = ("gelezen", "aangenomen", "gestaged", "huishoudens", "ontvangst", "audit")
+#: Where a test may kill a release: after the decision is recorded, after the review folder
+#: moved to ``<out>/<edition>/``, and after the state says published (before the workspace is
+#: emptied); and a rejection, after it is recorded (before the review folder is deleted).
+RELEASE_KILL_POINTS = ("vrijgegeven", "verplaatst", "opruimen")
+REJECT_KILL_POINTS = ("afgewezen",)
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -139,37 +157,72 @@ class RunResult:
     edition_dir: Path
     households: int
     outcomes: list[Outcome] = field(default_factory=list)
-    already_published: bool = False
+    already_published: bool = False  # nothing changed: ter controle or published before this
     skipped: list[Skipped] = field(default_factory=list)
+    state: str = PUBLISHED  # ter_controle: edition_dir is the review folder, not published
+    required: int = 0  # releases this round needs (while ter controle)
+    released_by: tuple[str, ...] = ()  # this round's releases so far
+
+    @classmethod
+    def of(cls, closed: Closed) -> RunResult:
+        return cls(
+            closed.edition_dir,
+            closed.households,
+            already_published=closed.already,
+            state=closed.state.state,
+            required=closed.state.reviews_required,
+            released_by=tuple(d.reviewer for d in closed.state.releases()),
+        )
+
+    @property
+    def published(self) -> bool:
+        return self.state == PUBLISHED
 
     @property
     def households_file(self) -> Path:
         return self.edition_dir / HOUSEHOLDS_FILE
 
 
-def open_editions(out: Path) -> list[str]:
-    """The names of the editions in ``out`` that are open (collecting deliveries)."""
+def editions_in(out: Path, states: tuple[str, ...] = (OPEN,)) -> list[str]:
+    """The names of the editions in ``out`` in one of ``states`` (default: open, collecting)."""
     names = []
     for path in sorted((out / WORKSPACE_FOLDER).glob(f"*/{STATE_FILE}")):
-        if json.loads(path.read_text(encoding="utf-8")).get("status") == OPEN:
+        if json.loads(path.read_text(encoding="utf-8")).get("status") in states:
             names.append(path.parent.name)
     return names
 
 
-def resolve_edition(out: Path, edition: str | None) -> str:
-    """The edition a command is about: the one named, or else the only open one in ``out``."""
+def open_editions(out: Path) -> list[str]:
+    """The names of the editions in ``out`` that are open (collecting deliveries)."""
+    return editions_in(out)
+
+
+_STATE_WORDS: dict[str, str] = {
+    OPEN: "open",
+    UNDER_REVIEW: "ter controle",
+    PUBLISHED: "gepubliceerd",
+}
+
+
+def resolve_edition(out: Path, edition: str | None, states: tuple[str, ...] = (OPEN,)) -> str:
+    """The edition a command is about: the one named, or else the only one in ``out`` that is
+    in one of ``states`` (default: open)."""
     if edition:
         return edition
-    names = open_editions(out)
+    names = editions_in(out, states)
+    words = " of ".join(_STATE_WORDS[s] for s in states)
     if len(names) == 1:
         return names[0]
     if not names:
-        raise FactlabError(
-            f"er is geen open editie in {out}; open er een met 'factlab open --edition NAAM' "
-            "(of noem de editie met --edition)"
+        hint = (
+            "open er een met 'factlab open --edition NAAM' (of noem de editie met --edition)"
+            if states == (OPEN,)
+            else "noem de editie met --edition"
         )
+        raise FactlabError(f"er is geen editie die {words} is in {out}; {hint}")
     raise FactlabError(
-        f"er zijn meerdere open edities in {out} ({', '.join(names)}); kies er een met --edition"
+        f"er zijn meerdere edities die {words} zijn in {out} ({', '.join(names)}); kies er een "
+        "met --edition"
     )
 
 
@@ -215,13 +268,41 @@ def close(
     *,
     incomplete_reason: str | None = None,
     progress: Progress | None = None,
+    closed_by: str | None = None,
 ) -> RunResult:
-    """Close the open edition once and publish it."""
+    """Close the open edition once, for review: it is published only by :func:`review_edition`.
+
+    ``closed_by`` is the analyst (default: the operating-system account), who may not release it.
+    """
     with Workspace(settings.out, settings.edition) as workspace:
         closed = close_edition(
-            workspace, settings.config, key, incomplete_reason=incomplete_reason, progress=progress
-        )
-    return RunResult(closed.edition_dir, closed.households, already_published=closed.already)
+            workspace, settings.config, key, incomplete_reason=incomplete_reason,
+            progress=progress, closed_by=closed_by or account(),
+        )  # fmt: skip
+    return RunResult.of(closed)
+
+
+def account() -> str | None:
+    """The operating-system account running this process, recorded beside a named decision."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return None
+
+
+def review_edition(
+    out: Path,
+    edition: str,
+    reviewer: str,
+    *,
+    reject: str | None = None,
+) -> RunResult:
+    """A named reviewer releases the edition under review (published once enough have), or
+    rejects it with a reason (open again). Who may and how many must was fixed from
+    ``[vrijgave]`` when the edition closed. See :func:`factlab.closing.decide`."""
+    with Workspace(out, edition) as workspace:
+        closed = decide(workspace, reviewer, reject=reject, account=account())
+    return RunResult.of(closed)
 
 
 @dataclass(frozen=True)
@@ -240,13 +321,30 @@ class PartnerStatus:
 
 
 @dataclass(frozen=True)
+class ReviewStatus:
+    """Where the review stands: who closed, who released, how many more, the last rejection."""
+
+    folder: Path  # the review folder (while ter controle)
+    closed_by: str | None
+    required: int
+    released_by: tuple[str, ...]
+    allowed: tuple[str, ...]  # [vrijgave] beoordelaars; empty: anyone but the analyst
+    rejection: Decision | None  # the rejection that reopened the edition
+
+    @property
+    def still_needed(self) -> int:
+        return max(0, self.required - len(self.released_by))
+
+
+@dataclass(frozen=True)
 class EditionStatus:
     """What ``factlab status`` shows: the edition's state, per partner, and whether it may close."""
 
     edition: str
     state: str
     partners: tuple[PartnerStatus, ...]
-    completeness: Completeness | None  # None once published
+    completeness: Completeness | None  # None once closed
+    review: ReviewStatus | None = None
 
 
 def _placed_share(receipts: list[Receipt]) -> float | None:
@@ -289,7 +387,17 @@ def edition_status(settings: RunSettings) -> EditionStatus:
             )
         )
     completeness = assess(state, settings.config) if state.state == OPEN else None
-    return EditionStatus(state.edition, state.state, tuple(partners), completeness)
+    review = ReviewStatus(
+        folder=review_dir(settings.out, state.edition),
+        closed_by=state.closed_by,
+        required=state.reviews_required,
+        released_by=tuple(d.reviewer for d in state.releases()),
+        allowed=state.reviewers
+        if state.state == UNDER_REVIEW
+        else settings.config.release.reviewers,
+        rejection=state.last_rejection(),
+    )
+    return EditionStatus(state.edition, state.state, tuple(partners), completeness, review)
 
 
 def run_edition(
@@ -298,13 +406,17 @@ def run_edition(
     progress: Progress | None = None,
     *,
     incomplete_reason: str | None = None,
+    closed_by: str | None = None,
 ) -> RunResult:
-    """One shot: open the edition, check every upload, close it (see the module docstring).
+    """One shot: open the edition, check every upload, close it for review (see the module
+    docstring); it is published only when a reviewer releases it (:func:`review_edition`).
 
-    On an edition that is already published, new files are refused (they belong in a new
-    edition) and the published edition is reported as it is.
+    On an edition that is already closed, new files are refused (they belong in a new
+    edition, or wait for a rejection) and the edition is reported as it is.
     """
     checked = check_edition(settings, progress)
-    closed = close(settings, key, incomplete_reason=incomplete_reason, progress=progress)
+    closed = close(
+        settings, key, incomplete_reason=incomplete_reason, progress=progress, closed_by=closed_by
+    )
     closed.outcomes, closed.skipped = checked.outcomes, checked.skipped
     return closed

@@ -23,6 +23,7 @@ from factlab.schemas.receipt import COUNT_KEYS
 from factlab.schemas.records import Receipt, total_counts
 
 KeyMode = Literal["ephemeral", "managed"]
+RELEASE_KEY = "vrijgave"  # the release record in audit.json and openbaarmaking.json
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,48 @@ class QualitySummary:
 
 
 @dataclass(frozen=True)
+class Release:
+    """One reviewer's release: the name they gave and when (no system accounts)."""
+
+    reviewer: str
+    time: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"naam": self.reviewer, "tijd": self.time}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Release:
+        return cls(str(data["naam"]), str(data["tijd"]))
+
+
+@dataclass(frozen=True)
+class ReleaseRecord:
+    """Who released the edition (``vrijgave`` in audit.json and openbaarmaking.json)."""
+
+    required: int  # how many distinct reviewers the edition needed
+    closed_by: str | None  # the analyst who closed it (may not release it)
+    released_by: tuple[Release, ...]
+    earlier_rejections: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "vereist": self.required,
+            "gesloten_door": self.closed_by,
+            "vrijgegeven_door": [r.as_json() for r in self.released_by],
+            "eerder_afgewezen": self.earlier_rejections,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ReleaseRecord:
+        return cls(
+            required=int(data["vereist"]),
+            closed_by=data.get("gesloten_door"),
+            released_by=tuple(Release.from_json(r) for r in data.get("vrijgegeven_door", [])),
+            earlier_rejections=int(data.get("eerder_afgewezen", 0)),
+        )
+
+
+@dataclass(frozen=True)
 class AuditRecord:
     """The record of one close (``audit.json``): built by the close, read by publish and report.
 
@@ -202,6 +245,7 @@ class AuditRecord:
     totals: Totals
     quality: QualitySummary | None = None
     finished: str | None = None
+    release: ReleaseRecord | None = None  # set when the last reviewer releases the edition
 
     def __post_init__(self) -> None:
         # The record holds receipts as published: the JSON round trip must give the same record.
@@ -214,6 +258,9 @@ class AuditRecord:
 
     def completed(self, finished: str) -> AuditRecord:
         return replace(self, finished=finished)
+
+    def released(self, release: ReleaseRecord) -> AuditRecord:
+        return replace(self, release=release)
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -231,6 +278,8 @@ class AuditRecord:
             data["kwaliteit"] = self.quality.as_json()
         if self.finished is not None:
             data["voltooid"] = self.finished
+        if self.release is not None:
+            data[RELEASE_KEY] = self.release.as_json()
         return data
 
     def to_text(self) -> str:
@@ -252,6 +301,7 @@ class AuditRecord:
             totals=Totals.from_json(data["totalen"]),
             quality=QualitySummary.from_json(quality) if quality else None,
             finished=data.get("voltooid"),
+            release=ReleaseRecord.from_json(data[RELEASE_KEY]) if RELEASE_KEY in data else None,
         )
 
     @classmethod
@@ -280,7 +330,9 @@ class CloseSummary:
     closed: bool
     households: int | None = None
     already_published: bool = False
-    folder: str | None = None  # the edition's output folder
+    folder: str | None = None  # the edition's output folder (the review folder: ter controle)
+    state: str | None = None  # the edition's state after the close (ter_controle)
+    review_run: str | None = None  # the id of the release run that waits for the reviewer
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"editie": self.edition, "gesloten": self.closed}
@@ -288,6 +340,25 @@ class CloseSummary:
             return data
         return data | {
             "huishoudens": self.households,
-            "al_gepubliceerd": self.already_published,
+            "al_gepubliceerd": self.already_published,  # nothing changed: closed before this
+            "status": self.state,
             "map": self.folder,
+            "beoordeling": self.review_run,
         }
+
+
+@dataclass(frozen=True)
+class ReleaseSummary:
+    """What the release flow reports: the edition's state after the reviewer's decision."""
+
+    edition: str
+    state: str
+    released_by: tuple[str, ...] = ()
+    folder: str | None = None
+    message: str | None = None  # why the decision was not applied (the edition moved on)
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"editie": self.edition, "status": self.state}
+        if self.message is not None:
+            return data | {"melding": self.message}
+        return data | {"vrijgegeven_door": list(self.released_by), "map": self.folder}

@@ -179,10 +179,56 @@ class Delivery:
         )
 
 
-#: An edition's life: ``open`` (collecting deliveries) -> ``gepubliceerd`` (closed once).
-State = Literal["open", "gepubliceerd"]
+#: An edition's life: ``open`` (collecting deliveries) -> ``ter_controle`` (closed, its outputs
+#: waiting for review) -> ``gepubliceerd`` (released by the reviewers). A rejection returns a
+#: ``ter_controle`` edition to ``open``.
+State = Literal["open", "ter_controle", "gepubliceerd"]
 OPEN: State = "open"
+UNDER_REVIEW: State = "ter_controle"
 PUBLISHED: State = "gepubliceerd"
+
+#: A reviewer's decision on an edition that is ``ter_controle``.
+Verdict = Literal["vrijgegeven", "afgewezen"]
+RELEASED: Verdict = "vrijgegeven"
+REJECTED: Verdict = "afgewezen"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One reviewer's decision on one close (``round``: the n-th time the edition was closed).
+
+    ``account`` is the operating-system account that recorded it, kept in the workspace only.
+    """
+
+    reviewer: str
+    verdict: Verdict
+    time: str
+    round: int
+    reason: str | None = None
+    account: str | None = None
+
+    def as_json(self, *, account: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "beoordelaar": self.reviewer,
+            "besluit": self.verdict,
+            "tijd": self.time,
+            "ronde": self.round,
+            "reden": self.reason,
+        }
+        if account:
+            data["account"] = self.account
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Decision:
+        return cls(
+            reviewer=str(data["beoordelaar"]),
+            verdict=data["besluit"],
+            time=str(data["tijd"]),
+            round=int(data["ronde"]),
+            reason=data.get("reden"),
+            account=data.get("account"),
+        )
 
 
 @dataclass(frozen=True)
@@ -199,6 +245,12 @@ class EditionState:
     deliveries: tuple[Delivery, ...] = ()
     closed: str | None = None
     incomplete_reason: str | None = None  # set when the analyst closed it as incomplete
+    closed_by: str | None = None  # the analyst who closed it (may not release it)
+    round: int = 0  # how often the edition was closed (for review)
+    reviews_required: int = 0  # distinct releases this round needs, fixed when it closed
+    reviewers: tuple[str, ...] = ()  # who may release this round (empty: anyone named but the
+    # analyst), fixed when it closed from [vrijgave] beoordelaars
+    decisions: tuple[Decision, ...] = ()  # every reviewer's decision, every round
 
     def next_id(self) -> str:
         return f"L{len(self.deliveries) + 1:04d}"
@@ -209,6 +261,24 @@ class EditionState:
             (d for d in self.deliveries if d.status in CURRENT),
             key=lambda d: (d.organisation, d.name),
         )
+
+    def releases(self) -> list[Decision]:
+        """This round's releases, one per reviewer, in order."""
+        return [d for d in self.decisions if d.round == self.round and d.verdict == RELEASED]
+
+    @property
+    def released(self) -> bool:
+        """Enough reviewers released the outputs under review (publishing may be under way)."""
+        return self.state == PUBLISHED or (
+            self.state == UNDER_REVIEW
+            and self.reviews_required > 0
+            and len(self.releases()) >= self.reviews_required
+        )
+
+    def last_rejection(self) -> Decision | None:
+        """The rejection that returned the edition to ``open``, if that is what happened last."""
+        last = self.decisions[-1] if self.decisions else None
+        return last if last and last.verdict == REJECTED and self.state == OPEN else None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -221,6 +291,11 @@ class EditionState:
             "verwacht": list(self.expected),
             "gesloten": self.closed,
             "onvolledig": self.incomplete_reason,
+            "gesloten_door": self.closed_by,
+            "ronde": self.round,
+            "vereiste_vrijgaven": self.reviews_required,
+            "beoordelaars": list(self.reviewers),
+            "beoordelingen": [d.as_json() for d in self.decisions],
             "leveringen": [d.as_json() for d in self.deliveries],
         }
 
@@ -237,4 +312,9 @@ class EditionState:
             deliveries=tuple(Delivery.from_json(d) for d in data.get("leveringen", [])),
             closed=data.get("gesloten"),
             incomplete_reason=data.get("onvolledig"),
+            closed_by=data.get("gesloten_door"),
+            round=int(data.get("ronde", 0)),
+            reviews_required=int(data.get("vereiste_vrijgaven", 0)),
+            reviewers=tuple(data.get("beoordelaars", [])),
+            decisions=tuple(Decision.from_json(d) for d in data.get("beoordelingen", [])),
         )

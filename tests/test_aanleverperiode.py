@@ -15,7 +15,14 @@ import pytest
 from factlab.arrival import RECEIPT_SUFFIX
 from factlab.config import load_config
 from factlab.connectors.cbs import read_pc6hnr
-from factlab.edition import RunSettings, check_edition, close, edition_status, run_edition
+from factlab.edition import (
+    RunSettings,
+    check_edition,
+    close,
+    edition_status,
+    review_edition,
+    run_edition,
+)
 from factlab.errors import FactlabError
 from factlab.intake import FEEDBACK_FOLDER
 from factlab.keys import ephemeral_key
@@ -109,7 +116,8 @@ def played(synth_source: Path, tmp_path_factory: pytest.TempPathFactory):
     # Round 3: the late partner, then the close.
     period.deliver(late)
     log["third"] = period.check()
-    log["closed"] = close(period.settings, ephemeral_key())
+    assert close(period.settings, ephemeral_key()).state == "ter_controle"
+    log["closed"] = review_edition(period.out, EDITION, "Bea Beoordelaar")  # published
 
     # The same final files in one run.
     single = root / "enkel"
@@ -240,7 +248,7 @@ def test_a_second_edition_of_the_same_period_that_differs_a_little_is_refused(
     config = load_config(gemeente / "factlab.toml")
     run_edition(
         RunSettings(gemeente / "uploads", out, "2026", config, config.period), ephemeral_key()
-    )
+    )  # ter controle: a second close of the same period must see it as well as a published one
     # The same deliveries again, plus one known client of one more organisation.
     shutil.copytree(synth_source / "uploads", gemeente / "uploads", dirs_exist_ok=True)
     address = read_pc6hnr(config.address_table, config.gemeente_code).row(0, named=True)
@@ -254,3 +262,10 @@ def test_a_second_edition_of_the_same_period_that_differs_a_little_is_refused(
     with pytest.raises(FactlabError, match="wijkt te weinig af"):
         run_edition(again, ephemeral_key())
     assert not (out / "2026-b" / "tabellen").exists()
+    review_edition(out, "2026", "Bea Beoordelaar")  # and once the first is published
+    with pytest.raises(FactlabError, match="wijkt te weinig af"):
+        run_edition(again, ephemeral_key())
+    assert (
+        not (out / "2026-b").exists()
+        and not (out / ".ter-controle" / "2026-b" / "tabellen").exists()
+    )

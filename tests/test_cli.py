@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,6 +10,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+
+from factlab.cli import DEMO_REVIEWER
 
 FACTLAB = [sys.executable, "-m", "factlab.cli"]
 
@@ -32,7 +35,19 @@ def _run_args(gemeente: Path, out: Path, *extra: str) -> list[str]:
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["synth"], ["run"], ["open"], ["check"], ["status"], ["close"], ["watch"], ["demo"]],
+    [
+        [],
+        ["synth"],
+        ["run"],
+        ["open"],
+        ["check"],
+        ["status"],
+        ["close"],
+        ["watch"],
+        ["demo"],
+        ["vrijgeven"],
+        ["afwijzen"],
+    ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
     result = _factlab(*command, "--help")
@@ -53,6 +68,11 @@ def test_demo_runs_the_whole_pipeline_and_says_where_results_are(tmp_path: Path)
     assert (edition / "huishoudens.parquet").stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "demo" / "uitvoer" / ".werkmap").stat().st_mode & 0o777 == 0o700
     assert "Traceback" not in result.stderr
+    # The demo releases its own synthetic edition, and says so: never silently.
+    stderr = " ".join(result.stderr.split())
+    assert "ter controle" in stderr and "automatisch vrijgegeven" in stderr
+    released = json.loads((edition / "openbaarmaking.json").read_text())["vrijgave"]
+    assert [r["naam"] for r in released["vrijgegeven_door"]] == [DEMO_REVIEWER]
 
 
 def test_demo_refuses_to_wipe_a_folder_it_did_not_make(tmp_path: Path) -> None:
@@ -97,7 +117,8 @@ def test_run_with_managed_key_finds_config_beside_uploads(gemeente: Path, tmp_pa
         env={"FACTLAB_KEY": key},
     )
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "out" / "2026" / "huishoudens.parquet").is_file()
+    assert (tmp_path / "out" / ".ter-controle" / "2026" / "huishoudens.parquet").is_file()
+    assert not (tmp_path / "out" / "2026").exists()  # ter controle: not published
     assert key not in result.stderr + result.stdout
 
 
@@ -152,8 +173,12 @@ def test_an_aanleverperiode_from_the_command_line(gemeente: Path, tmp_path: Path
     assert refused.returncode == 2 and "--onvolledig" in refused.stderr
     aside.rename(late)
     assert _factlab("check", *common).returncode == 0
-    closed = _factlab("close", *common, "--edition", "2026")
+    closed = _factlab("close", *common, "--edition", "2026", "--door", "Ann Analist")
     assert closed.returncode == 0, closed.stderr
+    assert "ter controle" in closed.stderr and "factlab vrijgeven" in closed.stderr
+    assert not (tmp_path / "out" / "2026").exists()
+    released = _factlab("vrijgeven", "--out", str(tmp_path / "out"), "--door", "Bea Beoordelaar")
+    assert released.returncode == 0, released.stderr
     assert (tmp_path / "out" / "2026" / "rapport.html").is_file()
     again = _factlab("check", *common, "--edition", "2026")
     assert again.returncode == 0  # nothing new after publishing: nothing to say but that

@@ -50,6 +50,10 @@ def corpus(tmp_path_factory: pytest.TempPathFactory):
         ["run", "--uploads", str(root / "uploads"), "--out", str(root / "uit"),
          "--edition", EDITION, "--config", str(config)],
     )  # fmt: skip
+    released = CliRunner().invoke(
+        app, ["vrijgeven", "--out", str(root / "uit"), "--editie", EDITION, "--door", "Bea"]
+    )
+    assert released.exit_code == 0, released.output
     audit = json.loads((root / "uit" / EDITION / "audit.json").read_text())
     return root, result, audit
 

@@ -14,7 +14,14 @@ import pytest
 
 from factlab.arrival import RECEIPT_SUFFIX
 from factlab.config import load_config
-from factlab.edition import AUDIT_FILE, HOUSEHOLDS_FILE, RunSettings, run_edition
+from factlab.edition import (
+    AUDIT_FILE,
+    HOUSEHOLDS_FILE,
+    RunResult,
+    RunSettings,
+    review_edition,
+    run_edition,
+)
 from factlab.errors import FactlabError
 from factlab.intake import FEEDBACK_FOLDER
 from factlab.keys import PseudonymKey, derive_edition_key, ephemeral_key
@@ -52,6 +59,16 @@ def _households(frame: pl.DataFrame) -> Counter:
     )
 
 
+def _run_and_release(settings: RunSettings, key: PseudonymKey) -> RunResult:
+    """``factlab run``, then a reviewer's ``factlab vrijgeven``: the published edition."""
+    result = run_edition(settings, key, closed_by="Ann Analist")
+    assert result.state == "ter_controle" and not (settings.out / settings.edition).exists()
+    released = review_edition(settings.out, settings.edition, "Bea Beoordelaar")
+    assert released.published and released.edition_dir == settings.out / settings.edition
+    released.outcomes, released.skipped = result.outcomes, result.skipped
+    return released
+
+
 def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file())
 
@@ -62,7 +79,7 @@ def run(gemeente: Path, tmp_path: Path):
     key = derive_edition_key(MASTER, "2026")
     out = tmp_path / "uitvoer"
     truth = pl.read_parquet(gemeente / "waarheid" / "huishoudens.parquet")
-    result = run_edition(_settings(gemeente, out), key)
+    result = _run_and_release(_settings(gemeente, out), key)
     return result, key, out, truth
 
 
@@ -210,7 +227,7 @@ def test_published_edition_is_never_changed(synth_source: Path, tmp_path: Path) 
     copy = tmp_path / "g"
     shutil.copytree(synth_source, copy)
     settings = _settings(copy, tmp_path / "out")
-    first = run_edition(settings, ephemeral_key())
+    first = _run_and_release(settings, ephemeral_key())
     published = {p: p.read_bytes() for p in _files(first.edition_dir)}
     again = run_edition(settings, ephemeral_key())  # nothing new: reports the published edition
     assert again.already_published and again.households == first.households

@@ -3,12 +3,16 @@
 Each test kills a real ``factlab run`` subprocess at one of :data:`factlab.edition.KILL_POINTS`
 (``FACTLAB_TEST_KILL_AT`` makes the process SIGKILL itself there: deterministic, and no chance
 to clean up), checks that no upload was lost by the kill (each is still in its partner folder
-or recorded in the edition's workspace with its raw file), reruns, and compares every output
-byte for byte with an uninterrupted run (audit.json without its timestamps, receipts without
-their time of receipt; the Data Docs in ``kwaliteit/`` carry GE run times: their pages are
-compared by name only, and the per-run validation pages, named after the run time, not at all).
-Every upload must end with a receipt in its partner's feedback folder, and no staging file or
-raw delivery may survive.
+or recorded in the edition's workspace with its raw file), reruns, has a reviewer release the
+edition (``factlab vrijgeven``), and compares every output byte for byte with an uninterrupted
+run and release (audit.json without its timestamps, receipts without their time of receipt,
+release records without the time of release; the Data Docs in ``kwaliteit/`` carry GE run
+times: their pages are compared by name only, and the per-run validation pages, named after the
+run time, not at all). The release is killed the same way at each of
+:data:`factlab.edition.RELEASE_KILL_POINTS` (never a half-published edition; the rerun finishes
+it), and a rejection at :data:`factlab.edition.REJECT_KILL_POINTS` (the edition is open again;
+closing and releasing again gives the same edition). Every upload must end with a receipt in
+its partner's feedback folder, and no staging file or raw delivery may survive.
 """
 
 from __future__ import annotations
@@ -26,7 +30,15 @@ import polars as pl
 import pytest
 
 from factlab.arrival import KILL_ENVIRONMENT, RECEIPT_SUFFIX
-from factlab.edition import AUDIT_FILE, KILL_POINTS, QUALITY_FOLDER
+from factlab.certificate import CERTIFICATE
+from factlab.closing import RELEASE_KEY, REVIEW_FOLDER
+from factlab.edition import (
+    AUDIT_FILE,
+    KILL_POINTS,
+    QUALITY_FOLDER,
+    REJECT_KILL_POINTS,
+    RELEASE_KILL_POINTS,
+)
 from factlab.intake import FEEDBACK_FOLDER
 from factlab.keys import derive_edition_key
 from factlab.staging import STAGING_FOLDER
@@ -37,19 +49,47 @@ MASTER = b"nothing-lost-test-master-key-32b!"
 EDITION = "2026"
 VOLATILE_AUDIT_KEYS = ("gestart", "voltooid")
 VOLATILE_RECEIPT_KEYS = ("ontvangen",)
+ANALYST, REVIEWER = "Ann Analist", "Bea Beoordelaar"
 
 
-def _run(gemeente: Path, out: Path, kill_at: str | None = None) -> subprocess.CompletedProcess:
+def _factlab(*args: str, kill_at: str | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != KILL_ENVIRONMENT}
     env["FACTLAB_KEY"] = base64.b64encode(MASTER).decode()
     if kill_at:
         env[KILL_ENVIRONMENT] = kill_at
     return subprocess.run(
-        [sys.executable, "-m", "factlab.cli", "run", "--uploads", str(gemeente / "uploads"),
-         "--out", str(out), "--edition", EDITION, "--config", str(gemeente / "factlab.toml"),
-         "--key-mode", "managed"],
+        [sys.executable, "-m", "factlab.cli", *args],
         env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
+
+
+def _run(gemeente: Path, out: Path, kill_at: str | None = None) -> subprocess.CompletedProcess:
+    return _factlab(
+        "run", "--uploads", str(gemeente / "uploads"), "--out", str(out), "--edition", EDITION,
+        "--config", str(gemeente / "factlab.toml"), "--key-mode", "managed", "--door", ANALYST,
+        kill_at=kill_at,
+    )  # fmt: skip
+
+
+def _release(out: Path, kill_at: str | None = None) -> subprocess.CompletedProcess:
+    return _factlab("vrijgeven", "--out", str(out), "--editie", EDITION, "--door", REVIEWER,
+                    kill_at=kill_at)  # fmt: skip
+
+
+def _released(out: Path) -> None:
+    done = _release(out)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def _without_release_times(data: dict) -> dict:
+    """The release record without its times (and earlier rejections, checked on their own)."""
+    record = data.get(RELEASE_KEY)
+    if record:
+        record.pop("eerder_afgewezen")
+        for release in record["vrijgegeven_door"]:
+            release.pop("tijd")
+    return data
 
 
 def _snapshot(out: Path, gemeente: Path) -> dict[str, bytes]:
@@ -67,10 +107,12 @@ def _snapshot(out: Path, gemeente: Path) -> dict[str, bytes]:
         )
         content = path.read_bytes()
         if path.name == AUDIT_FILE:
-            audit = json.loads(content)
+            audit = _without_release_times(json.loads(content))
             for key in VOLATILE_AUDIT_KEYS:
                 audit.pop(key)
             content = json.dumps(audit, sort_keys=True).encode()
+        elif path.name == CERTIFICATE:
+            content = json.dumps(_without_release_times(json.loads(content))).encode()
         elif path.name.endswith(RECEIPT_SUFFIX):
             receipt = json.loads(content)
             for key in VOLATILE_RECEIPT_KEYS:
@@ -110,14 +152,26 @@ def _recorded(out: Path) -> dict[tuple[str, str], bytes]:
 
 @pytest.fixture(scope="module")
 def baseline(synth_source: Path, tmp_path_factory: pytest.TempPathFactory):
-    """An uninterrupted run: its outputs and the upload folder it leaves."""
+    """An uninterrupted run and release: its outputs and the upload folder it leaves."""
     root = tmp_path_factory.mktemp("baseline")
     gemeente = root / "gemeente"
     shutil.copytree(synth_source, gemeente)
     uploads_before = _uploads(gemeente)
     done = _run(gemeente, root / "uit")
     assert done.returncode == 0, done.stderr
+    assert not (root / "uit" / EDITION).exists()  # ter controle until released
+    _released(root / "uit")
     return _snapshot(root / "uit", gemeente), _uploads(gemeente), uploads_before
+
+
+@pytest.fixture(scope="module")
+def closed(synth_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An uninterrupted run, ter controle: copy it before releasing it."""
+    root = tmp_path_factory.mktemp("closed")
+    shutil.copytree(synth_source, root / "gemeente")
+    done = _run(root / "gemeente", root / "uit")
+    assert done.returncode == 0, done.stderr
+    return root
 
 
 @pytest.mark.parametrize("point", KILL_POINTS)
@@ -150,6 +204,7 @@ def test_killed_run_then_rerun_equals_uninterrupted_run(
     rerun = _run(gemeente, out)
     assert rerun.returncode == 0, rerun.stderr
     assert "Traceback" not in rerun.stderr
+    _released(out)
     assert _snapshot(out, gemeente) == outputs
     assert _uploads(gemeente) == uploads_after
     assert not (out / STAGING_FOLDER).exists()
@@ -173,3 +228,63 @@ def test_every_upload_ends_with_a_receipt_in_its_partner_folder(baseline) -> Non
             json.loads(outputs[f"uit/{EDITION}/ontvangst/{name}.json"])["status"]
             == receipt["status"]
         )
+
+
+def _published_whole_or_not_at_all(out: Path) -> None:
+    """Either nothing is in <out>/<edition>/, or all of it, with the release recorded."""
+    published = out / EDITION
+    if published.exists():
+        assert not (out / REVIEW_FOLDER / EDITION).exists()
+        for name in (AUDIT_FILE, CERTIFICATE):
+            assert json.loads((published / name).read_text())[RELEASE_KEY]["vrijgegeven_door"]
+
+
+@pytest.mark.parametrize("point", RELEASE_KILL_POINTS)
+def test_killed_release_then_rerun_equals_uninterrupted_release(
+    point: str, baseline, closed: Path, tmp_path: Path
+) -> None:
+    outputs, uploads_after, _ = baseline
+    shutil.copytree(closed, tmp_path, dirs_exist_ok=True)
+    gemeente, out = tmp_path / "gemeente", tmp_path / "uit"
+
+    killed = _release(out, kill_at=point)
+    assert killed.returncode == -signal.SIGKILL, (point, killed.stderr)
+    _published_whole_or_not_at_all(out)
+    rerun = _release(out)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "Traceback" not in killed.stderr + rerun.stderr
+    assert _snapshot(out, gemeente) == outputs
+    assert _uploads(gemeente) == uploads_after
+    assert _recorded(out) == {}
+    released = json.loads((out / EDITION / AUDIT_FILE).read_text())[RELEASE_KEY]
+    assert [r["naam"] for r in released["vrijgegeven_door"]] == [REVIEWER]  # recorded once
+
+
+@pytest.mark.parametrize("point", REJECT_KILL_POINTS)
+def test_killed_rejection_leaves_an_open_edition_that_closes_again(
+    point: str, baseline, closed: Path, tmp_path: Path
+) -> None:
+    outputs, uploads_after, _ = baseline
+    shutil.copytree(closed, tmp_path, dirs_exist_ok=True)
+    gemeente, out = tmp_path / "gemeente", tmp_path / "uit"
+    recorded = _recorded(out)
+    assert recorded
+
+    killed = _factlab("afwijzen", "--out", str(out), "--door", REVIEWER, "--reden", "nakijken",
+                      kill_at=point)  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, (point, killed.stderr)
+    assert not (out / EDITION).exists()
+    assert _recorded(out) == recorded  # the deliveries wait for the next close
+    common = ["--uploads", str(gemeente / "uploads"), "--out", str(out)]
+    status = _factlab("status", *common, "--config", str(gemeente / "factlab.toml"))
+    assert "Afgewezen door" in status.stderr and "nakijken" in status.stderr
+    # The analyst closes again (the stale review folder is redone), the reviewer releases.
+    again = _factlab("close", *common, "--config", str(gemeente / "factlab.toml"),
+                     "--key-mode", "managed", "--door", ANALYST)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    _released(out)
+    assert _snapshot(out, gemeente) == outputs
+    assert _uploads(gemeente) == uploads_after
+    assert _recorded(out) == {}
+    audit = json.loads((out / EDITION / AUDIT_FILE).read_text())
+    assert audit[RELEASE_KEY]["eerder_afgewezen"] == 1

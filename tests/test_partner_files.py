@@ -119,7 +119,9 @@ def test_huge_file_is_streamed_in_bounded_memory(tmp_path: Path) -> None:
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     assert done.returncode == 0, done.stderr
     receipt = json.loads(
-        (root / "uit" / "2026" / "ontvangst" / "groot" / "levering.csv.json").read_text()
+        (
+            root / "uit" / ".ter-controle" / "2026" / "ontvangst" / "groot" / "levering.csv.json"
+        ).read_text()
     )
     assert receipt["rijen_gelezen"] == receipt["geaccepteerd"] == n
     print(

@@ -13,14 +13,16 @@ import yaml
 from typer.main import get_command
 
 from factlab.cli import app
+from factlab.edition import review_edition
 from factlab.keys import derive_edition_key
 from factlab.pipelines.check_flow import check_flow
-from factlab.pipelines.close_flow import close_flow
+from factlab.pipelines.close_flow import close_flow, release_flow
 from factlab.pipelines.deploy_check import REQUIRED, problems
+from factlab.schemas.records import PUBLISHED, UNDER_REVIEW
 from tests.leakscan import scan_for_leaks
 
 ROOT = Path(__file__).resolve().parents[1]
-FLOWS = {"check_flow": check_flow, "close_flow": close_flow}
+FLOWS = {"check_flow": check_flow, "close_flow": close_flow, "release_flow": release_flow}
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +60,19 @@ def test_check_and_close_flows_publish_and_record_only_counts(
     checked = check_flow(**common, edition="2026", return_state=True)
     assert checked.is_completed(), checked.message
     assert checked.result().files["quarantaine"] == 1
-    closed = close_flow(**common, key_mode="managed", onvolledig=None, return_state=True)
+    closed = close_flow(
+        **common, key_mode="managed", onvolledig=None, door="Ann Analist", return_state=True
+    )
     assert closed.is_completed(), closed.message
     summary = closed.result()
     truth = pl.read_parquet(gemeente / "waarheid" / "huishoudens.parquet")
     assert summary.households == truth.filter(pl.col("status") != "buiten_gemeente").height
+    # Closed for review, nothing published; outside a deployment no release run is started.
+    assert summary.state == UNDER_REVIEW and summary.review_run is None
+    assert not (tmp_path / "out" / "2026").exists()
+    assert (Path(summary.folder) / "rapport.html").is_file()
+    released = review_edition(tmp_path / "out", "2026", "Bea Beoordelaar")
+    assert released.state == PUBLISHED
     assert (tmp_path / "out" / "2026" / "rapport.html").is_file()
 
     artifacts, logs = asyncio.run(
@@ -136,7 +146,7 @@ def _cli_options(command: str) -> set[str]:
 
 def test_deployments_point_at_flows_with_the_cli_parameter_names() -> None:
     spec = yaml.safe_load((ROOT / "prefect.yaml").read_text())
-    commands = {"check_flow": "check", "close_flow": "close"}
+    commands = {"check_flow": "check", "close_flow": "close", "release_flow": "vrijgeven"}
     names = set()
     for deployment in spec["deployments"]:
         names.add(deployment["name"])
@@ -146,8 +156,14 @@ def test_deployments_point_at_flows_with_the_cli_parameter_names() -> None:
         assert parameters <= _cli_options(commands[flow_name]), flow_name
         assert set(deployment["parameters"]) <= parameters
         assert "FACTLAB_KEY" not in str(deployment["parameters"])
-        assert deployment["concurrency_limit"]["limit"] == 1
-    assert names == {"controle-bij-aankomst", "sluiten-op-schema", "sluiten-op-verzoek"}
+        if flow_name == "release_flow":
+            # A paused run must not hold a slot: Prefect revokes its lease and then crashes it.
+            assert "concurrency_limit" not in deployment
+        else:
+            assert deployment["concurrency_limit"]["limit"] == 1
+    assert names == {
+        "controle-bij-aankomst", "sluiten-op-schema", "sluiten-op-verzoek", "vrijgeven"
+    }  # fmt: skip
     by_name = {d["name"]: d for d in spec["deployments"]}
     assert by_name["sluiten-op-schema"]["schedules"]
     assert by_name["controle-bij-aankomst"]["triggers"][0]["expect"] == [

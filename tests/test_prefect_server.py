@@ -3,13 +3,18 @@
 One test starts ``prefect server start`` on a free loopback port, creates the work pool,
 deploys ``prefect.yaml`` as it is, starts a worker and ``factlab watch``, and shows: the
 schedule creates scheduled runs; a file dropped into a partner folder gets its receipt through
-a triggered check run; an on-demand close publishes; a second close started at the same time
-waits for the first (concurrency limit 1) and changes nothing. Every process it started is
-stopped, whatever happens.
+a triggered check run; an on-demand close leaves the edition ter controle, publishing nothing; a
+second close started at the same time waits for the first (concurrency limit 1) and changes
+nothing. The close starts a release run that pauses for the reviewer's input: input the form
+does not allow is refused by the server, the analyst's own release is refused and the run pauses
+again, a rejection returns the edition to open; closed again, the reviewer's release (input
+given to the paused run through the Prefect client, as the UI's form does) publishes it. Every
+process it started is stopped, whatever happens.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -25,11 +30,15 @@ from typing import Any
 import pytest
 
 from factlab.arrival import RECEIPT_SUFFIX
+from factlab.certificate import CERTIFICATE
+from factlab.closing import REVIEW_FOLDER
 from factlab.intake import FEEDBACK_FOLDER
+from factlab.workspace import STATE_FILE, WORKSPACE_FOLDER
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 LIMIT = 240  # seconds any one step may take on a busy two-core machine
+ANALYST = "Ann Analist"
 
 
 def _free_port() -> int:
@@ -201,34 +210,118 @@ def test_factlab_runs_on_a_real_prefect_server(setup) -> None:
     checks = _runs(url, "controle-bij-aankomst")
     assert checks and any(r.state_type.value == "COMPLETED" for r in checks)
 
-    # Two on-demand closes at once: one publishes, the other waits for it and changes nothing.
+    # Two on-demand closes at once: one closes, the other waits for it and changes nothing.
+    close_parameters = {"onvolledig": "test: één partner", "door": ANALYST}
+
     async def start_two(client):
         deployment = await client.read_deployment_by_name("factlab-sluiten/sluiten-op-verzoek")
         return [
-            await client.create_flow_run_from_deployment(
-                deployment.id, parameters={"onvolledig": "test: één partner"}
-            )
+            await client.create_flow_run_from_deployment(deployment.id, parameters=close_parameters)
             for _ in range(2)
         ]
 
     first, second = _client_call(url, start_two)
-
-    async def read_both(client):
-        return [await client.read_flow_run(run.id) for run in (first, second)]
-
-    def finished():
-        runs = _client_call(url, read_both)
-        return (
-            runs
-            if all(r.state_type.value in ("COMPLETED", "FAILED", "CRASHED") for r in runs)
-            else None
-        )
-
-    done = _wait("both closes", finished, limit=2 * LIMIT)
+    done = _wait("both closes", lambda: _finished(url, first.id, second.id), limit=2 * LIMIT)
     assert [r.state_type.value for r in done] == ["COMPLETED", "COMPLETED"], [
         r.state.message for r in done
     ]
     one, other = sorted(done, key=lambda r: r.start_time)
     assert other.start_time >= one.end_time  # never at the same time
-    edition = Path(env["FACTLAB_OUT"]) / "2026"
+    out = Path(env["FACTLAB_OUT"])
+    edition = out / "2026"
+    assert not edition.exists()  # closed: ter controle, nothing published
+    assert (out / REVIEW_FOLDER / "2026" / "rapport.html").is_file()
+    assert _edition_state(out)["status"] == "ter_controle"
+
+    # The close started one release run; it waits, paused, for the reviewer's input.
+    release = _paused_release(url)
+    assert len(_runs(url, "vrijgeven")) == 1  # the second close closed nothing: no second run
+    # Input the form does not allow is refused by the server: the run stays paused.
+    refused = _resume(url, release.id, {"beoordelaar": "Bea", "besluit": "misschien"})
+    assert refused.status.value == "REJECT"
+    # The analyst may not release the edition: the run pauses again, nothing is published.
+    assert (
+        _resume(url, release.id, {"beoordelaar": ANALYST, "besluit": "vrijgeven"}).status.value
+        == "ACCEPT"
+    )
+    _paused_release(url, after=release.state.state_details.pause_key)
+    assert not edition.exists() and _edition_state(out)["beoordelingen"] == []
+    # A rejection returns the edition to the analyst, with the reason; the run completes.
+    rejection = {"beoordelaar": "Bea", "besluit": "afwijzen", "reden": "wijk 3 nakijken"}
+    assert _resume(url, release.id, rejection).status.value == "ACCEPT"
+    (rejected,) = _wait("the rejection", lambda: _finished(url, release.id))
+    assert rejected.state_type.value == "COMPLETED", rejected.state.message
+    state = _edition_state(out)
+    assert state["status"] == "open" and state["beoordelingen"][-1]["reden"] == "wijk 3 nakijken"
+    assert not edition.exists() and not (out / REVIEW_FOLDER / "2026").exists()
+
+    # Closed again; the new release run gets the reviewer's release: now it is published.
+    async def close_again(client):
+        deployment = await client.read_deployment_by_name("factlab-sluiten/sluiten-op-verzoek")
+        return await client.create_flow_run_from_deployment(
+            deployment.id, parameters=close_parameters
+        )
+
+    again = _client_call(url, close_again)
+    (closed,) = _wait("the second close", lambda: _finished(url, again.id), limit=2 * LIMIT)
+    assert closed.state_type.value == "COMPLETED", closed.state.message
+    assert not edition.exists()
+    second_release = _paused_release(url, exclude=release.id)
+    release_input = {"beoordelaar": "Bea Beoordelaar", "besluit": "vrijgeven"}
+    assert _resume(url, second_release.id, release_input).status.value == "ACCEPT"
+    (released,) = _wait("the release", lambda: _finished(url, second_release.id))
+    assert released.state_type.value == "COMPLETED", released.state.message
     assert (edition / "rapport.html").is_file() and (edition / "audit.json").is_file()
+    record = json.loads((edition / CERTIFICATE).read_text())["vrijgave"]
+    assert [r["naam"] for r in record["vrijgegeven_door"]] == ["Bea Beoordelaar"]
+    assert record["gesloten_door"] == ANALYST and record["eerder_afgewezen"] == 1
+    assert _edition_state(out)["status"] == "gepubliceerd"
+
+
+def _edition_state(out: Path) -> dict:
+    return json.loads((out / WORKSPACE_FOLDER / "2026" / STATE_FILE).read_text())
+
+
+def _finished(url: str, *ids) -> list | None:
+    async def read(client):
+        return [await client.read_flow_run(run_id) for run_id in ids]
+
+    runs = _client_call(url, read)
+    done = all(r.state_type.value in ("COMPLETED", "FAILED", "CRASHED") for r in runs)
+    return runs if done else None
+
+
+def _paused_release(url: str, *, after: str | None = None, exclude=None) -> Any:
+    """The release run once it is paused for input (after a pause with key ``after``)."""
+
+    def paused():
+        for run in _runs(url, "vrijgeven"):
+            if run.id == exclude or run.state_type.value != "PAUSED":
+                continue
+            keyset = run.state.state_details.run_input_keyset
+            if keyset is None or not _form_saved(url, run.id, keyset["schema"]):
+                continue  # paused, but the form is not saved yet
+            if after is None or run.state.state_details.pause_key != after:
+                return run
+        return None
+
+    return _wait("a release run paused for the reviewer's input", paused)
+
+
+def _form_saved(url: str, run_id, key: str) -> bool:
+    from prefect.exceptions import ObjectNotFound
+
+    async def read(client):
+        try:
+            return await client.read_flow_run_input(run_id, key)
+        except ObjectNotFound:
+            return None
+
+    return bool(_client_call(url, read))
+
+
+def _resume(url: str, run_id, run_input: dict) -> Any:
+    async def resume(client):
+        return await client.resume_flow_run(run_id, run_input=run_input)
+
+    return _client_call(url, resume)

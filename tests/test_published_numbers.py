@@ -16,7 +16,7 @@ from factlab.attack import read_published
 from factlab.config import load_config
 from factlab.connectors.cbs import read_wijken
 from factlab.disclose import DEFAULT_RULES, round_count
-from factlab.edition import RunSettings, run_edition
+from factlab.edition import RunSettings, review_edition, run_edition
 from factlab.keys import ephemeral_key
 from factlab.publish import protected_tables
 from factlab.schemas.audit import AuditRecord
@@ -90,7 +90,8 @@ def edition(request, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pl
     truth = pl.read_parquet(folder / "waarheid" / "huishoudens.parquet")
     config = load_config(folder / "factlab.toml")
     settings = RunSettings(folder / "uploads", folder.parent / "out", "2026", config, config.period)
-    result = run_edition(settings, ephemeral_key())
+    run_edition(settings, ephemeral_key())
+    result = review_edition(settings.out, "2026", "Bea Beoordelaar")  # the released files
     shutil.rmtree(folder / "uploads", ignore_errors=True)
     return result.edition_dir / "tabellen", truth
 
