@@ -19,6 +19,9 @@ from factlab.schemas.audit import (
     KeyRecord,
     MissingPartner,
     QualitySummary,
+    Release,
+    ReleaseRecord,
+    ReleaseSummary,
     ReportingPeriod,
     Totals,
 )
@@ -66,6 +69,21 @@ def test_the_record_round_trips_through_its_json() -> None:
     text = record.to_text()
     assert AuditRecord.from_json(json.loads(text)) == record
     assert AuditRecord.from_json(json.loads(text)).to_text() == text
+
+
+def test_the_release_record_round_trips_and_comes_last() -> None:
+    release = ReleaseRecord(
+        required=2,
+        closed_by="Ann Analist",
+        released_by=(Release("Bea", "2026-07-01T10:00:00"), Release("Cor", "2026-07-02T09:00:00")),
+        earlier_rejections=1,
+    )
+    record = _full().released(release)
+    data = json.loads(record.to_text())
+    assert list(data) == [*AUDIT_KEYS, "vrijgave"]
+    assert data["vrijgave"]["vrijgegeven_door"][1] == {"naam": "Cor", "tijd": "2026-07-02T09:00:00"}
+    assert AuditRecord.from_json(data) == record
+    assert AuditRecord.from_json(json.loads(_full().to_text())).release is None
 
 
 def test_audit_json_keeps_its_dutch_keys_in_the_order_auditors_read() -> None:
@@ -145,11 +163,23 @@ def test_totals_sum_the_receipts() -> None:
 
 def test_flow_summaries_serialise_with_dutch_keys() -> None:
     assert CloseSummary(None, False).as_json() == {"editie": None, "gesloten": False}
-    closed = CloseSummary("2026", True, 120, False, "/uit/2026").as_json()
+    closed = CloseSummary(
+        "2026", True, 120, False, "/uit/.ter-controle/2026", "ter_controle", "run-id"
+    ).as_json()
     assert closed == {
         "editie": "2026", "gesloten": True, "huishoudens": 120, "al_gepubliceerd": False,
-        "map": "/uit/2026",
+        "status": "ter_controle", "map": "/uit/.ter-controle/2026", "beoordeling": "run-id",
     }  # fmt: skip
+    released = ReleaseSummary("2026", "gepubliceerd", ("Bea",), "/uit/2026").as_json()
+    assert released == {
+        "editie": "2026", "status": "gepubliceerd", "vrijgegeven_door": ["Bea"], "map": "/uit/2026"
+    }  # fmt: skip
+    refused = ReleaseSummary("2026", "niet ter controle", message="al gepubliceerd").as_json()
+    assert refused == {
+        "editie": "2026",
+        "status": "niet ter controle",
+        "melding": "al gepubliceerd",
+    }
     assert CheckSummary("2026", {"verwerkt": 3}, 1).as_json() == {
         "editie": "2026", "bestanden": {"verwerkt": 3}, "overgeslagen": 1
     }  # fmt: skip
