@@ -36,7 +36,7 @@ import polars as pl
 from factlab.analyse import Relation
 from factlab.attack import (
     Bounds,
-    attack_cells,
+    cell_attacker,
     domains_of_provisions,
     is_protected,
     structural_inequalities,
@@ -248,26 +248,30 @@ def _audit_and_repair(
     relations and the rounding intervals at once (:mod:`factlab.attack`), so chains of
     relations can still narrow a cell down. Suppressing more only widens every interval, so
     after a repair only the weak cells and the new complements need another look; the final
-    bounds are computed once more for all, for the certificate.
+    bounds are given for all, for the certificate. One program serves every round: a repair
+    hides the complements in it, and only bounds whose proof used a complement's published
+    interval are solved again (:class:`factlab.attack.Attacker`).
     """
     suppressed = set(suppressed)
     targets = set(suppressed)
     known = set(values) | {k for r in relations for k in (r.total, *r.parts)}
     links = [frozenset((r.total, *r.parts)) for r in relations]
     links += [frozenset(k for k, _ in row) for row in structural_inequalities(known, domain_of)]
+    shown = {k: None if k in suppressed else rules.round_count(values[k]) for k in published}
+    attacker = cell_attacker(shown, relations, rules, domain_of)
     repaired = False
     while True:
-        shown = {k: None if k in suppressed else rules.round_count(values[k]) for k in published}
-        bounds = attack_cells(shown, relations, rules, domain_of, sorted(targets))
+        bounds = attacker.bounds(sorted(targets))
         weak = sorted(k for k, b in bounds.items() if not is_protected(b, rules))
         if not weak:
             break
         added = {_complement(k, values, published, suppressed, links) for k in weak}
         suppressed |= added
+        attacker.hide(added)
         targets = set(weak) | added
         repaired = True
     if repaired:
-        bounds = attack_cells(shown, relations, rules, domain_of, sorted(suppressed))
+        bounds = attacker.bounds(sorted(suppressed))
     return suppressed, bounds
 
 

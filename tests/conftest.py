@@ -1,4 +1,7 @@
-"""Shared fixtures: a synthetic gemeente made once per session, copied per test that consumes it."""
+"""Shared fixtures: a synthetic gemeente made once per session, copied per test that consumes it,
+and one published edition of it per test process for the tests that only read outputs.
+
+Also the order and distribution of the suite over xdist workers (see :func:`pytest_collection_modifyitems`)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from editions import Published, publish_edition
 
 from factlab.synth import synthesise
 
@@ -34,3 +38,76 @@ def gemeente(synth_source: Path, tmp_path: Path) -> Path:
     target = tmp_path / "gemeente"
     shutil.copytree(synth_source, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def published_edition(synth_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Published:
+    """The synthetic gemeente run end to end once per test process (ephemeral key), read-only.
+
+    For tests that inspect a published edition; a test that changes the edition or runs with
+    other settings makes its own with :func:`editions.publish_edition`.
+    """
+    root = tmp_path_factory.mktemp("gepubliceerd")
+    shutil.copytree(synth_source, root / "gemeente")
+    return Published(root / "gemeente", publish_edition(root / "gemeente", root / "out"))
+
+
+# --------------------------------------------------------------------------- order and workers
+
+#: The few scenarios that take tens of seconds each (real end-to-end runs of a large gemeente,
+#: a 200 MB upload, killed and rerun subprocesses, a real Prefect server), longest first. They
+#: are marked ``slow`` (``-m "not slow"`` gives a fast local loop; the full suite, as CI runs
+#: it, includes them) and start first, so the two workers finish together.
+SLOW = (
+    "tests/test_synth_gemeenten.py::test_published_cells_are_the_rounded_truth[amsterdam",
+    "tests/test_partner_files.py::test_huge_file_is_streamed_in_bounded_memory",
+    "tests/test_prefect_server.py::",
+    "tests/test_edition.py::test_rerun_gives_identical_outputs",
+    "tests/test_nothing_lost.py::test_killed_run_then_rerun_equals_uninterrupted_run",
+)
+#: Then the modules with several real runs of an edition, longest first (measured with
+#: ``--durations``); the many quick modules fill in behind them.
+HEAVY = (
+    "tests/test_cli.py",
+    "tests/test_aanleverperiode.py",
+    "tests/test_published_numbers.py",
+    "tests/test_pipelines.py",
+    "tests/test_corpus.py",
+    "tests/test_report.py",
+    "tests/test_synth_gemeenten.py",
+    "tests/test_hostile_edition.py",
+    "tests/test_init.py",
+    "tests/test_notebooks.py",
+    "tests/test_disclose.py",
+    "tests/test_publish.py",
+    "tests/test_attack.py",
+    "tests/test_analyse.py",
+)
+#: Modules whose tests are spread over the workers one by one; every other module runs on one
+#: worker (``--dist loadgroup``), so its module-scoped end-to-end run is made once.
+SPREAD = ("tests/test_nothing_lost.py", "tests/test_synth_gemeenten.py")
+
+
+def _rank(nodeid: str, order: tuple[str, ...]) -> int:
+    return next((i for i, prefix in enumerate(order) if nodeid.startswith(prefix)), len(order))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the slow scenarios, group each module on one worker, and put the longest first.
+
+    The order is the same in every worker (xdist checks), and the scheduler hands out the
+    groups in this order (``--no-loadscope-reorder``), each to the first worker free.
+    """
+    order = SLOW + HEAVY
+    rank: dict[str, int] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        if _rank(item.nodeid, SLOW) < len(SLOW):
+            item.add_marker(pytest.mark.slow)
+        if module in SPREAD:
+            rank[item.nodeid] = _rank(item.nodeid, order)
+        else:
+            item.add_marker(pytest.mark.xdist_group(module))
+            rank[module] = min(rank.get(module, len(order)), _rank(item.nodeid, order))
+    items.sort(key=lambda item: rank.get(item.nodeid, rank.get(item.nodeid.split("::")[0], 0)))

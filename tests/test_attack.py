@@ -13,7 +13,16 @@ from audit_factory import receipt
 
 import factlab.disclose
 from factlab.analyse import Relation
-from factlab.attack import Bounds, attack, attack_tables, is_protected
+from factlab.attack import (
+    Attacker,
+    Bounds,
+    attack,
+    attack_tables,
+    cell_attacker,
+    domains_of_provisions,
+    is_protected,
+    published_cells,
+)
 from factlab.disclose import DEFAULT_RULES, DisclosureRules
 
 
@@ -114,3 +123,41 @@ def test_the_program_on_a_table_small_enough_to_check_by_hand() -> None:
     assert not is_protected(Bounds(0, 6), rules)  # narrower than the threshold
     assert is_protected(Bounds(0, 7), rules) and is_protected(Bounds(3, 14), rules)
     assert is_protected(Bounds(0, 0), rules)  # proven empty: no household to disclose
+
+
+@pytest.mark.parametrize("spec", ["klein", "letters"])
+def test_bounds_kept_after_hiding_more_are_what_a_fresh_program_proves(
+    spec: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The repair re-solves only bounds whose proof used a newly hidden cell's interval.
+
+    Hide published cells in steps (the smallest first, as a repair does) and compare every
+    bound with a program built from scratch on what is then published. Teeth: an attacker
+    that keeps every bound after hiding is caught.
+    """
+    protected = EDITIONS[spec].publish()
+    cells = published_cells(protected.tables)
+    domain_of = domains_of_provisions(protected.tables)
+    shown = sorted((v, k) for k, v in cells.items() if v is not None)
+    steps = [[k for _, k in shown[i : i + 3]] for i in range(0, 12, 3)]
+
+    def kept_and_fresh() -> tuple[dict, list[tuple[dict, dict]]]:
+        attacker = cell_attacker(cells, protected.relations, DEFAULT_RULES, domain_of)
+        hidden = dict(cells)
+        targets = sorted(k for k, v in cells.items() if v is None)
+        before = attacker.bounds(targets)
+        compared = []
+        for step in steps:
+            attacker.hide(step)
+            hidden |= dict.fromkeys(step)
+            targets = sorted({*targets, *step})
+            fresh = cell_attacker(hidden, protected.relations, DEFAULT_RULES, domain_of)
+            compared.append((attacker.bounds(targets), fresh.bounds(targets)))
+        return before, compared
+
+    before, compared = kept_and_fresh()
+    assert all(kept == fresh for kept, fresh in compared)
+    after = compared[-1][1]
+    assert any(after[k] != b for k, b in before.items())  # hiding widened some proven bound
+    monkeypatch.setattr(Attacker, "_REDUCED_COST", float("inf"))  # no proof rests on anything
+    assert any(kept != fresh for kept, fresh in kept_and_fresh()[1])

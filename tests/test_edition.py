@@ -73,11 +73,19 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file())
 
 
-@pytest.fixture
-def run(gemeente: Path, tmp_path: Path):
+@pytest.fixture(scope="module")
+def gemeente(synth_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One copy for the module: ``run`` consumes its uploads once, the tests only read."""
+    target = tmp_path_factory.mktemp("editie") / "gemeente"
+    shutil.copytree(synth_source, target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def run(gemeente: Path, tmp_path_factory: pytest.TempPathFactory):
     """Run the edition once with a known managed key; return (result, key, out)."""
     key = derive_edition_key(MASTER, "2026")
-    out = tmp_path / "uitvoer"
+    out = tmp_path_factory.mktemp("editie-uit") / "uitvoer"
     truth = pl.read_parquet(gemeente / "waarheid" / "huishoudens.parquet")
     result = _run_and_release(_settings(gemeente, out), key)
     return result, key, out, truth

@@ -14,12 +14,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from editions import Published, publish_edition
 
 from factlab.arrival import RECEIPT_SUFFIX
-from factlab.config import load_config
-from factlab.edition import RunSettings, run_edition
 from factlab.intake import FEEDBACK_FOLDER
-from factlab.keys import ephemeral_key
 from factlab.names import file_stem
 from tests import hostile
 from tests.hostile import CANARY
@@ -66,23 +64,24 @@ class _Messages(logging.Handler):
 
 
 @pytest.fixture(scope="module")
-def runs(synth_source: Path, tmp_path_factory: pytest.TempPathFactory):
+def runs(
+    synth_source: Path, published_edition: Published, tmp_path_factory: pytest.TempPathFactory
+):
+    """The clean edition (the session's) and the same uploads with a hostile partner added."""
     root = tmp_path_factory.mktemp("vijandig")
-    results = {}
     messages = _Messages()
     logging.getLogger("factlab").addHandler(messages)
     try:
-        for name, with_hostile in (("schoon", False), ("vijandig", True)):
-            gemeente = root / name
-            shutil.copytree(synth_source, gemeente)
-            names = _hostile_files(gemeente / "uploads" / HOSTILE) if with_hostile else []
-            config = load_config(gemeente / "factlab.toml")
-            settings = RunSettings(
-                gemeente / "uploads", root / f"uit-{name}", "2026", config, config.period
-            )
-            results[name] = (gemeente, names, run_edition(settings, ephemeral_key()))
+        gemeente = root / "vijandig"
+        shutil.copytree(synth_source, gemeente)
+        names = _hostile_files(gemeente / "uploads" / HOSTILE)
+        attacked = publish_edition(gemeente, root / "uit-vijandig")
     finally:
         logging.getLogger("factlab").removeHandler(messages)
+    results = {
+        "schoon": (published_edition.gemeente, [], published_edition.result),
+        "vijandig": (gemeente, names, attacked),
+    }
     return results, messages.messages
 
 

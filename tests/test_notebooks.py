@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-
-from factlab.config import load_config
-from factlab.edition import RunSettings, run_edition
-from factlab.keys import ephemeral_key
+from editions import Published
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
 @pytest.fixture(scope="module")
-def households_file(synth_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    copy = tmp_path_factory.mktemp("nb") / "gemeente"
-    shutil.copytree(synth_source, copy)
-    config = load_config(copy / "factlab.toml")
-    settings = RunSettings(copy / "uploads", copy.parent / "out", "2026", config, config.period)
-    return run_edition(settings, ephemeral_key()).households_file
+def households_file(published_edition: Published) -> Path:
+    return published_edition.result.households_file
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)

@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from attacker import weak_cells
+from editions import Published, publish_edition
 
 from factlab.attack import read_published
 from factlab.config import load_config
@@ -82,18 +83,19 @@ def _published(tables: Path) -> dict[tuple[str, str, str], int | None]:
     return cells
 
 
-@pytest.fixture(scope="module", params=[(7, 0.1), (11, 0.03)], ids=["scale0.1", "small-gemeente"])
-def edition(request, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pl.DataFrame]:
-    seed, scale = request.param
-    folder = tmp_path_factory.mktemp(f"pub{seed}") / "gemeente"
-    synthesise(folder, seed=seed, scale=scale)
-    truth = pl.read_parquet(folder / "waarheid" / "huishoudens.parquet")
-    config = load_config(folder / "factlab.toml")
-    settings = RunSettings(folder / "uploads", folder.parent / "out", "2026", config, config.period)
-    run_edition(settings, ephemeral_key())
-    result = review_edition(settings.out, "2026", "Bea Beoordelaar")  # the released files
-    shutil.rmtree(folder / "uploads", ignore_errors=True)
-    return result.edition_dir / "tabellen", truth
+@pytest.fixture(scope="module", params=["scale0.1", "small-gemeente"])
+def edition(
+    request, published_edition: Published, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, pl.DataFrame]:
+    """The published tables and the ground truth: the session's synthetic Zaanstad (seed 7,
+    scale 0.1), and a small gemeente (seed 11, scale 0.03) where suppression bites harder."""
+    if request.param == "scale0.1":
+        folder, tables = published_edition.gemeente, published_edition.tables
+    else:
+        folder = tmp_path_factory.mktemp("pub11") / "gemeente"
+        synthesise(folder, seed=11, scale=0.03)
+        tables = publish_edition(folder, folder.parent / "out").edition_dir / "tabellen"
+    return tables, pl.read_parquet(folder / "waarheid" / "huishoudens.parquet")
 
 
 def test_every_published_cell_is_the_rounded_truth_or_suppressed(edition) -> None:

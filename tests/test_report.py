@@ -6,7 +6,6 @@ import contextlib
 import html
 import json
 import re
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -14,15 +13,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 from audit_factory import audit_record
+from editions import Published
 from households_factory import gemeente, households
 from test_publish import PROVENANCE, zaanstad
 
-from factlab.config import load_config
 from factlab.connectors.cbs_gebruik import read_cbs_gebruik
 from factlab.disclose import DisclosureError, DisclosureRules
-from factlab.edition import RunSettings, run_edition
 from factlab.errors import FactlabError, ReferenceFileError
-from factlab.keys import ephemeral_key
 from factlab.publish import protected_tables, publish
 from factlab.report import fmt_count, fmt_pct, gate_html
 from factlab.report.compare import read_previous
@@ -286,15 +283,9 @@ TOO_WIDE = (
 
 
 @pytest.fixture(scope="module")
-def real_report(synth_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def real_report(published_edition: Published) -> Path:
     """The report of a real run on synthetic Zaanstad."""
-    folder = tmp_path_factory.mktemp("rapport")
-    shutil.copytree(synth_source, folder / "gemeente")
-    config = load_config(folder / "gemeente" / "factlab.toml")
-    settings = RunSettings(
-        folder / "gemeente" / "uploads", folder / "out", "2026", config, config.period
-    )
-    return (run_edition(settings, ephemeral_key()).edition_dir / "rapport.html").resolve()
+    return (published_edition.edition_dir / "rapport.html").resolve()
 
 
 @contextlib.contextmanager
