@@ -3,7 +3,7 @@ published edition, so a new step of the close (a release, say) is added here onc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from factlab.config import load_config
@@ -24,10 +24,11 @@ def publish_edition(
     and release it, so it is published in ``out``; the uploads are consumed."""
     config = load_config(gemeente / "factlab.toml")
     settings = RunSettings(gemeente / "uploads", out, edition, config, config.period)
-    run_edition(
+    closed = run_edition(
         settings, ephemeral_key() if key is None else key, incomplete_reason=incomplete_reason
     )
-    return review_edition(out, edition, REVIEWER)
+    released = review_edition(out, edition, REVIEWER)
+    return replace(released, outcomes=closed.outcomes, skipped=closed.skipped)
 
 
 @dataclass(frozen=True)
