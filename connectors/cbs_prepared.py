@@ -1,6 +1,6 @@
 """The CBS pc6hnr table, read once per release into a prepared columnar copy.
 
-The national table is 7.8 M rows and ~250 MB of CSV. Parsing it costs seconds and ~3 GB on
+The national table is 7.8 M rows and ~250 MB of CSV. Parsing it costs seconds and 1-3 GB on
 every run, and joining each upload batch against all of it costs tens of seconds more, while
 an edition touches only the postcodes its partners delivered. So the CSV is parsed once (by
 :func:`factlab.connectors.cbs.read_pc6hnr`, with the same checks and messages) into a Parquet copy
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from factlab.connectors.cbs import read_pc6hnr
+from factlab.connectors.cbs import read_pc6hnr_sorted
 
 CACHE_ENVIRONMENT = "FACTLAB_CACHE"
 _FORMAT_VERSION = "1"
@@ -67,11 +67,7 @@ def prepare(csv: Path, cache: Path | None = None) -> Path:
     target = prepared_path(csv, cache)
     if target.is_file():
         return target
-    table = (
-        read_pc6hnr(csv)
-        .with_columns(pc6_sleutel=postcode_key(pl.col("postcode")))
-        .sort("pc6_sleutel", "huisnummer")
-    )
+    table = read_pc6hnr_sorted(csv, postcode_key(pl.col("postcode")))
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
