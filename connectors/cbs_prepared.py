@@ -103,3 +103,41 @@ def read_pc6hnr_prepared(
             & pl.col("pc6_sleutel").is_in(wanted.implode())
         )
     return scan.drop("pc6_sleutel").collect()
+
+
+def _address_key(pc6_key: pl.Expr, huisnummer: pl.Expr) -> pl.Expr:
+    """One integer per (postcode, huisnummer): huisnummers are below 100 000."""
+    return pc6_key.cast(pl.Int64) * 100_000 + huisnummer
+
+
+def read_pc6hnr_addresses(
+    csv: Path, addresses: pl.DataFrame, cache: Path | None = None
+) -> pl.DataFrame:
+    """The prepared table's rows of exactly the (``postcode``, ``huisnummer``) in ``addresses``.
+
+    What placing a batch needs: a batch of 200 k rows spread over the country touches a third
+    of the national table's postcodes but only its own addresses, and joining it against
+    those few rows, on one integer, costs a tenth of joining it against its postcodes' rows.
+    Same columns as :func:`read_pc6hnr_prepared`; rows as its rows filtered to the addresses.
+    """
+    wanted = (
+        addresses.select(
+            _sleutel=_address_key(postcode_key(pl.col("postcode")), pl.col("huisnummer"))
+        )
+        .drop_nulls()
+        .unique()
+    )
+    scan = pl.scan_parquet(prepare(csv, cache))
+    if wanted.is_empty():
+        return scan.drop("pc6_sleutel").head(0).collect()
+    postcodes = wanted.get_column("_sleutel") // 100_000
+    return (
+        scan.filter(  # the range lets Parquet statistics skip row groups
+            pl.col("pc6_sleutel").is_between(postcodes.min(), postcodes.max())
+            & pl.col("pc6_sleutel").is_in(postcodes.unique().implode())
+        )
+        .with_columns(_sleutel=_address_key(pl.col("pc6_sleutel"), pl.col("huisnummer")))
+        .join(wanted.lazy(), on="_sleutel", how="semi")
+        .drop("_sleutel", "pc6_sleutel")
+        .collect()
+    )

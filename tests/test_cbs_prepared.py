@@ -14,6 +14,7 @@ from factlab.connectors.cbs_prepared import (
     postcode_key,
     prepare,
     prepared_path,
+    read_pc6hnr_addresses,
     read_pc6hnr_prepared,
 )
 from factlab.errors import ReferenceFileError
@@ -121,3 +122,27 @@ def test_prepared_copy_keeps_the_first_of_each_address_like_the_csv_reader(
     path.write_text("\n".join([TABLE.splitlines()[0], *lines]) + "\n", encoding="utf-8")
     prepared = read_pc6hnr_prepared(path, cache=folder / "cache")
     assert prepared.sort(KEY).equals(read_pc6hnr(path).sort(KEY))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["1503AB", "1503AC", "9999ZZ", "1025LL", "0123AB", "1234XY", ""]),
+            st.one_of(st.none(), st.sampled_from([1, 3, 12, 14, 119, 99999])),
+        ),
+        max_size=12,
+    )
+)
+def test_rows_of_the_addresses_are_the_csv_rows_of_those_addresses(
+    tmp_path_factory: pytest.TempPathFactory, wanted: list[tuple[str, int | None]]
+) -> None:
+    folder = tmp_path_factory.mktemp("pc6hnr")
+    path = folder / "pc6hnr.csv"
+    path.write_text(TABLE, encoding="utf-8")
+    addresses = pl.DataFrame(
+        wanted, schema={"postcode": pl.String, "huisnummer": pl.Int64}, orient="row"
+    )
+    found = read_pc6hnr_addresses(path, addresses, cache=folder / "cache")
+    expected = read_pc6hnr(path).join(addresses, on=KEY, how="semi")
+    assert found.sort(KEY).equals(expected.sort(KEY))
