@@ -155,9 +155,9 @@ def _child_factlab(config_path: Path, uploads: Path, scratch: Path, *, prepare_o
         prepare(config.address_table)
         print("{}")
         return
-    # Great Expectations is not imported here: a run imports it in a background thread while
-    # it reads the uploads (factlab.quality.preload), so its cost is measured where it falls.
-    # Its import alone is measured in a child of its own (measure_imports).
+    # Great Expectations is not imported here: the run imports it on first use (the household
+    # check), so its cost is measured where it falls; its import alone is measured in a child
+    # of its own (--case imports).
     settings = RunSettings(uploads, scratch / "uit", "bench", config, config.period)
     names = {
         "start": "voorbereiden: editie openen, uploads zoeken",

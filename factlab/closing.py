@@ -50,7 +50,6 @@ from factlab.names import file_stem
 from factlab.pseudonymise import pseudonymise
 from factlab.publish import publish_report, publish_tables
 from factlab.quality import Quality, check_households, check_tables
-from factlab.quality import preload as preload_quality_checks
 from factlab.safe_text import neutralise
 from factlab.schemas.records import PROCESSED, PUBLISHED, QUARANTINED, EditionState, total_counts
 from factlab.schemas.tables import TABLE_FOLDER
@@ -441,7 +440,6 @@ def close_edition(
     closing = begin_close(workspace, config, incomplete_reason)
     if isinstance(closing, Closed):
         return closing
-    preload_quality_checks()  # Great Expectations loads while the households are linked
     report = progress or (lambda what, done, total: None)
     closing.link(key, report)
     closing.check_households()

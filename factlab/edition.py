@@ -43,7 +43,6 @@ from factlab.config import (
 from factlab.errors import FactlabError
 from factlab.intake import Skipped
 from factlab.keys import PseudonymKey
-from factlab.quality import preload as preload_quality_checks
 from factlab.receipts import Outcome
 from factlab.schemas.records import (
     OPEN,
@@ -305,7 +304,6 @@ def run_edition(
     On an edition that is already published, new files are refused (they belong in a new
     edition) and the published edition is reported as it is.
     """
-    preload_quality_checks()  # Great Expectations loads while the uploads are read
     checked = check_edition(settings, progress)
     closed = close(settings, key, incomplete_reason=incomplete_reason, progress=progress)
     closed.outcomes, closed.skipped = checked.outcomes, checked.skipped

@@ -10,12 +10,13 @@ change there. A failure stops the run before ``audit.json``, so nothing is publi
 
 Great Expectations 1.x validates pandas frames; it runs in an ephemeral context (no project
 folder, nothing written but the Data Docs into ``<out>/<edition>/kwaliteit/``) with usage
-statistics off. Its cost is fixed, not per row (seconds of import, then about 0.1 s per
-checkpoint and a second of Data Docs rendering), so it is kept out of the run's path: it is
-imported inside the functions (the CLI starts without paying for it), a run starts the import
-in a background thread (:func:`preload`) that overlaps reading and linking, each suite is
-handed to the store whole, and the household suite sees distinct values only
-(:func:`distinct_rows`).
+statistics off. It is imported inside the functions: the CLI starts without paying for it.
+Its cost is fixed, not per row (seconds of import, then about 0.1-0.3 s per checkpoint and a
+second of Data Docs rendering), so each suite is handed to the store whole and the household
+suite sees distinct values only (:func:`distinct_rows`). Importing it in a background thread
+while the uploads are read was measured and dropped: the import holds the GIL, and the run was
+no faster (docs/schaal.md).
+
 Data Docs load their styling from CDNs, so the run also keeps a self-contained summary
 (:meth:`Quality.summary`) that the report renders from the audit record.
 """
@@ -25,8 +26,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import sys
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,31 +93,13 @@ class _Expect:
     kwargs: dict[str, Any]
 
 
-_preloading: threading.Thread | None = None
-
-
 def _import_great_expectations() -> None:
     os.environ["GX_ANALYTICS_ENABLED"] = "false"  # before the import: no usage statistics
     logging.getLogger("great_expectations").setLevel(logging.WARNING)  # not in a -v run's log
     import great_expectations  # noqa: F401
 
 
-def preload() -> None:
-    """Start importing Great Expectations in a background thread (seconds of pure Python).
-
-    Called when a run starts: the import then overlaps reading, linking and publishing instead
-    of standing in the close's path. Idempotent; the checks wait for it (:func:`_context`), so
-    the import happens once and never from two threads at the same time.
-    """
-    global _preloading
-    if _preloading is None and "great_expectations" not in sys.modules:
-        _preloading = threading.Thread(target=_import_great_expectations, name="factlab-ge-import")
-        _preloading.start()
-
-
 def _context(docs_dir: Path):
-    if _preloading is not None:
-        _preloading.join()
     _import_great_expectations()
     import great_expectations as gx
 
