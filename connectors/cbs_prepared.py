@@ -79,14 +79,22 @@ def prepare(csv: Path, cache: Path | None = None) -> Path:
 
 
 def read_pc6hnr_prepared(
-    csv: Path, postcodes: Iterable[str] | pl.Series | None = None, cache: Path | None = None
+    csv: Path,
+    postcodes: Iterable[str] | pl.Series | None = None,
+    cache: Path | None = None,
+    *,
+    gemeente_code: str | None = None,
 ) -> pl.DataFrame:
     """:func:`factlab.connectors.cbs.read_pc6hnr`'s table, from the prepared copy (made on first use).
 
     With ``postcodes`` (normalised, e.g. ``1503AB``), only the rows of those postcodes: enough
-    to place every address of an edition, at a fraction of the table. Same columns, same rows.
+    to place every address of an edition, at a fraction of the table. With ``gemeente_code``
+    (``GM0479``), only that gemeente's rows, filtered while reading (the national table is
+    never held whole). Same columns, same rows.
     """
     scan = pl.scan_parquet(prepare(csv, cache))
+    if gemeente_code is not None:
+        scan = scan.filter(pl.col("gemeente_code") == gemeente_code)
     if postcodes is not None:
         wanted = (
             pl.DataFrame({"postcode": pl.Series(list(postcodes), dtype=pl.String)})

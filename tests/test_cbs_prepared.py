@@ -146,3 +146,9 @@ def test_rows_of_the_addresses_are_the_csv_rows_of_those_addresses(
     found = read_pc6hnr_addresses(path, addresses, cache=folder / "cache")
     expected = read_pc6hnr(path).join(addresses, on=KEY, how="semi")
     assert found.sort(KEY).equals(expected.sort(KEY))
+
+
+def test_one_gemeente_is_the_csv_table_filtered_to_it(csv: Path, tmp_path: Path) -> None:
+    found = read_pc6hnr_prepared(csv, cache=tmp_path / "cache", gemeente_code="GM0479")
+    expected = read_pc6hnr(csv).filter(pl.col("gemeente_code") == "GM0479")
+    assert found.sort(KEY).equals(expected.sort(KEY)) and found.height > 0
