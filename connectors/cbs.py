@@ -128,6 +128,48 @@ def pc6hnr_year(path: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _pc6hnr_rows(
+    csv: Path,
+    names: dict[str, str],
+    separator: str,
+    gemeente_code: str | None,
+    pc4: Collection[str],
+) -> pl.LazyFrame:
+    """Every row of the table with a postcode and a huisnummer, codes prefixed, in file order."""
+    scan = pl.scan_csv(
+        csv,
+        separator=separator,
+        infer_schema=False,
+        encoding="utf8-lossy",
+        truncate_ragged_lines=True,
+    )
+    code = pl.col(names["gemeente"]).str.strip_chars()
+    if gemeente_code is not None:
+        area = pl.col(names["pc6"]).str.strip_chars().str.to_uppercase().str.slice(0, 4)
+        scan = scan.filter(
+            (code == gemeente_code.removeprefix("GM")) | area.is_in(sorted(set(pc4)))
+        )
+    return scan.select(
+        pl.col(names["pc6"]).str.strip_chars().str.to_uppercase().alias("postcode"),
+        pl.col(names["huisnummer"])
+        .str.strip_chars()
+        .cast(pl.Int64, strict=False)
+        .alias("huisnummer"),
+        ("BU" + pl.col(names["buurt"]).str.strip_chars()).alias("buurt_code"),
+        ("WK" + pl.col(names["wijk"]).str.strip_chars()).alias("wijk_code"),
+        ("GM" + code).alias("gemeente_code"),
+    ).filter(pl.col("postcode").is_not_null() & pl.col("huisnummer").is_not_null())
+
+
+def _collect(table: pl.LazyFrame, path: Path, **options: Any) -> pl.DataFrame:
+    try:
+        return table.collect(**options)
+    except pl.exceptions.PolarsError:
+        raise ReferenceFileError(
+            f"{path.name}: de tabel postcode-huisnummer kan niet als CSV gelezen worden"
+        ) from None
+
+
 def read_pc6hnr(
     path: Path, gemeente_code: str | None = None, *, pc4: Collection[str] = ()
 ) -> pl.DataFrame:
@@ -140,36 +182,30 @@ def read_pc6hnr(
     """
     with _pc6hnr_csv(path) as csv:
         names, separator = _pc6hnr_header(csv, path.name)
-        scan = pl.scan_csv(
-            csv,
-            separator=separator,
-            infer_schema=False,
-            encoding="utf8-lossy",
-            truncate_ragged_lines=True,
-        )
-        code = pl.col(names["gemeente"]).str.strip_chars()
-        if gemeente_code is not None:
-            area = pl.col(names["pc6"]).str.strip_chars().str.to_uppercase().str.slice(0, 4)
-            scan = scan.filter(
-                (code == gemeente_code.removeprefix("GM")) | area.is_in(sorted(set(pc4)))
-            )
-        table = scan.select(
-            pl.col(names["pc6"]).str.strip_chars().str.to_uppercase().alias("postcode"),
-            pl.col(names["huisnummer"])
-            .str.strip_chars()
-            .cast(pl.Int64, strict=False)
-            .alias("huisnummer"),
-            ("BU" + pl.col(names["buurt"]).str.strip_chars()).alias("buurt_code"),
-            ("WK" + pl.col(names["wijk"]).str.strip_chars()).alias("wijk_code"),
-            ("GM" + code).alias("gemeente_code"),
-        ).filter(pl.col("postcode").is_not_null() & pl.col("huisnummer").is_not_null())
-        try:
-            frame = table.collect()
-        except pl.exceptions.PolarsError:
-            raise ReferenceFileError(
-                f"{path.name}: de tabel postcode-huisnummer kan niet als CSV gelezen worden"
-            ) from None
+        frame = _collect(_pc6hnr_rows(csv, names, separator, gemeente_code, pc4), path)
     return frame.unique(subset=["postcode", "huisnummer"], keep="first", maintain_order=True)
+
+
+def read_pc6hnr_sorted(path: Path, key: pl.Expr) -> pl.DataFrame:
+    """:func:`read_pc6hnr`'s rows (the first of each postcode and huisnummer) plus ``key``
+    (an expression of ``postcode``) as ``pc6_sleutel``, sorted by key, postcode and huisnummer.
+
+    For the prepared copy: one sort, the duplicates then neighbours, instead of an
+    order-keeping hash over millions of rows; streamed, at half the memory.
+    """
+    with _pc6hnr_csv(path) as csv:
+        names, separator = _pc6hnr_header(csv, path.name)
+        ordered = (
+            _pc6hnr_rows(csv, names, separator, None, ())
+            .with_row_index("_rij")
+            .with_columns(pc6_sleutel=key)
+            .sort("pc6_sleutel", "postcode", "huisnummer", "_rij", nulls_last=True)
+        )
+        repeat = (pl.col("postcode") == pl.col("postcode").shift(1)) & (
+            pl.col("huisnummer") == pl.col("huisnummer").shift(1)
+        )
+        first = ordered.filter(~repeat.fill_null(False)).drop("_rij")
+        return _collect(first, path, engine="streaming")
 
 
 # --------------------------------------------------------------------------- kerncijfers

@@ -162,39 +162,55 @@ class _Household:
 
 def _households(
     households: pl.DataFrame, wijk_codes: set[str], buurt_codes: set[tuple[str, str]]
-) -> list[_Household]:
-    rows = households.select(
-        "wijk_code", "buurt_code", "voorzieningen", "domeinen", "organisaties"
-    ).rows()
-    return [
-        _Household(
-            gebied=w if w in wijk_codes else ONBEKEND,
-            provisions=tuple(sorted(set(v or ()))),
-            domains=tuple(sorted(set(d or ()))),
-            n_organisations=len(set(o or ())),
-            buurt=b if (w, b) in buurt_codes else None,
+) -> list[tuple[_Household, int]]:
+    """The distinct households as the analysis sees them, each with how many there are.
+
+    Every count of :func:`_count_cells` depends on a household only through these fields, so
+    counting each distinct one once, weighted, gives the same cells as a pass over every
+    household (in polars, not a Python loop over millions of rows). Distinct households come
+    in the order of their first occurrence, so cells are also first met in the same order.
+    """
+    pairs = pl.DataFrame(
+        sorted(buurt_codes), schema={"wijk_code": pl.String, "buurt_code": pl.String}, orient="row"
+    ).with_columns(_bekend=pl.lit(True))
+    distinct = (
+        households.select("wijk_code", "buurt_code", "voorzieningen", "domeinen", "organisaties")
+        .join(pairs, on=["wijk_code", "buurt_code"], how="left", maintain_order="left")
+        .select(
+            gebied=pl.when(pl.col("wijk_code").is_in(sorted(wijk_codes)))
+            .then(pl.col("wijk_code"))
+            .otherwise(pl.lit(ONBEKEND)),
+            buurt=pl.when(pl.col("_bekend")).then(pl.col("buurt_code")),
+            provisions=pl.col("voorzieningen").fill_null([]).list.unique().list.sort(),
+            domains=pl.col("domeinen").fill_null([]).list.unique().list.sort(),
+            organisations=pl.col("organisaties").fill_null([]).list.n_unique(),
         )
-        for w, b, v, d, o in rows
-    ]
+        .group_by("gebied", "buurt", "provisions", "domains", "organisations", maintain_order=True)
+        .len()
+    )
+    return [(_Household(g, tuple(v), tuple(d), o, b), n) for g, b, v, d, o, n in distinct.rows()]
 
 
 class _Cells:
     """Accumulates true counts per cell key; missing keys are zero (true zeros stay visible)."""
 
-    def __init__(self) -> None:
+    def __init__(self, weight: int = 1) -> None:
         self.counts: Counter[CellKey] = Counter()
+        self.weight = weight  # what one add counts: the households a distinct one stands for
 
-    def add(self, key: CellKey, n: int = 1) -> None:
-        self.counts[key] += n
+    def add(self, key: CellKey) -> None:
+        self.counts[key] += self.weight
 
     def __getitem__(self, key: CellKey) -> int:
         return self.counts.get(key, 0)
 
 
-def _count_cells(people: Sequence[_Household], gemeente_code: str) -> _Cells:
-    """One pass over the households, counting every cell for the gemeente and its own gebied."""
-    cells = _Cells()
-    for hh in people:
+def _count_cells(people: Sequence[tuple[_Household, int]], gemeente_code: str) -> _Cells:
+    """One pass over the distinct households, counting every cell for the gemeente and its own
+    gebied; each adds ``n``, the number of households like it."""
+    cells = _Cells(1)
+    for hh, n in people:
+        cells.weight = n
         n_prov = provision_bin(len(hh.provisions))
         multi_domain = len(hh.domains) > 1
         cbs = cbs_combination(hh.domains)
@@ -567,7 +583,7 @@ def analyse(
     wijk_codes = set(wijken.get_column("wijk_code").to_list())
     buurt_rows = buurt_frame(gebieden, buurten)
     people = _households(households, wijk_codes, {(w, b) for w, _, b in buurt_rows.rows()})
-    seen = sorted({c for hh in people for c in hh.provisions})
+    seen = sorted({c for hh, _ in people for c in hh.provisions})
     known = set(catalogue.get_column("code").to_list())
     extra_codes = [c for c in seen if c not in known]
     catalogue = pl.concat(
@@ -584,7 +600,7 @@ def analyse(
         ]
     )
     domains = list(DOMAIN_LABELS) + sorted(
-        {d for hh in people for d in hh.domains} - set(DOMAIN_LABELS)
+        {d for hh, _ in people for d in hh.domains} - set(DOMAIN_LABELS)
     )
     cells = _count_cells(people, gemeente_code)
     tables = _area_tables(gebieden, cells) | _gemeente_tables(

@@ -35,7 +35,7 @@ import polars as pl
 
 from factlab.catalogue import load_catalogue
 from factlab.config import EditionConfig, Period
-from factlab.connectors.cbs_prepared import read_pc6hnr_prepared
+from factlab.connectors.cbs_prepared import read_pc6hnr_addresses
 from factlab.connectors.partner_files import ReadCounts, UnreadableFile
 from factlab.errors import FactlabError
 from factlab.feedback import CSV_SUFFIX, MARKDOWN_SUFFIX, Feedback, feedback, percent_nl
@@ -121,10 +121,10 @@ class TooSlow(UnreadableFile):
 
 
 class _Reference:
-    """The catalogue, and the address table's rows for the postcodes a batch holds.
+    """The catalogue, and the address table's rows for the addresses a batch holds.
 
     The CBS table is parsed once per release into a prepared copy
-    (:mod:`factlab.connectors.cbs_prepared`); a batch reads only the rows of its own postcodes.
+    (:mod:`factlab.connectors.cbs_prepared`); a batch reads only the rows of its own addresses.
     """
 
     def __init__(self, config: EditionConfig) -> None:
@@ -134,8 +134,10 @@ class _Reference:
         self.domains = self.catalogue.select(pl.col("code").alias("voorziening"), "domein")
 
     def addresses(self, valid: pl.DataFrame) -> pl.DataFrame:
-        """The address table's rows for the postcodes in ``valid``."""
-        return read_pc6hnr_prepared(self._config.address_table, valid.get_column("postcode"))
+        """The address table's rows for the addresses (postcode, huisnummer) in ``valid``."""
+        return read_pc6hnr_addresses(
+            self._config.address_table, valid.select("postcode", "huisnummer")
+        )
 
 
 @dataclass(frozen=True)

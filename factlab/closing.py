@@ -238,10 +238,8 @@ def _wijken(config: EditionConfig) -> pl.DataFrame:
 
 def _buurten(config: EditionConfig) -> pl.DataFrame:
     """Every buurt of the gemeente, so every buurt gets a row in the buurt table."""
-    return (
-        read_pc6hnr_prepared(config.address_table)
-        .filter(pl.col("gemeente_code") == config.gemeente_code)
-        .select("wijk_code", "buurt_code")
+    return read_pc6hnr_prepared(config.address_table, gemeente_code=config.gemeente_code).select(
+        "wijk_code", "buurt_code"
     )
 
 

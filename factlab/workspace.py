@@ -92,7 +92,9 @@ class Workspace:
         """Write the state atomically: a kill leaves the old state or the new one."""
         self._assert_locked()
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        text = json.dumps(state.as_json(), ensure_ascii=True, indent=1) + "\n"
+        # No indent: json then encodes in C (the state grows with every delivery and is saved
+        # after each one; the pure-Python encoder that indenting needs cost minutes nationally).
+        text = json.dumps(state.as_json(), ensure_ascii=True) + "\n"
         atomic_write_text(self.state_path, text, mode=0o600)
 
     # ------------------------------------------------------------------ files

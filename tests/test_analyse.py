@@ -9,6 +9,8 @@ import polars as pl
 import pytest
 from audit_factory import audit_record
 from households_factory import Gemeente, analyse_area, gemeente, households
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from factlab.analyse import CBS_COMBINATIONS, cbs_combination
 from factlab.catalogue import load_catalogue
@@ -248,3 +250,56 @@ def test_buurt_table_is_protected_with_its_wijk():
     assert buurten.get_column("huishoudens_met_voorziening").null_count() > 0
     shown = buurten.get_column("huishoudens_met_voorziening").drop_nulls().to_list()
     assert shown and all(v % 5 == 0 and v > 7 for v in shown)
+
+
+_LISTS = st.lists(st.sampled_from(["B", "A", "C", "A"]), max_size=4)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["WK1", "WK2", "WK9", None]),
+            st.sampled_from(["BU1", "BU2", "BU3", None]),
+            st.one_of(st.none(), _LISTS),
+            st.one_of(st.none(), _LISTS),
+            st.one_of(st.none(), _LISTS),
+        ),
+        max_size=40,
+    )
+)
+def test_cells_of_distinct_households_equal_a_count_per_household(rows: list[tuple]) -> None:
+    """Weighted distinct households count exactly what one pass over every household counts,
+    and meet the cells in the same order (duplicates, unknown wijken and buurten, nulls)."""
+    from factlab.analyse import ONBEKEND, _count_cells, _Household, _households
+
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "wijk_code": pl.String,
+            "buurt_code": pl.String,
+            "voorzieningen": pl.List(pl.String),
+            "domeinen": pl.List(pl.String),
+            "organisaties": pl.List(pl.String),
+        },
+        orient="row",
+    )
+    wijken = {"WK1", "WK2"}
+    buurten = {("WK1", "BU1"), ("WK2", "BU2"), ("WK2", "BU3")}
+    each = [
+        (
+            _Household(
+                gebied=w if w in wijken else ONBEKEND,
+                provisions=tuple(sorted(set(v or ()))),
+                domains=tuple(sorted(set(d or ()))),
+                n_organisations=len(set(o or ())),
+                buurt=b if (w, b) in buurten else None,
+            ),
+            1,
+        )
+        for w, b, v, d, o in rows
+    ]
+    weighted = _count_cells(_households(frame, wijken, buurten), "GM0999").counts
+    one_by_one = _count_cells(each, "GM0999").counts
+    assert weighted == one_by_one
+    assert list(weighted) == list(one_by_one)

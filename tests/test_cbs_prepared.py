@@ -5,6 +5,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from factlab.connectors.cbs import read_pc6hnr
 from factlab.connectors.cbs_prepared import (
@@ -12,6 +14,7 @@ from factlab.connectors.cbs_prepared import (
     postcode_key,
     prepare,
     prepared_path,
+    read_pc6hnr_addresses,
     read_pc6hnr_prepared,
 )
 from factlab.errors import ReferenceFileError
@@ -94,3 +97,58 @@ def test_postcode_key_orders_postcodes_and_rejects_the_rest() -> None:
     assert keys[:5] == sorted(keys[:5]) and len(set(keys[:5])) == 5
     assert keys[0] == 1000 * 676 and keys[3] == 1503 * 676 + 1
     assert keys[5:] == [None, None]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                ["1503AB", " 1503ab ", "1503AC", "9999ZZ", "0123AB", "15O3AB", "", "X"]
+            ),
+            st.sampled_from(["1", "12", " 12 ", "", "abc", "99999"]),
+            st.sampled_from(["04790101", "04790102", "09990101"]),
+        ),
+        max_size=30,
+    )
+)
+def test_prepared_copy_keeps_the_first_of_each_address_like_the_csv_reader(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, str, str]]
+) -> None:
+    """Duplicates (also of postcodes written differently), invalid postcodes and numbers."""
+    folder = tmp_path_factory.mktemp("pc6hnr")
+    path = folder / "pc6hnr.csv"
+    lines = [f"{pc};{nr};{bu};{bu[:6]};{bu[:4]}" for pc, nr, bu in rows]
+    path.write_text("\n".join([TABLE.splitlines()[0], *lines]) + "\n", encoding="utf-8")
+    prepared = read_pc6hnr_prepared(path, cache=folder / "cache")
+    assert prepared.sort(KEY).equals(read_pc6hnr(path).sort(KEY))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["1503AB", "1503AC", "9999ZZ", "1025LL", "0123AB", "1234XY", ""]),
+            st.one_of(st.none(), st.sampled_from([1, 3, 12, 14, 119, 99999])),
+        ),
+        max_size=12,
+    )
+)
+def test_rows_of_the_addresses_are_the_csv_rows_of_those_addresses(
+    tmp_path_factory: pytest.TempPathFactory, wanted: list[tuple[str, int | None]]
+) -> None:
+    folder = tmp_path_factory.mktemp("pc6hnr")
+    path = folder / "pc6hnr.csv"
+    path.write_text(TABLE, encoding="utf-8")
+    addresses = pl.DataFrame(
+        wanted, schema={"postcode": pl.String, "huisnummer": pl.Int64}, orient="row"
+    )
+    found = read_pc6hnr_addresses(path, addresses, cache=folder / "cache")
+    expected = read_pc6hnr(path).join(addresses, on=KEY, how="semi")
+    assert found.sort(KEY).equals(expected.sort(KEY))
+
+
+def test_one_gemeente_is_the_csv_table_filtered_to_it(csv: Path, tmp_path: Path) -> None:
+    found = read_pc6hnr_prepared(csv, cache=tmp_path / "cache", gemeente_code="GM0479")
+    expected = read_pc6hnr(csv).filter(pl.col("gemeente_code") == "GM0479")
+    assert found.sort(KEY).equals(expected.sort(KEY)) and found.height > 0

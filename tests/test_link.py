@@ -4,8 +4,11 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from factlab.link import link
+from factlab.link import BITSET_LINK_SQL, LINK_SQL, MAX_BITS, link
 from factlab.schemas.households import HOUSEHOLD_COLUMNS
 
 
@@ -62,3 +65,48 @@ def test_no_uploads_give_an_empty_table_with_the_contract_columns() -> None:
     with duckdb.connect() as connection:
         households = link(connection, [])
     assert households.height == 0 and tuple(households.columns) == HOUSEHOLD_COLUMNS
+
+
+_VALUES = st.one_of(st.none(), st.sampled_from(["A", "B", "a", "AB", "B-1", "É", "z", ""]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["p1", "p2", "p3", "p4", "p5"]),
+            st.sampled_from(["WK1", "WK2", "onbekend"]),
+            st.one_of(st.none(), st.sampled_from(["BU1", "BU2"])),
+            _VALUES,
+            _VALUES,
+            _VALUES,
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_bitset_link_gives_the_list_link_table(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple]
+) -> None:
+    """Same households, lists, counts and row order as the plain list aggregation."""
+    folder = tmp_path_factory.mktemp("staged")
+    staged = str(folder / "s.parquet")
+    columns = ["pseudoniem", "wijk_code", "buurt_code", "voorziening", "domein", "organisatie"]
+    pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.String), orient="row").write_parquet(staged)
+    with duckdb.connect() as connection:
+        relation = connection.read_parquet([staged])
+        plain = relation.query("staged", LINK_SQL).pl()
+        bitset = relation.query("staged", BITSET_LINK_SQL).pl()
+        linked = link(connection, [staged])
+    assert bitset.equals(plain)
+    assert linked.equals(plain.select(HOUSEHOLD_COLUMNS))
+
+
+def test_more_distinct_values_than_bits_fall_back_to_lists(tmp_path: Path) -> None:
+    rows = [(f"p{i % 7}", "WK1", None, f"C{i:03d}", "wmo", "a") for i in range(MAX_BITS + 5)]
+    staged = _staged(tmp_path, "veel.parquet", rows)
+    with duckdb.connect() as connection:
+        plain = connection.read_parquet([staged]).query("staged", LINK_SQL).pl()
+        linked = link(connection, [staged])
+    assert linked.equals(plain.select(HOUSEHOLD_COLUMNS))
+    assert sorted(linked.get_column("aantal_voorzieningen").to_list()) == [19] * 7

@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from factlab.catalogue import load_catalogue
 from factlab.disclose import CONTRACTS
 from factlab.quality import Quality, check_households, check_tables
 from factlab.schemas.disclosure import DisclosureRules
@@ -158,3 +159,44 @@ def test_amsterdam_household_codes_pass(table: pl.DataFrame, tmp_path: Path) -> 
     assert alphanumeric.get_column("wijk_code").str.contains("AF").any()
     result = check_households(alphanumeric, tmp_path)
     assert result.passed, _failed(result)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pl.lit("WK12").alias("wijk_code"),
+        pl.lit("buurt 1").alias("buurt_code"),
+        pl.lit(None, dtype=pl.String).alias("wijk_code"),
+        pl.col("aantal_voorzieningen") + 1,
+        pl.col("aantal_domeinen") + 10,
+        pl.lit(["XYZ-99"]).alias("voorzieningen"),
+        pl.lit(["=cmd"]).alias("organisaties"),
+    ],
+)
+def test_the_reduced_household_frame_fails_exactly_where_the_whole_table_fails(
+    table: pl.DataFrame, tmp_path: Path, change: pl.Expr
+) -> None:
+    """The suite on :func:`distinct_rows` gives every check the outcome it has on all rows,
+    also when only a few households are wrong (here every 37th)."""
+    from factlab.quality import _household_frame, _run, distinct_rows, household_expectations
+
+    codes = load_catalogue().get_column("code")
+    broken = (
+        table.with_row_index("_i")
+        .with_columns(
+            pl.when(pl.col("_i") % 37 == 5)
+            .then(change)
+            .otherwise(pl.col(change.meta.output_name()))
+        )
+        .drop("_i")
+    )
+    expectations = household_expectations(codes)
+    whole = _household_frame(broken)
+    reduced = distinct_rows(whole, expectations)
+    assert reduced.height < whole.height
+    outcomes = [
+        {c.naam: c.geslaagd for c in _run([("h", frame, expectations)], tmp_path / name).checks}
+        for name, frame in (("heel", whole), ("klein", reduced))
+    ]
+    assert outcomes[0] == outcomes[1]
+    assert not all(outcomes[0].values())

@@ -4,6 +4,8 @@ from datetime import date
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from factlab.catalogue import load_catalogue
 from factlab.config import CANONICAL_COLUMNS, Period
@@ -122,3 +124,52 @@ def test_two_digit_years_are_this_century_not_year_one() -> None:
     )
     assert (checked.rejected_rows, checked.out_of_period) == (0, 0)
     assert checked.valid["startdatum"].to_list() == [date(2026, 2, 24), date(2026, 3, 1)]
+
+
+# ------------------------------------------------- the fast path equals the contract's own form
+
+_CELLS = {
+    "postcode": ["1503 ab", "1503AB", " 1234sa", "0123AB", "1234 A", "", "9999ZZ", "Postbus 12"],
+    "huisnummer": ["12", "12a", "12-2", "12 A", "12-1hg", "12 I", "12 bis", "0", "abc", "",
+                   "100000", "Postbus 123", " 7 ", "12 iii", "3 1 hoog"],
+    "huisletter": ["", "a", "B", " c "],
+    "huisnummertoevoeging": ["", "2", "A", "1 hoog", "bis", "-3", "IV"],
+    "voorziening": ["WMO-HH", " WMO-HH ", "XYZ", "", "JGD-JB"],
+    "startdatum": ["2026-03-01", "01-03-2026", "1/3/26", "31-02-2026", "46082", "morgen", "",
+                   "2026-3-1 10:00", "01.03.1999"],
+    "einddatum": ["2026-12-31", "01-04-2026", "", "2025-01-01", "0001-01-01", "12-31-2026"],
+}  # fmt: skip
+
+
+@st.composite
+def _deliveries(draw: st.DrawFn) -> pl.DataFrame:
+    """Deliveries whose cells mix the documented forms, mistakes and missing values."""
+    n = draw(st.integers(min_value=0, max_value=40))
+    cell = {
+        c: st.one_of(st.none(), st.sampled_from(values), st.text(max_size=6))
+        for c, values in _CELLS.items()
+    }
+    rows = [{c: draw(s) for c, s in cell.items()} for _ in range(n)]
+    frame = pl.DataFrame(rows, schema={c: pl.String for c in CANONICAL_COLUMNS})
+    return frame.with_row_index("rij", offset=2).with_columns(pl.col("rij").cast(pl.Int64))
+
+
+@settings(max_examples=60, deadline=None)
+@given(_deliveries())
+def test_rules_per_distinct_value_equal_rules_per_row(frame: pl.DataFrame) -> None:
+    from factlab.validate import _per_row_working_columns, _working_columns
+
+    fast = _working_columns(frame)
+    slow = _per_row_working_columns(frame)
+    assert fast.columns == slow.columns
+    assert fast.equals(slow)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_deliveries())
+def test_polars_rules_equal_the_pandera_contract(frame: pl.DataFrame) -> None:
+    from factlab.schemas import contract
+    from factlab.validate import _working_columns, broken_rules
+
+    work = _working_columns(frame)
+    assert broken_rules(work, CODES).equals(contract.broken_rules(work, CODES))
