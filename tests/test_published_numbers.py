@@ -17,7 +17,7 @@ from factlab.attack import read_published
 from factlab.config import load_config
 from factlab.connectors.cbs import read_wijken
 from factlab.disclose import DEFAULT_RULES, round_count
-from factlab.edition import RunSettings, review_edition, run_edition
+from factlab.edition import RunSettings, run_edition
 from factlab.keys import ephemeral_key
 from factlab.publish import protected_tables
 from factlab.schemas.audit import AuditRecord
