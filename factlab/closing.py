@@ -394,7 +394,7 @@ class Closing:
                 for part in sorted((self.workspace.path / str(delivery.rows)).glob("*.parquet")):
                     rows = pl.read_parquet(part)
                     if rows.height:
-                        staging.write(pseudonymise(rows, key, staging.connection))
+                        staging.write(pseudonymise(rows, key))
             checkpoint("gestaged")
             report("koppelen per huishouden", len(accepted), len(accepted))
             self.households = link(staging.connection, staging.files)  # type: ignore[arg-type]  # connected in __enter__

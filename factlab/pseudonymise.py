@@ -46,15 +46,8 @@ def hmac_sha256_hex(messages: pl.Series, key: str) -> pl.Series:
 
 
 def pseudonymise(
-    frame: pl.DataFrame,
-    key: PseudonymKey,
-    connection: object = None,
-    address_column: str = "adres_sleutel",
+    frame: pl.DataFrame, key: PseudonymKey, address_column: str = "adres_sleutel"
 ) -> pl.DataFrame:
-    """Swap ``address_column`` for a ``pseudoniem`` column; every other column is kept.
-
-    ``connection`` is not used any more (the HMAC left DuckDB); it stays so that callers that
-    still pass the staging connection keep working.
-    """
+    """Swap ``address_column`` for a ``pseudoniem`` column; every other column is kept."""
     pseudonyms = hmac_sha256_hex(frame.get_column(address_column), hmac_key(key))
     return frame.with_columns(pseudonyms.rename("pseudoniem")).drop(address_column)

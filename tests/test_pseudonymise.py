@@ -63,12 +63,6 @@ def test_pseudonymise_replaces_address_and_keys_with_the_hex_secret() -> None:
     assert pseudonyms[0] == expected
 
 
-def test_pseudonymise_accepts_the_callers_staging_connection() -> None:
-    key = derive_edition_key(b"m" * 32, "2026")
-    frame = pl.DataFrame({"adres_sleutel": ["1503AB|12||"]})
-    assert pseudonymise(frame, key, object()).equals(pseudonymise(frame, key))
-
-
 def test_key_never_appears_in_an_error_or_a_plan() -> None:
     """A plugin failure (here: numbers instead of text) reports the plan, never the key.
 
