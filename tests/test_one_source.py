@@ -26,7 +26,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from attacker import EDITIONS, PROVENANCE
+from attacker import EDITIONS, PROVENANCE, report_html
 
 from factlab import publish
 from factlab.certificate import build_certificate
@@ -35,7 +35,6 @@ from factlab.disclose import DisclosureError, gate
 from factlab.quality import table_expectations
 from factlab.report import narrative
 from factlab.report.format import is_gemeente, is_wijk
-from factlab.report.render import render_report
 from factlab.schemas import areas
 from factlab.schemas.disclosure import (
     DEFAULT_RULES,
@@ -144,16 +143,7 @@ def test_every_label_states_the_rules_in_force() -> None:
     edition = EDITIONS["normaal"]
     area = edition.area()
     protected = edition.publish(rules)
-    page = html.unescape(
-        render_report(
-            protected.tables,
-            gemeente_code=area.code,
-            gemeente_naam=area.naam,
-            kaart=None,
-            provenance=PROVENANCE,
-            rules=rules,
-        )
-    )
+    page = html.unescape(report_html(protected, area, rules))
     notes = " ".join(text for _, text in publish._notes(PROVENANCE, rules, None))
     suite = " ".join(e.naam for e in table_expectations("kerncijfers", ["huishoudens"], rules))
     suite += " ".join(
