@@ -125,7 +125,7 @@ class _XmlStream:
             self.parser.Parse(b"", True)
             yield
         except (
-            KeyError,
+            LookupError,  # KeyError, or an XML declaration naming an encoding Python lacks
             ValueError,
             RuntimeError,
             NotImplementedError,

@@ -117,6 +117,7 @@ def _members(workbook: bytes) -> dict[str, bytes]:
     position=st.integers(0, 2_000),
     insert=st.binary(max_size=30) | st.sampled_from([b"<", b"&", b"<!DOCTYPE x>", b'"', b"\x00"]),
 )
+@example(member="_rels/.rels", position=31, insert=b"-")  # encoding="U-TF-8": a LookupError
 def test_a_workbook_with_a_damaged_part(member: str, position: int, insert: bytes) -> None:
     members = _members(VALID_XLSX)
     part = members[member]
