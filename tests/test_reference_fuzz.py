@@ -80,7 +80,8 @@ def test_a_hostile_reference_file_is_refused_without_echo(reader: str, case: str
 @FUZZ
 @given(data=st.binary(max_size=400) | st.text(max_size=300).map(str.encode))
 @example(data=b"\r\x00")  # a lone CR before a NUL: the csv module refused it uncaught
+@example(data=b"catalogus.cs")  # bytes that spell the file's name: naming the file is no echo
 def test_random_bytes_are_read_or_refused_without_echo(reader: str, data: bytes) -> None:
     name, read = READERS[reader]
-    message = _read(read, name, data)
+    message = _read(read, name, data).replace(name, "")  # the file's own name may be named
     assert _echoes(message, data) == []
