@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from factlab.config import GEMEENTE_PATTERN, load_config
+from factlab.config import GEMEENTE_PATTERN, ReleaseSettings, load_config
 from factlab.connectors.cbs import (
     BUNDLED_YEAR,
     kaart_year,
@@ -167,6 +167,13 @@ def render_config(
         "(zie docs/tabellen.md).",
         f"drempel = {DEFAULT_RULES.threshold}",
         f"afronding = {DEFAULT_RULES.rounding}",
+        "",
+        "[vrijgave]",
+        "# Een gesloten editie staat ter controle tot een beoordelaar haar vrijgeeft ('factlab",
+        "# vrijgeven'); wie sloot, mag niet vrijgeven. Zonder namen mag iedere andere, met naam",
+        "# genoemde persoon; 'aantal' is hoeveel verschillende beoordelaars nodig zijn.",
+        '# beoordelaars = ["Voornaam Achternaam", "Tweede Beoordelaar"]',
+        f"aantal = {ReleaseSettings().required}",
         "",
         "[aanlevering]",
         "# Een bestand gaat in quarantaine als meer dan dit aandeel van de regels is afgewezen.",

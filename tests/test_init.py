@@ -24,7 +24,7 @@ from cbs_fixtures import (
 from typer.testing import CliRunner
 
 from factlab.cli import app
-from factlab.config import load_config
+from factlab.config import ReleaseSettings, load_config
 from factlab.connectors.cbs import read_pc6hnr, read_wijken, read_wijkkaart
 from factlab.disclose import round_count
 from factlab.edition import RunSettings, run_edition
@@ -159,6 +159,14 @@ def test_init_offline_with_only_the_address_table(zoeterwoude: Downloads, tmp_pa
     assert config.kaart is None
     assert read_wijken(config.wijken)["woningen"].sum() == 4142  # bundled CBS kerncijfers 2024
     assert any("meegeleverde CBS-kerncijfers 2024" in note for note in result.notes)
+    # The release section is there, with the defaults, and its commented example is valid.
+    assert config.release == ReleaseSettings()
+    text = result.config.read_text(encoding="utf-8")
+    result.config.write_text(text.replace("# beoordelaars = ", "beoordelaars = "), "utf-8")
+    assert load_config(result.config).release.reviewers == (
+        "Voornaam Achternaam",
+        "Tweede Beoordelaar",
+    )
 
 
 @pytest.mark.parametrize(
