@@ -48,6 +48,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help names config sections like [vrijgave]: text, not markup
 )
 console = Console(stderr=True)
 

@@ -55,6 +55,15 @@ def test_every_command_has_help(command: list[str]) -> None:
     assert "Usage" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("command", "section"), [("vrijgeven", "[vrijgave]"), ("open", "[editie]")]
+)
+def test_help_names_config_sections_as_written(command: str, section: str) -> None:
+    """A config section in square brackets is text, not markup the help swallows."""
+    result = _factlab(command, "--help")
+    assert section in " ".join(result.stdout.split())
+
+
 def test_demo_runs_the_whole_pipeline_and_says_where_results_are(tmp_path: Path) -> None:
     result = _factlab("demo", "--out", "demo", cwd=tmp_path)  # relative, as a new user types it
     assert result.returncode == 0, result.stderr
