@@ -7,10 +7,12 @@ it runs. The order of effects keeps "nothing lost" and "kill and rerun gives the
    plausibly in this gemeente); an edition that fails is refused unless the analyst closes it
    explicitly as incomplete with a reason, which the report then states;
 2. the checked rows of every accepted delivery are pseudonymised into the staging folder and
-   linked per household (:mod:`factlab.link`); the household table is checked;
+   linked per household (:mod:`factlab.link`);
 3. the review folder ``<out>/.ter-controle/<edition>/`` (its parent 0700, like the workspace) is
-   written atomically, file by file: household table, published tables, report, receipts;
-   ``audit.json`` last marks it complete;
+   written atomically, file by file: published tables; then the verdict of both quality suites
+   (household table and tables, :class:`factlab.quality.QualityRun`, which ran beside the close
+   in a helper process) — a failure removes all but the Data Docs; then the household table,
+   report, receipts; ``audit.json`` last marks it complete;
 4. the state becomes ``ter_controle``: nothing is in ``<out>/<edition>/`` yet and the raw
    deliveries are kept.
 
@@ -66,7 +68,7 @@ from factlab.link import link
 from factlab.names import file_stem
 from factlab.pseudonymise import pseudonymise
 from factlab.publish import publish_report, publish_tables
-from factlab.quality import Quality, check_households, check_tables
+from factlab.quality import Quality, QualityRun
 from factlab.safe_text import neutralise
 from factlab.schemas.audit import (
     RELEASE_KEY,
@@ -363,6 +365,11 @@ class Closing:
     quality: Quality | None = None
     protected: Protected | None = None
     closed_by: str | None = None  # the analyst; may not release the edition
+    quality_run: QualityRun = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Started first: Great Expectations imports in its own process while the close links.
+        self.quality_run = QualityRun(self.edition_dir / QUALITY_FOLDER)
 
     @property
     def edition_dir(self) -> Path:
@@ -413,20 +420,10 @@ class Closing:
         return self.households.height
 
     def check_households(self) -> None:
-        """The household table's quality suite; then the table is written (service account only)."""
+        """Hand the household table to its quality suite, which runs while the tables are
+        protected; :meth:`check_quality` waits for the verdict."""
         assert self.households is not None, "link first"
-        catalogue = load_catalogue(self.config.catalogue)
-        self.quality = check_households(
-            self.households, self.edition_dir / QUALITY_FOLDER, catalogue
-        )
-        self.provenance = self._audit().with_quality(self.quality.summary())
-        _stop_if_failed(self.quality, self.edition_dir)
-        buffer = io.BytesIO()
-        self.households.write_parquet(buffer)
-        atomic_write_bytes(
-            self.edition_dir / HOUSEHOLDS_FILE, buffer.getvalue(), mode=HOUSEHOLDS_MODE
-        )
-        checkpoint("huishoudens")
+        self.quality_run.households(self.households, load_catalogue(self.config.catalogue))
 
     def publish_tables(self) -> None:
         """Analyse, protect and write the published tables (refused whole if any cell leaks)."""
@@ -476,14 +473,24 @@ class Closing:
                     "periode één editie, of trek de eerdere in voordat u deze publiceert."
                 )
 
-    def check_tables(self) -> None:
-        """The published tables' quality suite, on the files as written."""
-        assert self.quality is not None, "check the households first"
-        self.quality = self.quality.merge(
-            check_tables(self.edition_dir, self.edition_dir / QUALITY_FOLDER, self.rules)
-        )
+    def check_quality(self) -> None:
+        """The published tables' suite on the files as written, then the verdict of both
+        suites; only then is the household table written (service account only)."""
+        assert self.households is not None, "link first"
+        self.quality_run.tables(self.edition_dir, self.rules)
+        self.quality = self.quality_run.result()
         self.provenance = self._audit().with_quality(self.quality.summary())
         _stop_if_failed(self.quality, self.edition_dir)
+        buffer = io.BytesIO()
+        self.households.write_parquet(buffer)
+        atomic_write_bytes(
+            self.edition_dir / HOUSEHOLDS_FILE, buffer.getvalue(), mode=HOUSEHOLDS_MODE
+        )
+        checkpoint("huishoudens")
+
+    def cancel(self) -> None:
+        """The close stopped before its end: no quality verdict is awaited any more."""
+        self.quality_run.cancel()
 
     def publish_report(self) -> None:
         """The report, which summarises every check above."""
@@ -579,11 +586,15 @@ def close_edition(
     if isinstance(closing, Closed):
         return closing
     report = progress or (lambda what, done, total: None)
-    closing.link(key, report)
-    closing.check_households()
-    report("publiceren: tabellen en rapport", 1, 1)
-    closing.publish_tables()
-    closing.check_tables()
+    try:
+        closing.link(key, report)
+        closing.check_households()
+        report("publiceren: tabellen en rapport", 1, 1)
+        closing.publish_tables()
+        closing.check_quality()
+    except BaseException:
+        closing.cancel()
+        raise
     closing.publish_report()
     return closing.finish()
 

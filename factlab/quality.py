@@ -10,12 +10,14 @@ change there. A failure stops the run before ``audit.json``, so nothing is publi
 
 Great Expectations 1.x validates pandas frames; it runs in an ephemeral context (no project
 folder, nothing written but the Data Docs into ``<out>/<edition>/kwaliteit/``) with usage
-statistics off. It is imported inside the functions: the CLI starts without paying for it.
-Its cost is fixed, not per row (seconds of import, then about 0.1-0.3 s per checkpoint and a
-second of Data Docs rendering), so each suite is handed to the store whole and the household
-suite sees distinct values only (:func:`distinct_rows`). Importing it in a background thread
-while the uploads are read was measured and dropped: the import holds the GIL, and the run was
-no faster (docs/schaal.md).
+statistics off. Its cost is fixed, not per row (1.6 s of import, then a few hundredths of a
+second per checkpoint and half a second of Data Docs rendering), so it runs in a helper process
+beside the close (:class:`QualityRun`, :mod:`factlab.quality_process`): started with the close,
+it imports while the close links, validates the household table while the tables are
+protected, and only the table suite and the Data Docs (rendered once, for both suites) remain
+between the written tables and the report. Each suite is handed to the store whole, and the
+household suite sees distinct values only (:func:`distinct_rows`). Importing it in a background
+thread was measured and dropped: the import holds the GIL (docs/schaal.md).
 
 Data Docs load their styling from CDNs, so the run also keeps a self-contained summary
 (:meth:`Quality.summary`) that the report renders from the audit record.
@@ -23,9 +25,11 @@ Data Docs load their styling from CDNs, so the run also keeps a self-contained s
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +39,7 @@ import polars as pl
 
 from factlab.catalogue import DOMAINS, load_catalogue
 from factlab.names import ORGANISATION_PATTERN
+from factlab.quality_process import CallFailed, HelperProcess, ProcessGone
 from factlab.schemas import areas
 from factlab.schemas.audit import CheckOutcome, QualitySummary
 from factlab.schemas.disclosure import DEFAULT_RULES, DisclosureRules
@@ -96,13 +101,6 @@ def _import_great_expectations() -> None:
     import great_expectations  # noqa: F401
 
 
-def _context(docs_dir: Path):
-    _import_great_expectations()
-    import great_expectations as gx
-
-    return gx, _new_context(gx, docs_dir.resolve())  # GE wants absolute
-
-
 def _new_context(gx: Any, docs_dir: Path) -> Any:
     from great_expectations.data_context.types.base import (
         DataContextConfig,
@@ -128,13 +126,24 @@ def _new_context(gx: Any, docs_dir: Path) -> Any:
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
-def _run(batches: Iterable[tuple[str, pl.DataFrame, list[_Expect]]], docs_dir: Path) -> Quality:
-    """Validate each (name, frame, expectations) as a checkpoint, then build the Data Docs."""
-    batches = list(batches)
-    if not batches:
-        return Quality()
-    gx, context = _context(docs_dir)
-    source = context.data_sources.add_pandas("factlab")
+Batch = tuple[str, pl.DataFrame, list[_Expect]]
+
+#: In the helper process: one ephemeral context per Data Docs folder (one per close), so every
+#: suite of a close lands in one site, rendered once.
+_CONTEXTS: dict[str, Any] = {}
+
+
+def _validate(docs_dir: str, batches: list[Batch]) -> tuple[Check, ...]:
+    """Validate each (name, frame, expectations) as a checkpoint (runs in the helper process)."""
+    _import_great_expectations()
+    import great_expectations as gx
+
+    if docs_dir not in _CONTEXTS:
+        context = _new_context(gx, Path(docs_dir))
+        context.data_sources.add_pandas("factlab")
+        _CONTEXTS[docs_dir] = context
+    context = _CONTEXTS[docs_dir]
+    source = context.data_sources.get("factlab")
     checks: list[Check] = []
     for name, frame, expectations in batches:
         built = []
@@ -153,8 +162,126 @@ def _run(batches: Iterable[tuple[str, pl.DataFrame, list[_Expect]]], docs_dir: P
         ).run(batch_parameters={"dataframe": frame.to_pandas()})
         for run in result.run_results.values():
             checks.extend(_check(name, outcome) for outcome in run.results)
-    context.build_data_docs()  # once, for all suites: a rebuild per checkpoint costs seconds
-    return Quality(tuple(checks))
+    return tuple(checks)
+
+
+def _build_docs(docs_dir: str) -> None:
+    """Render the Data Docs of every suite validated into ``docs_dir`` (helper process)."""
+    context = _CONTEXTS.pop(docs_dir, None)
+    if context is not None:
+        context.build_data_docs()  # once, for all suites: a rebuild per checkpoint costs seconds
+
+
+#: Helper processes no close is using, kept for the next close of this process (the test
+#: suite then imports Great Expectations once per worker, not once per close).
+_IDLE: list[HelperProcess] = []
+_IDLE_LOCK = threading.Lock()
+
+
+def _helper() -> HelperProcess:
+    """An idle helper process, or a new one that starts importing Great Expectations now."""
+    while True:
+        with _IDLE_LOCK:
+            helper = _IDLE.pop() if _IDLE else None
+        if helper is None:
+            break
+        with contextlib.suppress(CallFailed, ProcessGone):
+            helper.replies()  # what a cancelled close left running
+        if helper.idle:
+            return helper
+        helper.stop()
+    helper = HelperProcess()
+    helper.call(_import_great_expectations, wanted=False)
+    return helper
+
+
+def _keep(helper: HelperProcess) -> None:
+    with _IDLE_LOCK:
+        _IDLE.append(helper)
+
+
+class QualityRun:
+    """The quality suites of one close, run in a helper process beside it.
+
+    Made when the close starts, so Great Expectations imports while the close links. The
+    suites are handed over as soon as their data exist (:meth:`households`, :meth:`tables`)
+    and validated while the close goes on; :meth:`result` waits for the verdict and renders
+    the Data Docs once. If the helper process dies, :meth:`result` starts a new one and
+    validates everything again (once).
+    """
+
+    def __init__(self, docs_dir: Path) -> None:
+        self._docs = str(docs_dir.resolve())  # GE wants absolute
+        #: Each suite handed over (by name), to validate again in a new helper if need be.
+        self._suites: dict[str, list[Batch]] = {}
+        self._helper: HelperProcess | None = _helper()
+
+    def _submit(self, suite: str, batches: list[Batch]) -> None:
+        if not batches:
+            return
+        self._suites[suite] = batches
+        if self._helper is not None:
+            self._helper.call(_validate, self._docs, batches)
+
+    def households(self, households: pl.DataFrame, catalogue: pl.DataFrame | None = None) -> None:
+        """Hand over the household-table suite; it runs while the close goes on."""
+        codes = (catalogue if catalogue is not None else load_catalogue()).get_column("code")
+        expectations = household_expectations(codes)
+        frame = distinct_rows(_household_frame(households), expectations)
+        self._submit("huishoudens", [("huishoudens", frame, expectations)])
+
+    def tables(self, edition_dir: Path, rules: DisclosureRules = DEFAULT_RULES) -> None:
+        """Hand over the published-tables suite over ``<edition>/tabellen/*.csv`` as written.
+
+        ``rules`` must be the edition's disclosure rules: the suite checks the counts against
+        them.
+        """
+        self._submit("tabellen", table_batches(edition_dir, rules))
+
+    def result(self) -> Quality:
+        """Wait for every suite handed over, render the Data Docs, and give the verdict."""
+        try:
+            checks = self._collect()
+        except ProcessGone:
+            self._drop()
+            checks = self._collect()  # a new helper process, everything again
+        assert self._helper is not None
+        _keep(self._helper)
+        self._helper = None
+        return Quality(tuple(check for found in checks for check in found))
+
+    def _collect(self) -> list[tuple[Check, ...]]:
+        if self._helper is None:
+            self._helper = _helper()
+            for batches in self._suites.values():
+                self._helper.call(_validate, self._docs, batches)
+        self._helper.call(_build_docs, self._docs, wanted=False)
+        try:
+            return self._helper.replies()
+        except CallFailed as error:
+            _keep(self._helper)
+            self._helper = None
+            raise RuntimeError(
+                f"de kwaliteitscontrole kon niet worden uitgevoerd ({error})"
+            ) from None
+
+    def _drop(self) -> None:
+        if self._helper is not None:
+            self._helper.stop()
+        self._helper = None
+
+    def cancel(self) -> None:
+        """The close stopped early: the helper goes back, its suites left to finish unread."""
+        if self._helper is not None:
+            _keep(self._helper)
+        self._helper = None
+
+
+def _run(batches: Iterable[Batch], docs_dir: Path) -> Quality:
+    """Validate each (name, frame, expectations) as a checkpoint, then build the Data Docs."""
+    run = QualityRun(docs_dir)
+    run._submit("suite", list(batches))
+    return run.result()
 
 
 def _check(suite: str, outcome: Any) -> Check:
@@ -311,11 +438,10 @@ def distinct_rows(frame: pl.DataFrame, expectations: list[_Expect]) -> pl.DataFr
 def check_households(
     households: pl.DataFrame, docs_dir: Path, catalogue: pl.DataFrame | None = None
 ) -> Quality:
-    """Run the household-table suite; Data Docs go to ``docs_dir``."""
-    codes = (catalogue if catalogue is not None else load_catalogue()).get_column("code")
-    expectations = household_expectations(codes)
-    frame = distinct_rows(_household_frame(households), expectations)
-    return _run([("huishoudens", frame, expectations)], docs_dir)
+    """Run the household-table suite and wait for it; Data Docs go to ``docs_dir``."""
+    run = QualityRun(docs_dir)
+    run.households(households, catalogue)
+    return run.result()
 
 
 def _rest(column: str) -> str:
@@ -417,16 +543,11 @@ def _total_gaps(name: str, frame: pl.DataFrame, rules: DisclosureRules) -> pl.Da
     return pl.concat([pl.DataFrame(schema=schema), *gaps])
 
 
-def check_tables(
-    edition_dir: Path, docs_dir: Path, rules: DisclosureRules = DEFAULT_RULES
-) -> Quality:
-    """Run the published-tables suite over ``<edition>/tabellen/*.csv`` (if publish wrote any).
-
-    ``rules`` must be the edition's disclosure rules: the suite checks the counts against them.
-    """
+def table_batches(edition_dir: Path, rules: DisclosureRules = DEFAULT_RULES) -> list[Batch]:
+    """The published-tables suite over ``<edition>/tabellen/*.csv`` (if publish wrote any)."""
     folder = edition_dir / TABLE_FOLDER
     paths = sorted(folder.glob("*.csv")) if folder.is_dir() else []
-    batches = []
+    batches: list[Batch] = []
     gaps = []
     for path in paths:
         frame = pl.read_csv(path, infer_schema=False)
@@ -440,4 +561,13 @@ def check_tables(
             {"column_A": "marge", "column_B": "verschil", "or_equal": True},
         )
         batches.append(("totalen", pl.concat(gaps), [totals]))
-    return _run(batches, docs_dir)
+    return batches
+
+
+def check_tables(
+    edition_dir: Path, docs_dir: Path, rules: DisclosureRules = DEFAULT_RULES
+) -> Quality:
+    """Run the published-tables suite and wait for it (see :meth:`QualityRun.tables`)."""
+    run = QualityRun(docs_dir)
+    run.tables(edition_dir, rules)
+    return run.result()

@@ -70,9 +70,10 @@ def link_task(closing: Closing, key_mode: KeyMode) -> int:
     return closing.link(key)
 
 
-@task(name="huishoudens-controleren", persist_result=False, cache_policy=NO_CACHE)
+@task(name="huishoudens-aanbieden", persist_result=False, cache_policy=NO_CACHE)
 @redacted
 def households_task(closing: Closing) -> None:
+    """Hand the household table to its quality suite, which runs beside the next task."""
     closing.check_households()
 
 
@@ -83,15 +84,16 @@ def tables_task(closing: Closing) -> None:
 
 
 @task(
-    name="tabellen-controleren",
+    name="kwaliteit-controleren",
     retries=1,
     retry_delay_seconds=5,
     persist_result=False,
     cache_policy=NO_CACHE,
 )
 @redacted
-def table_checks_task(closing: Closing) -> None:
-    closing.check_tables()
+def quality_task(closing: Closing) -> None:
+    """The table suite, then the verdict of both suites (Great Expectations, in its own process)."""
+    closing.check_quality()
 
 
 @task(name="rapport", retries=1, retry_delay_seconds=5, persist_result=False, cache_policy=NO_CACHE)
@@ -143,10 +145,14 @@ def close_flow(
             workspace, run_settings.config, onvolledig, door or account()
         )
         if isinstance(closing, Closing):
-            link_task(closing, key_mode)
-            households_task(closing)
-            tables_task(closing)
-            table_checks_task(closing)
+            try:
+                link_task(closing, key_mode)
+                households_task(closing)
+                tables_task(closing)
+                quality_task(closing)
+            except BaseException:
+                closing.cancel()
+                raise
             report_task(closing)
             closed = finish_task(closing)
         else:

@@ -1,0 +1,149 @@
+"""A process beside the close that runs functions in order: where Great Expectations runs.
+
+Why a process: Great Expectations costs about 1.6 s to import and a second to validate and
+render, whatever the edition's size. In the close's own process that cost adds to the run; in
+a process of its own it imports on the other core while the close links and protects, and it
+validates the household table while the tables are protected. A thread does not help: the
+import holds the GIL (docs/schaal.md).
+
+The protocol is the smallest that is safe: the parent writes ``(function, args)`` pickles to the
+child's standard input and reads one reply per call, in order, from the pipe that was the
+child's standard output (anything the libraries print goes to standard error instead). The
+child ends when its standard input closes, so a close that ends or is killed leaves no process
+behind; it ignores Ctrl-C, which its parent handles. Calls are sent by a thread of their own: a
+large argument (the household table) fills the pipe while the child is still importing, and
+the close must not wait for that. Results must stay small (one outcome per expectation): the
+child writes them while the parent may not yet read.
+
+The data that crosses is what the quality suites see: the de-identified household table and
+the published tables, never an address, pseudonym or key.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+
+class ProcessGone(RuntimeError):
+    """The helper process ended before it answered (killed, or out of memory)."""
+
+
+class CallFailed(RuntimeError):
+    """A call raised in the helper process; the message names the exception type."""
+
+
+class HelperProcess:
+    """One child process, called in order; see the module docstring."""
+
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "factlab.quality_process"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._send = Connection(os.dup(self._process.stdin.fileno()), readable=False)
+        self._receive = Connection(os.dup(self._process.stdout.fileno()), writable=False)
+        self._process.stdin.close()
+        self._process.stdout.close()
+        #: For each call not yet answered: whether its reply is wanted.
+        self._waiting: deque[bool] = deque()
+        self._outbox: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._sender = threading.Thread(target=self._send_calls, daemon=True)
+        self._sender.start()
+
+    def _send_calls(self) -> None:
+        """The sending thread: each call in turn, until :meth:`stop` (or the child is gone)."""
+        while (call := self._outbox.get()) is not None:
+            try:
+                self._send.send(call)
+            except OSError:  # the child ended: the reader sees it and raises ProcessGone
+                return
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
+    def idle(self) -> bool:
+        """Alive, with every call answered: free for the next user."""
+        return not self._waiting and self._process.poll() is None
+
+    def call(self, function: Callable[..., Any], *args: Any, wanted: bool = True) -> None:
+        """Queue a call (returns at once); its reply is read by :meth:`replies` (dropped
+        unless ``wanted``)."""
+        self._outbox.put((function, args))
+        self._waiting.append(wanted)
+
+    def replies(self) -> list[Any]:
+        """Wait for every call sent so far; the wanted results, in order.
+
+        Raises :class:`CallFailed` (after all replies are in, so the process stays usable)
+        when a call raised, and :class:`ProcessGone` when the process ended first.
+        """
+        results: list[Any] = []
+        failed: str | None = None
+        while self._waiting:
+            try:
+                ok, value = self._receive.recv()
+            except (EOFError, OSError):
+                self._waiting.clear()
+                raise ProcessGone(
+                    "het hulpproces voor de kwaliteitscontrole is onverwacht gestopt"
+                ) from None
+            if self._waiting.popleft():
+                results.append(value)
+            if not ok and failed is None:
+                failed = value
+        if failed is not None:
+            raise CallFailed(failed)
+        return results
+
+    def stop(self) -> None:
+        """End the process: close its input, then wait briefly (kill if it does not end)."""
+        self._outbox.put(None)
+        self._sender.join(timeout=5)
+        for connection in (self._send, self._receive):
+            connection.close()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._waiting.clear()
+
+
+def _serve() -> None:
+    """The child: answer calls until standard input closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    replies = Connection(os.dup(1), readable=False)
+    os.dup2(2, 1)  # whatever a library prints goes to standard error, not into the replies
+    calls = Connection(0, writable=False)
+    while True:
+        try:
+            function, args = calls.recv()
+        except (EOFError, OSError):  # the parent ended (or was killed mid-call)
+            return
+        try:
+            reply = (True, function(*args))
+        except Exception as error:  # reported to the parent, which raises it
+            reply = (False, type(error).__name__)
+        try:
+            replies.send(reply)
+        except OSError:  # the parent ended while this call ran: nobody is waiting
+            return
+
+
+if __name__ == "__main__":
+    _serve()

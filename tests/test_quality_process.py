@@ -1,0 +1,140 @@
+"""Great Expectations' helper process: answers in order, names failures without their data,
+is replaced when it dies, never outlives a killed close, and a failed suite still stops the
+close before anything is written."""
+
+from __future__ import annotations
+
+import operator
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from factlab.closing import QUALITY_FOLDER, Closing
+from factlab.config import load_config
+from factlab.edition import AUDIT_FILE, HOUSEHOLDS_FILE, RunSettings, run_edition
+from factlab.errors import FactlabError
+from factlab.keys import ephemeral_key
+from factlab.quality import QualityRun, check_households
+from factlab.quality_process import CallFailed, HelperProcess
+from tests.households_factory import gemeente as area
+from tests.households_factory import households
+
+
+def _ended(pid: int) -> bool:
+    """Gone, or a zombie nobody reaps (its parent was killed)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status
+
+
+def _helpers_of(parent: int) -> list[int]:
+    """The helper processes this process started (found in /proc, as an operator would)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if (
+            b"factlab.quality_process" in command
+            and int(stat.rsplit(")", 1)[1].split()[1]) == parent
+        ):
+            found.append(int(entry.name))
+    return found
+
+
+def test_calls_are_answered_in_order_and_unwanted_replies_dropped() -> None:
+    helper = HelperProcess()
+    try:
+        helper.call(operator.add, 1, 2)
+        helper.call(operator.mul, 3, 4, wanted=False)
+        helper.call(operator.sub, 10, 4)
+        assert helper.replies() == [3, 6]
+        assert helper.idle
+    finally:
+        helper.stop()
+    assert _ended(helper.pid)
+
+
+def test_a_failing_call_names_the_exception_type_only_and_the_helper_stays_usable() -> None:
+    helper = HelperProcess()
+    try:
+        helper.call(int, "1503AB 12")  # a ValueError whose message would echo the text
+        helper.call(operator.add, 1, 1)
+        with pytest.raises(CallFailed) as raised:
+            helper.replies()
+        assert str(raised.value) == "ValueError"
+        helper.call(operator.add, 2, 2)
+        assert helper.replies() == [4]
+    finally:
+        helper.stop()
+
+
+def test_the_helper_ends_quietly_when_its_parent_is_killed_mid_call() -> None:
+    script = (
+        "from factlab.quality_process import HelperProcess\n"
+        "import time\n"
+        "helper = HelperProcess()\n"
+        "helper.call(time.sleep, 1.5)\n"
+        "print(helper.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None and parent.stderr is not None
+    child = int(parent.stdout.readline())
+    assert not _ended(child)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 20
+    while not _ended(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _ended(child), "the helper outlived the close that started it"
+    assert "Traceback" not in parent.stderr.read()  # the child shares its parent's stderr
+
+
+def test_a_helper_that_dies_is_replaced_and_gives_the_same_verdict(tmp_path: Path) -> None:
+    table = households(seed=5, n=200, area=area())
+    expected = check_households(table, tmp_path / "eerst")
+    run = QualityRun(tmp_path / "tweede")
+    run.households(table)
+    for pid in _helpers_of(os.getpid()):
+        os.kill(pid, signal.SIGKILL)
+    assert run.result() == expected
+    assert (tmp_path / "tweede" / "index.html").is_file()
+
+
+def test_a_failed_household_suite_stops_the_close_before_anything_is_written(
+    gemeente: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The household suite now runs while the tables are protected and written; its failure
+    must still leave nothing but the Data Docs that explain it."""
+
+    def broken_table(self: Closing) -> None:
+        assert self.households is not None
+        self.quality_run.households(self.households.with_columns(wijk_code=pl.lit("WK12")))
+
+    monkeypatch.setattr(Closing, "check_households", broken_table)
+    config = load_config(gemeente / "factlab.toml")
+    out = tmp_path / "uit"
+    settings = RunSettings(gemeente / "uploads", out, "2026", config, config.period)
+    with pytest.raises(FactlabError, match="kwaliteitscontrole is niet geslaagd") as raised:
+        run_edition(settings, ephemeral_key())
+    assert "wijkcode is een CBS-wijkcode" in str(raised.value)
+    review = out / ".ter-controle" / "2026"
+    assert [p.name for p in review.iterdir()] == [QUALITY_FOLDER]
+    assert (review / QUALITY_FOLDER / "index.html").is_file()
+    assert not (review / AUDIT_FILE).exists() and not (review / HOUSEHOLDS_FILE).exists()
+    assert not (out / "2026").exists()
