@@ -51,6 +51,7 @@ from factlab.config import (
 from factlab.errors import FactlabError
 from factlab.intake import Skipped
 from factlab.keys import PseudonymKey
+from factlab.quality import prestart as prestart_quality
 from factlab.receipts import Outcome
 from factlab.schemas.records import (
     OPEN,
@@ -414,6 +415,7 @@ def run_edition(
     On an edition that is already closed, new files are refused (they belong in a new
     edition, or wait for a rejection) and the edition is reported as it is.
     """
+    prestart_quality()  # Great Expectations imports while the uploads are checked
     checked = check_edition(settings, progress)
     closed = close(
         settings, key, incomplete_reason=incomplete_reason, progress=progress, closed_by=closed_by

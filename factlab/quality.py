@@ -25,7 +25,6 @@ Data Docs load their styling from CDNs, so the run also keeps a self-contained s
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
@@ -118,6 +117,9 @@ def _new_context(gx: Any, docs_dir: Path) -> Any:
                     "base_directory": str(docs_dir),
                 },
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                # The validation pages show every expectation with its outcome; separate pages
+                # per suite would repeat them and double the rendering time.
+                "site_section_builders": {"expectations": "0", "profiling": "0"},
             }
         },
         analytics_enabled=False,
@@ -185,9 +187,7 @@ def _helper() -> HelperProcess:
             helper = _IDLE.pop() if _IDLE else None
         if helper is None:
             break
-        with contextlib.suppress(CallFailed, ProcessGone):
-            helper.replies()  # what a cancelled close left running
-        if helper.idle:
+        if helper.alive:
             return helper
         helper.stop()
     helper = HelperProcess()
@@ -198,6 +198,15 @@ def _helper() -> HelperProcess:
 def _keep(helper: HelperProcess) -> None:
     with _IDLE_LOCK:
         _IDLE.append(helper)
+
+
+def prestart() -> None:
+    """Start a helper process now, for a close that follows (``factlab run`` checks the
+    uploads first: Great Expectations imports meanwhile, on the other core)."""
+    with _IDLE_LOCK:
+        if _IDLE:
+            return
+    _keep(_helper())
 
 
 class QualityRun:
@@ -273,6 +282,7 @@ class QualityRun:
     def cancel(self) -> None:
         """The close stopped early: the helper goes back, its suites left to finish unread."""
         if self._helper is not None:
+            self._helper.forget()
             _keep(self._helper)
         self._helper = None
 

@@ -76,9 +76,13 @@ class HelperProcess:
         return self._process.pid
 
     @property
-    def idle(self) -> bool:
-        """Alive, with every call answered: free for the next user."""
-        return not self._waiting and self._process.poll() is None
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def forget(self) -> None:
+        """Drop the replies of every call sent so far: a next user of this process reads only
+        its own (the calls still run first, in order)."""
+        self._waiting = deque(False for _ in self._waiting)
 
     def call(self, function: Callable[..., Any], *args: Any, wanted: bool = True) -> None:
         """Queue a call (returns at once); its reply is read by :meth:`replies` (dropped
@@ -90,7 +94,7 @@ class HelperProcess:
         """Wait for every call sent so far; the wanted results, in order.
 
         Raises :class:`CallFailed` (after all replies are in, so the process stays usable)
-        when a call raised, and :class:`ProcessGone` when the process ended first.
+        when a wanted call raised, and :class:`ProcessGone` when the process ended first.
         """
         results: list[Any] = []
         failed: str | None = None
@@ -102,9 +106,11 @@ class HelperProcess:
                 raise ProcessGone(
                     "het hulpproces voor de kwaliteitscontrole is onverwacht gestopt"
                 ) from None
-            if self._waiting.popleft():
+            if not self._waiting.popleft():
+                continue
+            if ok:
                 results.append(value)
-            if not ok and failed is None:
+            elif failed is None:
                 failed = value
         if failed is not None:
             raise CallFailed(failed)
