@@ -9,8 +9,9 @@ import holds the GIL (docs/schaal.md).
 The protocol is the smallest that is safe: the parent writes ``(function, args)`` pickles to the
 child's standard input and reads one reply per call, in order, from the pipe that was the
 child's standard output (anything the libraries print goes to standard error instead). The
-child ends when its standard input closes, so a close that ends or is killed leaves no process
-behind; it ignores Ctrl-C, which its parent handles. Calls are sent by a thread of their own: a
+child ends when its standard input closes or its parent is gone (checked five times a second,
+also during a call), so a close that ends or is killed leaves no process behind, nor one still
+importing for nobody; it ignores Ctrl-C, which its parent handles. Calls are sent by a thread of their own: a
 large argument (the household table) fills the pipe while the child is still importing, and
 the close must not wait for that. Results must stay small (one outcome per expectation): the
 child writes them while the parent may not yet read.
@@ -27,6 +28,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -130,9 +132,18 @@ class HelperProcess:
         self._waiting.clear()
 
 
+def _orphaned(parent: int) -> None:
+    """End the child as soon as its parent is gone, even in the middle of a call (an import
+    of seconds, say): nobody will read the result, and the CPU is the next run's."""
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(0)
+
+
 def _serve() -> None:
-    """The child: answer calls until standard input closes."""
+    """The child: answer calls until standard input closes or the parent ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_orphaned, args=(os.getppid(),), daemon=True).start()
     replies = Connection(os.dup(1), readable=False)
     os.dup2(2, 1)  # whatever a library prints goes to standard error, not into the replies
     calls = Connection(0, writable=False)
