@@ -9,10 +9,10 @@ it runs. The order of effects keeps "nothing lost" and "kill and rerun gives the
 2. the checked rows of every accepted delivery are pseudonymised into the staging folder and
    linked per household (:mod:`factlab.link`);
 3. the review folder ``<out>/.ter-controle/<edition>/`` (its parent 0700, like the workspace) is
-   written atomically, file by file: published tables; then the verdict of both quality suites
-   (household table and tables, :class:`factlab.quality.QualityRun`, which ran beside the close
-   in a helper process) — a failure removes all but the Data Docs; then the household table,
-   report, receipts; ``audit.json`` last marks it complete;
+   written atomically, file by file: published tables, report; then the verdict of both
+   quality suites (household table and tables, :class:`factlab.quality.QualityRun`, which ran
+   beside the close in a helper process) — a failure removes all but the Data Docs; then the
+   household table, receipts; ``audit.json`` last marks it complete;
 4. the state becomes ``ter_controle``: nothing is in ``<out>/<edition>/`` yet and the raw
    deliveries are kept.
 
@@ -362,7 +362,8 @@ class Closing:
     started: str = field(default_factory=now)
     households: pl.DataFrame | None = None
     provenance: AuditRecord | None = None  # set by link()
-    quality: Quality | None = None
+    quality: Quality | None = None  # the verdict of both suites (check_quality)
+    reported_quality: Quality | None = None  # the verdict the report was written with
     protected: Protected | None = None
     closed_by: str | None = None  # the analyst; may not release the edition
     quality_run: QualityRun = field(init=False)
@@ -426,7 +427,8 @@ class Closing:
         self.quality_run.households(self.households, load_catalogue(self.config.catalogue))
 
     def publish_tables(self) -> None:
-        """Analyse, protect and write the published tables (refused whole if any cell leaks)."""
+        """Analyse, protect and write the published tables (refused whole if any cell leaks);
+        then hand the written tables to their quality suite."""
         assert self.households is not None, "link first"
         try:
             self.protected = publish_tables(
@@ -439,6 +441,7 @@ class Closing:
             raise FactlabError(
                 f"publicatie geweigerd door de openbaarmakingscontrole: {error}"
             ) from None
+        self.quality_run.tables(self.edition_dir, self.rules)
 
     def _same_period(self) -> list[Path]:
         """Published editions in the same output folder that cover the same period, and those
@@ -474,13 +477,16 @@ class Closing:
                 )
 
     def check_quality(self) -> None:
-        """The published tables' suite on the files as written, then the verdict of both
-        suites; only then is the household table written (service account only)."""
+        """The verdict of both quality suites; only then is the household table written
+        (service account only). The report was written before the verdict, as if every check
+        passed: a failure withdraws it with everything else, and a passing verdict that reads
+        otherwise (a check more, say) writes it again."""
         assert self.households is not None, "link first"
-        self.quality_run.tables(self.edition_dir, self.rules)
         self.quality = self.quality_run.result()
         self.provenance = self._audit().with_quality(self.quality.summary())
         _stop_if_failed(self.quality, self.edition_dir)
+        if self.reported_quality != self.quality:
+            self.publish_report()
         buffer = io.BytesIO()
         self.households.write_parquet(buffer)
         atomic_write_bytes(
@@ -493,8 +499,11 @@ class Closing:
         self.quality_run.cancel()
 
     def publish_report(self) -> None:
-        """The report, which summarises every check above."""
+        """The report, which summarises every check above: written while the quality suites
+        still run (their verdict as if all pass), so :meth:`check_quality` comes after."""
         assert self.protected is not None, "publish the tables first"
+        self.reported_quality = self.quality or self.quality_run.expected()
+        provenance = self._audit().with_quality(self.reported_quality.summary())
         report = self.config.report
         kaart = (
             read_wijkkaart(self.config.kaart, self.config.gemeente_code)
@@ -503,7 +512,7 @@ class Closing:
         )
         try:
             publish_report(
-                self.protected, **self._area(), kaart=kaart, provenance=self._audit(),
+                self.protected, **self._area(), kaart=kaart, provenance=provenance,
                 out_dir=self.edition_dir, rules=self.rules,
                 catalogue=load_catalogue(self.config.catalogue),
                 contact=report.contact, toelichting=report.toelichting,
@@ -591,11 +600,11 @@ def close_edition(
         closing.check_households()
         report("publiceren: tabellen en rapport", 1, 1)
         closing.publish_tables()
+        closing.publish_report()
         closing.check_quality()
     except BaseException:
         closing.cancel()
         raise
-    closing.publish_report()
     return closing.finish()
 
 

@@ -48,7 +48,7 @@ class HelperProcess:
 
     def __init__(self) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "factlab.quality_process"],
+            [sys.executable, "-m", "factlab.quality_process", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
@@ -140,10 +140,11 @@ def _orphaned(parent: int) -> None:
     os._exit(0)
 
 
-def _serve() -> None:
+def _serve(parent: int) -> None:
     """The child: answer calls until standard input closes or the parent ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_orphaned, args=(os.getppid(),), daemon=True).start()
+    # The parent's pid comes from the parent: it may be gone before this line runs.
+    threading.Thread(target=_orphaned, args=(parent,), daemon=True).start()
     replies = Connection(os.dup(1), readable=False)
     os.dup2(2, 1)  # whatever a library prints goes to standard error, not into the replies
     calls = Connection(0, writable=False)
@@ -163,4 +164,4 @@ def _serve() -> None:
 
 
 if __name__ == "__main__":
-    _serve()
+    _serve(int(sys.argv[1]))

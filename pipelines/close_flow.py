@@ -92,7 +92,7 @@ def tables_task(closing: Closing) -> None:
 )
 @redacted
 def quality_task(closing: Closing) -> None:
-    """The table suite, then the verdict of both suites (Great Expectations, in its own process)."""
+    """The verdict of both suites (Great Expectations, in its own process)."""
     closing.check_quality()
 
 
@@ -149,11 +149,11 @@ def close_flow(
                 link_task(closing, key_mode)
                 households_task(closing)
                 tables_task(closing)
+                report_task(closing)
                 quality_task(closing)
             except BaseException:
                 closing.cancel()
                 raise
-            report_task(closing)
             closed = finish_task(closing)
         else:
             closed = closing

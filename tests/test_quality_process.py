@@ -4,6 +4,7 @@ close before anything is written."""
 
 from __future__ import annotations
 
+import html
 import operator
 import os
 import signal
@@ -20,8 +21,9 @@ from factlab.config import load_config
 from factlab.edition import AUDIT_FILE, HOUSEHOLDS_FILE, RunSettings, run_edition
 from factlab.errors import FactlabError
 from factlab.keys import ephemeral_key
-from factlab.quality import QualityRun, check_households
+from factlab.quality import Quality, QualityRun, check_households
 from factlab.quality_process import CallFailed, HelperProcess
+from factlab.schemas.audit import AuditRecord
 from tests.households_factory import gemeente as area
 from tests.households_factory import households
 
@@ -132,14 +134,55 @@ def test_a_failed_household_suite_stops_the_close_before_anything_is_written(
         self.quality_run.households(self.households.with_columns(wijk_code=pl.lit("WK12")))
 
     monkeypatch.setattr(Closing, "check_households", broken_table)
-    config = load_config(gemeente / "factlab.toml")
     out = tmp_path / "uit"
-    settings = RunSettings(gemeente / "uploads", out, "2026", config, config.period)
     with pytest.raises(FactlabError, match="kwaliteitscontrole is niet geslaagd") as raised:
-        run_edition(settings, ephemeral_key())
+        _close(gemeente, out)
     assert "wijkcode is een CBS-wijkcode" in str(raised.value)
     review = out / ".ter-controle" / "2026"
     assert [p.name for p in review.iterdir()] == [QUALITY_FOLDER]
     assert (review / QUALITY_FOLDER / "index.html").is_file()
     assert not (review / AUDIT_FILE).exists() and not (review / HOUSEHOLDS_FILE).exists()
     assert not (out / "2026").exists()
+
+
+def _close(gemeente: Path, out: Path) -> None:
+    config = load_config(gemeente / "factlab.toml")
+    run_edition(
+        RunSettings(gemeente / "uploads", out, "2026", config, config.period), ephemeral_key()
+    )
+
+
+def test_the_report_written_before_the_verdict_is_the_final_one(
+    gemeente: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report is written while the suites run, as if all pass; a passing verdict must
+    read exactly so (else the report is written twice), and every check is in the report."""
+    written: list[int] = []
+    original = Closing.publish_report
+
+    def counted(self: Closing) -> None:
+        written.append(1)
+        original(self)
+
+    monkeypatch.setattr(Closing, "publish_report", counted)
+    out = tmp_path / "uit"
+    _close(gemeente, out)
+    assert len(written) == 1
+    review = out / ".ter-controle" / "2026"
+    audit = AuditRecord.read(review / AUDIT_FILE)
+    assert audit.quality is not None and audit.quality.passed
+    report = html.unescape((review / "rapport.html").read_text())
+    assert all(check.name in report for check in audit.quality.checks)
+
+
+def test_a_verdict_that_reads_otherwise_writes_the_report_again(
+    gemeente: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(QualityRun, "expected", lambda self: Quality())
+    out = tmp_path / "uit"
+    _close(gemeente, out)
+    review = out / ".ter-controle" / "2026"
+    audit = AuditRecord.read(review / AUDIT_FILE)
+    assert audit.quality is not None and audit.quality.checks
+    report = html.unescape((review / "rapport.html").read_text())
+    assert all(check.name in report for check in audit.quality.checks)
