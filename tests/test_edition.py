@@ -264,6 +264,6 @@ def test_report_summarises_every_quality_check_of_the_run(run) -> None:
     result, _, _, _ = run
     quality = AuditRecord.read(result.edition_dir / AUDIT_FILE).quality
     assert quality is not None and quality.passed
-    assert any(c.name.startswith("tabel_") for c in quality.checks)
+    assert any(c.name.startswith("tabelcellen") for c in quality.checks)
     report = html.unescape((result.edition_dir / "rapport.html").read_text(encoding="utf-8"))
     assert all(c.name in report for c in quality.checks)

@@ -32,7 +32,7 @@ from factlab import publish
 from factlab.certificate import build_certificate
 from factlab.config import ConfigError, disclosure_rules
 from factlab.disclose import DisclosureError, gate
-from factlab.quality import table_expectations
+from factlab.quality import table_batches, table_expectations
 from factlab.report import narrative
 from factlab.report.format import is_gemeente, is_wijk
 from factlab.schemas import areas
@@ -42,7 +42,7 @@ from factlab.schemas.disclosure import (
     MIN_THRESHOLD,
     DisclosureRules,
 )
-from factlab.schemas.tables import CONTRACTS, GEBIED, Column
+from factlab.schemas.tables import CONTRACTS, GEBIED, TABLE_FOLDER, Column
 from factlab.setup_edition import render_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,11 +145,7 @@ def test_every_label_states_the_rules_in_force() -> None:
     protected = edition.publish(rules)
     page = html.unescape(report_html(protected, area, rules))
     notes = " ".join(text for _, text in publish._notes(PROVENANCE, rules, None))
-    suite = " ".join(e.naam for e in table_expectations("kerncijfers", ["huishoudens"], rules))
-    suite += " ".join(
-        e.naam
-        for e in table_expectations("kerncijfers", list(CONTRACTS["kerncijfers"].names), rules)
-    )
+    suite = " ".join(e.naam for batch in table_expectations(rules).values() for e in batch)
     certificate = build_certificate(protected, rules).regels
     for text in (page, notes):
         assert f"0 tot en met {rules.threshold}" in text or f"0 t/m {rules.threshold}" in text
@@ -220,7 +216,7 @@ def test_every_published_column_has_a_dutch_heading_and_definition() -> None:
 
 
 def test_a_new_column_in_the_contract_reaches_every_check_doc_and_label(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Add a count column to one contract: the gate refuses the old table, the suite expects
     the column, the published type includes it, and the doc and label checks ask for it."""
@@ -234,9 +230,11 @@ def test_a_new_column_in_the_contract_reaches_every_check_doc_and_label(
     monkeypatch.setitem(CONTRACTS, "domeinen", replace(contract, columns=(*contract.columns, new)))
     with pytest.raises(DisclosureError, match="huishoudens_nieuw"):
         gate("domeinen", old)
-    suite = table_expectations("domeinen", [*CONTRACTS["domeinen"].names])
-    assert any("huishoudens_nieuw" in e.naam for e in suite)
-    assert "huishoudens_nieuw" in suite[0].kwargs["column_list"]
+    (tmp_path / TABLE_FOLDER).mkdir()
+    old.write_csv(tmp_path / TABLE_FOLDER / "domeinen.csv")
+    tables = {name: frame for name, frame, _ in table_batches(tmp_path)}["tabellen"]
+    written, expected = tables.row(0)[1:]
+    assert "huishoudens_nieuw" in expected and "huishoudens_nieuw" not in written
     assert CONTRACTS["domeinen"].schema["huishoudens_nieuw"] == pl.Int64()
     assert "domeinen.huishoudens_nieuw ontbreekt" in doc_problems()
     assert "huishoudens_nieuw: geen kop" in label_problems()

@@ -81,10 +81,12 @@ def test_published_tables_suite_follows_the_rules(
     small = sum(n <= threshold for n in range(40))
     off = sum(n % rounding != 0 for n in range(40))
     failed = {c.naam: c.toelichting for c in result.checks if not c.geslaagd}
-    column = "huishoudens_met_voorziening"
-    assert failed[f"tabel_kerncijfers: {column}: nooit 0-{threshold}"].startswith(f"{small} ")
-    assert failed[f"tabel_kerncijfers: {column}: veelvoud van {rounding}"].startswith(f"{off} ")
-    assert len(failed) == 6  # three count columns, two rules each, nothing else
+    counts = len(CONTRACTS["kerncijfers"].role("count"))  # every count column holds the row's n
+    below = failed[f"tabelcellen: elke telling: nooit 0-{threshold}"]
+    off_base = failed[f"tabelcellen: elke telling: veelvoud van {rounding}"]
+    assert below == f"{small * counts} waarde(n) buiten de verwachting (tabellen: kerncijfers)"
+    assert off_base == f"{off * counts} waarde(n) buiten de verwachting (tabellen: kerncijfers)"
+    assert len(failed) == 2  # the two rules, nothing else
 
 
 def test_a_count_that_is_not_a_number_fails(tmp_path: Path) -> None:
@@ -99,12 +101,27 @@ def test_gebied_code_in_the_tables_suite(tmp_path: Path, code: str, ok: bool) ->
     assert check_tables(_tables(tmp_path, "20", code=code), tmp_path / "docs").passed is ok
 
 
-def test_unknown_table_or_extra_column_fails(tmp_path: Path) -> None:
+def test_unknown_table_or_extra_column_fails_naming_the_table(tmp_path: Path) -> None:
     edition = _tables(tmp_path, "20")
     pl.DataFrame({"postcode": ["1503AB"]}).write_csv(edition / "tabellen" / "adressen.csv")
-    assert "tabel_adressen: tabel heeft een contract" in _failed(
-        check_tables(edition, tmp_path / "d")
-    )
+    result = check_tables(edition, tmp_path / "d")
+    failed = {c.naam: c.toelichting for c in result.checks if not c.geslaagd}
+    assert set(failed) == {
+        "tabellen: elke tabel heeft een contract",
+        "tabellen: alleen de kolommen van het contract, in zijn volgorde",
+    }
+    assert all(text.endswith("(tabellen: adressen)") for text in failed.values())
+    assert "1503AB" not in " ".join(c.toelichting for c in result.checks)
+
+
+def test_a_column_more_or_out_of_order_fails(tmp_path: Path) -> None:
+    edition = _tables(tmp_path, "20")
+    path = edition / "tabellen" / "kerncijfers.csv"
+    frame = pl.read_csv(path, infer_schema=False)
+    frame.with_columns(extra=pl.lit("1")).write_csv(path)
+    assert not check_tables(edition, tmp_path / "a").passed
+    frame.select(reversed(frame.columns)).write_csv(path)
+    assert not check_tables(edition, tmp_path / "b").passed
 
 
 def test_no_tables_no_checks(tmp_path: Path) -> None:
@@ -135,7 +152,7 @@ def test_one_area_code_definition_drives_every_check(monkeypatch: pytest.MonkeyP
 
     def regexes() -> set[str]:
         found = [e.kwargs.get("regex", "") for e in household_expectations(["X"])]
-        found += [e.kwargs.get("regex", "") for e in table_expectations("domeinen", [])]
+        found += [e.kwargs.get("regex", "") for e in table_expectations()["tabelcellen"]]
         return {r for r in found if "WK" in r or "BU" in r}
 
     amsterdam = pl.DataFrame(

@@ -349,7 +349,7 @@ def production_date(provenance: AuditRecord) -> str:
 #: Quality suites in plain Dutch: suite name (or prefix) -> what it guarantees.
 QUALITY_GROUPS: tuple[tuple[str, str], ...] = (
     ("huishoudens", "Huishoudtabel bevat alleen toegestane kolommen en geldige codes"),
-    ("tabel_", "Gepubliceerde tabellen volgen hun contract (kolommen, afronding, geheimhouding)"),
+    ("tabel", "Gepubliceerde tabellen volgen hun contract (kolommen, afronding, geheimhouding)"),
     ("totalen", "Totalen kloppen binnen de afronding met de som van de wijken"),
 )
 
