@@ -3,9 +3,16 @@
 The national table is 7.8 M rows and ~250 MB of CSV. Parsing it costs seconds and 1-3 GB on
 every run, and joining each upload batch against all of it costs tens of seconds more, while
 an edition touches only the postcodes its partners delivered. So the CSV is parsed once (by
-:func:`factlab.connectors.cbs.read_pc6hnr`, with the same checks and messages) into a Parquet copy
-sorted by an integer postcode key, and every run reads only the row groups of the postcodes
-present in its uploads.
+:func:`factlab.connectors.cbs.read_pc6hnr_batches`, with the same checks and messages) into a
+Parquet copy sorted by an integer postcode key, and every run reads only the row groups of the
+postcodes present in its uploads.
+
+Preparing streams the CSV in batches and never holds the table whole. CBS publishes the table
+in postcode and huisnummer order: then each batch is checked to continue that order and
+written as it comes (one pass, the duplicates of an address then neighbours). A table in any
+other order is sorted in key ranges instead: the rows are spilled per range to a temporary
+folder beside the copy (removed afterwards), then each range is sorted and written in turn.
+Both give exactly the rows, in exactly the order, of sorting the whole table at once.
 
 The copy lives in a cache folder (``$FACTLAB_CACHE`` or ``~/.cache/factlab``), named after the
 CSV's name, size and modification time: a new CBS release (a new file, or the old one
@@ -17,23 +24,26 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import polars as pl
 
-from factlab.connectors.cbs import read_pc6hnr_sorted
+from factlab.connectors.cbs import read_pc6hnr_batches, read_pc6hnr_keyed
 
 CACHE_ENVIRONMENT = "FACTLAB_CACHE"
 _FORMAT_VERSION = "1"
 _ROW_GROUP_ROWS = 64_000
+_KEY_RANGES = 32  # ranges of the postcode key a table out of order is sorted in
+_KEY_END = 10_000 * 676  # every key of a valid postcode is below this
+_NO_KEY = 1 << 40  # where a row without key sorts: after every key (nulls last)
+_ORDER = ["pc6_sleutel", "postcode", "huisnummer"]
 
-
-_LETTER_PAIRS = {
-    chr(first) + chr(second): (first - 65) * 26 + (second - 65)
-    for first in range(65, 91)
-    for second in range(65, 91)
-}
+# Two capital letters, in order: an Enum's physical value is (first - A) * 26 + (second - A).
+_LETTER_PAIRS = pl.Enum(
+    [chr(first) + chr(second) for first in range(65, 91) for second in range(65, 91)]
+)
 
 
 def postcode_key(postcode: pl.Expr) -> pl.Expr:
@@ -42,9 +52,8 @@ def postcode_key(postcode: pl.Expr) -> pl.Expr:
     Null for anything that is not four digits and two capital letters.
     """
     number = postcode.str.slice(0, 4).str.to_integer(strict=False).cast(pl.Int32)
-    letters = postcode.str.slice(4).replace_strict(
-        _LETTER_PAIRS, default=None, return_dtype=pl.Int32
-    )
+    # An Enum cast, not a replace: it streams (a replace held the national column whole).
+    letters = postcode.str.slice(4).cast(_LETTER_PAIRS, strict=False).to_physical().cast(pl.Int32)
     return pl.when(postcode.str.len_bytes() == 6).then(number * 676 + letters)
 
 
@@ -67,15 +76,127 @@ def prepare(csv: Path, cache: Path | None = None) -> Path:
     target = prepared_path(csv, cache)
     if target.is_file():
         return target
-    table = read_pc6hnr_sorted(csv, postcode_key(pl.col("postcode")))
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        table.write_parquet(partial, row_group_size=_ROW_GROUP_ROWS, statistics=True)
+        if not _write_in_file_order(csv, partial):
+            with tempfile.TemporaryDirectory(prefix=f".{target.name}.", dir=target.parent) as spill:
+                _write_sorted(_by_key_range(csv, Path(spill)), partial)
         partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)
     return target
+
+
+def _batches(csv: Path, rows_per_batch: int | None = None) -> Iterator[pl.DataFrame]:
+    return read_pc6hnr_batches(csv, postcode_key(pl.col("postcode")), rows_per_batch)
+
+
+def _sort_key() -> pl.Expr:
+    return pl.col("pc6_sleutel").cast(pl.Int64).fill_null(_NO_KEY)
+
+
+def _repeats() -> pl.Expr:
+    """Rows whose address (postcode, huisnummer) is the row before's."""
+    same = (pl.col("postcode") == pl.col("postcode").shift(1)) & (
+        pl.col("huisnummer") == pl.col("huisnummer").shift(1)
+    )
+    return same.fill_null(False)
+
+
+def _ascending() -> pl.Expr:
+    """Rows that sort after the row before (by key, postcode, huisnummer), or equal to it."""
+    key, postcode, huisnummer = _sort_key(), pl.col("postcode"), pl.col("huisnummer")
+    same_postcode = postcode == postcode.shift(1)
+    after = (key > key.shift(1)) | (
+        (key == key.shift(1))
+        & ((postcode > postcode.shift(1)) | (same_postcode & (huisnummer >= huisnummer.shift(1))))
+    )
+    return after.fill_null(True)
+
+
+def _write_in_file_order(csv: Path, target: Path) -> bool:
+    """Write the table as the CSV has it, the repeats of an address dropped; whether that was
+    key order (by key, postcode, huisnummer), else ``target`` is to be written anew.
+
+    In key order, sorting the whole table (stably) would leave every row where it is. One
+    streamed pass writes the rows and checks their order at once.
+    """
+    with read_pc6hnr_keyed(csv, postcode_key(pl.col("postcode"))) as rows:
+        write = rows.filter(~_repeats()).sink_parquet(
+            target, row_group_size=_ROW_GROUP_ROWS, statistics=True, lazy=True
+        )
+        check = rows.select(in_order=_ascending().all())
+        _, checked = pl.collect_all([write, check], engine="streaming")
+    return bool(checked.item())
+
+
+def _range() -> pl.Expr:
+    """The key range of a row, in key order; rows without key in the last."""
+    position = pl.col("pc6_sleutel").cast(pl.Int64).clip(0, _KEY_END - 1) * _KEY_RANGES // _KEY_END
+    return position.fill_null(_KEY_RANGES).cast(pl.UInt8)
+
+
+def _by_key_range(csv: Path, spill: Path) -> Iterator[pl.DataFrame]:
+    """The table sorted by key, postcode, huisnummer and file order, the repeats dropped.
+
+    Each batch's rows go to a file per key range in ``spill``; then each range is read, sorted
+    and yielded in turn, so only one range is ever held whole.
+    """
+    import pyarrow.ipc  # type: ignore[import-untyped]  # only when preparing
+
+    writers: dict[int, pyarrow.ipc.RecordBatchFileWriter] = {}
+    offset = 0
+    try:
+        for batch in _batches(csv):
+            numbered = batch.with_row_index("_rij", offset).with_columns(_reeks=_range())
+            offset += batch.height
+            for (number,), part in numbered.partition_by("_reeks", as_dict=True).items():
+                table = part.drop("_reeks").to_arrow()
+                if number not in writers:
+                    writers[number] = pyarrow.ipc.new_file(spill / f"{number}.arrow", table.schema)
+                writers[number].write_table(table)
+    finally:
+        for writer in writers.values():
+            writer.close()
+    if not writers:  # no rows (then the table would have been in order)
+        yield pl.DataFrame(schema=batch.schema)
+        return
+    for number in sorted(writers):
+        part = pl.read_ipc(spill / f"{number}.arrow")
+        ordered = part.sort([*_ORDER, "_rij"], nulls_last=True)
+        yield ordered.filter(~_repeats()).drop("_rij")
+
+
+def _write_sorted(frames: Iterator[pl.DataFrame], target: Path) -> None:
+    """Write ``frames`` in turn to one Parquet file, in row groups of ``_ROW_GROUP_ROWS``."""
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]  # only when preparing
+
+    writer: pq.ParquetWriter | None = None
+    pending: list[pl.DataFrame] = []
+    rows = 0
+
+    def write(frame: pl.DataFrame) -> None:
+        nonlocal writer
+        table = frame.to_arrow()
+        if writer is None:
+            writer = pq.ParquetWriter(target, table.schema, compression="zstd")
+        writer.write_table(table, row_group_size=_ROW_GROUP_ROWS)
+
+    try:
+        for frame in frames:
+            pending.append(frame)
+            rows += frame.height
+            if rows >= _ROW_GROUP_ROWS:
+                whole = pl.concat(pending)
+                cut = rows - rows % _ROW_GROUP_ROWS
+                write(whole.head(cut))
+                pending, rows = [whole.slice(cut)], rows - cut
+        if rows or writer is None:
+            write(pl.concat(pending))
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def read_pc6hnr_prepared(
