@@ -5,6 +5,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from cbs_fixtures import write_pc6hnr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -152,3 +153,196 @@ def test_one_gemeente_is_the_csv_table_filtered_to_it(csv: Path, tmp_path: Path)
     found = read_pc6hnr_prepared(csv, cache=tmp_path / "cache", gemeente_code="GM0479")
     expected = read_pc6hnr(csv).filter(pl.col("gemeente_code") == "GM0479")
     assert found.sort(KEY).equals(expected.sort(KEY)) and found.height > 0
+
+
+# --------------------------------------------------------------------------- the copy itself
+# Preparing streams the CSV: a table in key order is written as it comes, any other order is
+# sorted per key range. Either way the copy must hold exactly what the earlier preparation
+# held: read_pc6hnr's rows (the first of each address) with the key, sorted as a whole.
+
+
+def _sorted_whole(path: Path) -> pl.DataFrame:
+    """The earlier preparation: the whole table in memory, one stable sort."""
+    return (
+        read_pc6hnr(path)
+        .with_columns(pc6_sleutel=postcode_key(pl.col("postcode")))
+        .sort(["pc6_sleutel", *KEY], nulls_last=True, maintain_order=True)
+    )
+
+
+def _copy(path: Path, cache: Path) -> pl.DataFrame:
+    return pl.read_parquet(prepare(path, cache))
+
+
+def _write(path: Path, lines: list[str], *, newline: str = "\n", separator: str = ";") -> Path:
+    header = TABLE.splitlines()[0].replace(";", separator)
+    path.write_bytes((newline.join([header, *lines]) + newline).encode("utf-8"))
+    return path
+
+
+ROW = st.tuples(
+    st.sampled_from(
+        ["1503AB", "1503AC", "1000AA", "9999ZZ", "0123AB", " 1503ab ", "15O3AB", "1503A", "é"]
+    ),
+    st.sampled_from(["1", "12", "2", " 12 ", "", "abc", "99999"]),
+    st.sampled_from(["04790101", "04790102", "0363AF01", " 09990101"]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(ROW, max_size=40), st.booleans(), st.sampled_from(["\n", "\r\n"]))
+def test_the_copy_is_the_table_sorted_whole_in_any_order(
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: list[tuple[str, str, str]],
+    in_key_order: bool,
+    newline: str,
+) -> None:
+    """Same rows in the same order as sorting the whole table, whether the CSV comes in key
+    order (written as it comes) or not (sorted per key range), plain or with spaces."""
+    folder = tmp_path_factory.mktemp("pc6hnr")
+    lines = [f"{pc};{nr};{bu};{bu[:6]};{bu[:4]}" for pc, nr, bu in rows]
+    path = _write(folder / "pc6hnr.csv", lines, newline=newline)
+    if in_key_order:  # the file order the sort gives (CBS publishes the table so)
+        order = _sorted_whole_with_repeats(path)
+        path = _write(path, [lines[i] for i in order], newline=newline)
+    assert _copy(path, folder / "cache").equals(_sorted_whole(path))
+
+
+def _sorted_whole_with_repeats(path: Path) -> list[int]:
+    """The line numbers of ``path`` in key order (all of them, repeats and invalid rows too)."""
+    raw = pl.read_csv(path, separator=";", infer_schema=False, truncate_ragged_lines=True)
+    postcode = pl.col("PC6").str.strip_chars().str.to_uppercase()
+    return (
+        raw.with_row_index("rij")
+        .select(
+            "rij",
+            sleutel=postcode_key(postcode),
+            postcode=postcode,
+            nummer=pl.col("Huisnummer").str.strip_chars().cast(pl.Int64, strict=False),
+        )
+        .sort(["sleutel", "postcode", "nummer"], nulls_last=True, maintain_order=True)
+        .get_column("rij")
+        .to_list()
+    )
+
+
+def _national_like(rows: int) -> list[str]:
+    """``rows`` lines in key order, every address twice in a row (the second one's buurt
+    differs: the first must win), so that repeats straddle the reader's batch boundaries."""
+    lines = []
+    for i in range(rows // 2):
+        postcode = f"{1000 + i // 40:04d}{chr(65 + i // 26 % 26)}{chr(65 + i % 26)}"
+        number = i % 40 + 1
+        lines += [
+            f"{postcode};{number};04790101;047901;0479",
+            f"{postcode};{number};09990101;099901;0999",
+        ]
+    return lines
+
+
+def test_in_key_order_across_batches_the_first_of_each_address_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """20 000 rows: the streamed reader hands them over in several batches."""
+    lines = _national_like(20_000)
+    path = _write(tmp_path / "pc6hnr.csv", sorted(lines, key=lambda line: line[:6]))
+    import factlab.connectors.cbs_prepared as prepared
+
+    def not_needed(*_: object) -> None:
+        raise AssertionError("a table in key order is written as it comes")
+
+    monkeypatch.setattr(prepared, "_by_key_range", not_needed)
+    copy = _copy(path, tmp_path / "cache")
+    assert copy.equals(_sorted_whole(path))
+    assert copy.height == 10_000 and set(copy.get_column("gemeente_code")) == {"GM0479"}
+
+
+def test_one_row_out_of_order_near_the_end_is_sorted(tmp_path: Path) -> None:
+    lines = _national_like(20_000)
+    lines[-3], lines[-30] = lines[-30], lines[-3]
+    path = _write(tmp_path / "pc6hnr.csv", lines)
+    copy = _copy(path, tmp_path / "cache")
+    assert copy.equals(_sorted_whole(path)) and copy.height == 10_000
+    assert copy.get_column("pc6_sleutel").is_sorted()
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [
+        prepare(path, tmp_path / "cache").name
+    ]
+
+
+@pytest.mark.parametrize("as_zip", [False, True], ids=["csv", "zip"])
+def test_prepared_from_the_zip_as_cbs_ships_it(tmp_path: Path, as_zip: bool) -> None:
+    table = pl.DataFrame(
+        {
+            "PC6": ["1011AB", "1011AB", "9166LA", "1012CD"],
+            "Huisnummer": ["1", "3", "12", "4"],
+            "buurt": ["0363AF01", "0363AF01", "00880000", "0363AF02"],
+            "wijk": ["0363AF", "0363AF", "008800", "0363AF"],
+            "gemeente": ["0363", "0363", "0088", "0363"],
+        }
+    )
+    path = write_pc6hnr(
+        tmp_path / ("pc6hnr.zip" if as_zip else "pc6hnr.csv"), table, 2024, separator=",",
+        as_zip=as_zip,
+    )  # fmt: skip
+    assert _copy(path, tmp_path / "cache").equals(_sorted_whole(path))
+
+
+def test_a_table_unreadable_halfway_leaves_no_copy_and_no_spill(tmp_path: Path) -> None:
+    lines = _national_like(6_000)
+    lines[4_000] = '1503AB;"12;04790101;047901;0479'  # a quote never closed
+    path = _write(tmp_path / "pc6hnr.csv", lines)
+    with pytest.raises(ReferenceFileError, match="kan niet als CSV gelezen worden"):
+        prepare(path, tmp_path / "cache")
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "plain"),
+    [
+        ("1503AB;12;04790101;047901;0479\n", True),
+        ("1503AB;12;04790101;047901;0479\r\n1503AB;14;04790101;047901;0479\r\n", True),
+        ("1503AB;12;04790101;047901;0479\r1503AB;14;04790101;047901;0479\n", False),
+        ("1503ab;12;04790101;047901;0479\n", False),
+        ("1503AB ;12;04790101;047901;0479\n", False),
+        ('"1503AB";12;04790101;047901;0479\n', False),
+        ("1503AB;12;04790101;047901;0479\u00a0\n", False),
+        ("1503AB,12,04790101,047901,0479\n", False),  # not the separator
+    ],
+)
+def test_only_a_file_of_digits_and_capitals_is_read_without_trimming(
+    tmp_path: Path, body: str, plain: bool
+) -> None:
+    from factlab.connectors.cbs import _pc6hnr_plain
+
+    path = tmp_path / "pc6hnr.csv"
+    path.write_bytes((TABLE.splitlines()[0] + "\r\n" + body).encode("utf-8"))
+    assert _pc6hnr_plain(path, ";") is plain
+    assert _copy(path, tmp_path / "cache").equals(_sorted_whole(path))
+
+
+def _key_by_hand(text: str) -> int | None:
+    if len(text.encode("utf-8")) != 6:
+        return None
+    try:
+        number = int(text[:4])
+    except ValueError:
+        return None
+    letters = text[4:]
+    if not (len(letters) == 2 and all("A" <= c <= "Z" for c in letters)):
+        return None
+    return number * 676 + (ord(letters[0]) - 65) * 26 + ord(letters[1]) - 65
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.from_regex(r"[0-9]{4}[A-Z]{2}", fullmatch=True),
+            st.text(alphabet="0123456789ABYZabz +-é ", max_size=7),
+        ),
+        max_size=20,
+    )
+)
+def test_postcode_key_is_four_digits_and_two_capitals(texts: list[str]) -> None:
+    keys = pl.DataFrame({"p": texts}, schema={"p": pl.String}).select(postcode_key(pl.col("p")))
+    assert keys.to_series().to_list() == [_key_by_hand(t) for t in texts]
