@@ -156,10 +156,13 @@ def _pc6hnr_rows(
     pc4: Collection[str],
     *,
     plain: bool = False,
+    prefixed: bool = True,
 ) -> pl.LazyFrame:
     """Every row of the table with a postcode and a huisnummer, codes prefixed, in file order.
 
-    ``plain``: the file is known to be :func:`_pc6hnr_plain`, so nothing is trimmed.
+    ``plain``: the file is known to be :func:`_pc6hnr_plain`, so nothing is trimmed. Not
+    ``prefixed``: the codes as the file has them (trimmed), named ``buurt``, ``wijk`` and
+    ``gemeente``.
     """
     scan = pl.scan_csv(
         csv,
@@ -179,12 +182,19 @@ def _pc6hnr_rows(
             (code == gemeente_code.removeprefix("GM"))
             | postcode.str.slice(0, 4).is_in(sorted(set(pc4)))
         )
+    codes = (
+        [
+            ("BU" + field("buurt")).alias("buurt_code"),
+            ("WK" + field("wijk")).alias("wijk_code"),
+            ("GM" + code).alias("gemeente_code"),
+        ]
+        if prefixed
+        else [field("buurt").alias("buurt"), field("wijk").alias("wijk"), code.alias("gemeente")]
+    )
     return scan.select(
         postcode.alias("postcode"),
         field("huisnummer").cast(pl.Int64, strict=False).alias("huisnummer"),
-        ("BU" + field("buurt")).alias("buurt_code"),
-        ("WK" + field("wijk")).alias("wijk_code"),
-        ("GM" + code).alias("gemeente_code"),
+        *codes,
     ).filter(pl.col("postcode").is_not_null() & pl.col("huisnummer").is_not_null())
 
 
@@ -218,14 +228,16 @@ def read_pc6hnr_keyed(path: Path, key: pl.Expr) -> Iterator[pl.LazyFrame]:
     """:func:`read_pc6hnr`'s rows before duplicates are dropped, in file order, with ``key`` (an
     expression of ``postcode``) as ``pc6_sleutel``: a lazy scan, valid inside the block.
 
-    For the prepared copy, to be streamed (the national table is never held whole). Same checks
-    and messages as :func:`read_pc6hnr`: a wrong header on entering, and a table that cannot be
-    read as CSV when the scan is collected inside the block.
+    For the prepared copy, to be streamed (the national table is never held whole). The codes
+    come without their prefix, as ``buurt``, ``wijk`` and ``gemeente`` (prefixing 7.8 M rows
+    costs more than a third of reading them; a reader of the copy adds it to the rows it
+    keeps). Same checks and messages as :func:`read_pc6hnr`: a wrong header on entering, and a
+    table that cannot be read as CSV when the scan is collected inside the block.
     """
     with _pc6hnr_csv(path) as csv:
         names, separator = _pc6hnr_header(csv, path.name)
         plain = _pc6hnr_plain(csv, separator)
-        rows = _pc6hnr_rows(csv, names, separator, None, (), plain=plain)
+        rows = _pc6hnr_rows(csv, names, separator, None, (), plain=plain, prefixed=False)
         try:
             yield rows.with_columns(pc6_sleutel=key)
         except pl.exceptions.PolarsError:

@@ -33,7 +33,7 @@ import polars as pl
 from factlab.connectors.cbs import read_pc6hnr_batches, read_pc6hnr_keyed
 
 CACHE_ENVIRONMENT = "FACTLAB_CACHE"
-_FORMAT_VERSION = "1"
+_FORMAT_VERSION = "2"  # 2: codes without prefix
 _ROW_GROUP_ROWS = 64_000
 _KEY_RANGES = 32  # ranges of the postcode key a table out of order is sorted in
 _KEY_END = 10_000 * 676  # every key of a valid postcode is below this
@@ -215,7 +215,11 @@ def read_pc6hnr_prepared(
     """
     scan = pl.scan_parquet(prepare(csv, cache))
     if gemeente_code is not None:
-        scan = scan.filter(pl.col("gemeente_code") == gemeente_code)
+        scan = scan.filter(
+            pl.col("gemeente") == gemeente_code.removeprefix("GM")
+            if gemeente_code.startswith("GM")
+            else pl.lit(False)
+        )
     if postcodes is not None:
         wanted = (
             pl.DataFrame({"postcode": pl.Series(list(postcodes), dtype=pl.String)})
@@ -225,13 +229,24 @@ def read_pc6hnr_prepared(
             .unique()
         )
         if wanted.is_empty():
-            return scan.drop("pc6_sleutel").head(0).collect()
+            return _prefixed(scan.head(0)).collect()
         # The range lets Parquet statistics skip row groups; is_in keeps the exact postcodes.
         scan = scan.filter(
             pl.col("pc6_sleutel").is_between(wanted.min(), wanted.max())
             & pl.col("pc6_sleutel").is_in(wanted.implode())
         )
-    return scan.drop("pc6_sleutel").collect()
+    return _prefixed(scan).collect()
+
+
+def _prefixed(copy: pl.LazyFrame) -> pl.LazyFrame:
+    """Rows of the copy as :func:`factlab.connectors.cbs.read_pc6hnr` gives them: codes prefixed."""
+    return copy.select(
+        "postcode",
+        "huisnummer",
+        buurt_code="BU" + pl.col("buurt"),
+        wijk_code="WK" + pl.col("wijk"),
+        gemeente_code="GM" + pl.col("gemeente"),
+    )
 
 
 def _address_key(pc6_key: pl.Expr, huisnummer: pl.Expr) -> pl.Expr:
@@ -258,15 +273,14 @@ def read_pc6hnr_addresses(
     )
     scan = pl.scan_parquet(prepare(csv, cache))
     if wanted.is_empty():
-        return scan.drop("pc6_sleutel").head(0).collect()
+        return _prefixed(scan.head(0)).collect()
     postcodes = wanted.get_column("_sleutel") // 100_000
-    return (
+    found = (
         scan.filter(  # the range lets Parquet statistics skip row groups
             pl.col("pc6_sleutel").is_between(postcodes.min(), postcodes.max())
             & pl.col("pc6_sleutel").is_in(postcodes.unique().implode())
         )
         .with_columns(_sleutel=_address_key(pl.col("pc6_sleutel"), pl.col("huisnummer")))
         .join(wanted.lazy(), on="_sleutel", how="semi")
-        .drop("_sleutel", "pc6_sleutel")
-        .collect()
     )
+    return _prefixed(found).collect()
