@@ -246,20 +246,6 @@ def read_pc6hnr_keyed(path: Path, key: pl.Expr) -> Iterator[pl.LazyFrame]:
             ) from None
 
 
-def read_pc6hnr_batches(
-    path: Path, key: pl.Expr, rows_per_batch: int | None = None
-) -> Iterator[pl.DataFrame]:
-    """:func:`read_pc6hnr_keyed`'s rows in batches; at least one (empty for a table without
-    rows, so the columns are always known)."""
-    with read_pc6hnr_keyed(path, key) as rows:
-        empty = True
-        for batch in rows.collect_batches(chunk_size=rows_per_batch, engine="streaming"):
-            empty = False
-            yield batch
-        if empty:
-            yield pl.DataFrame(schema=rows.collect_schema())
-
-
 # --------------------------------------------------------------------------- kerncijfers
 
 # Column names per meaning, in order of preference, by their stem (without year/number suffix).

@@ -3,16 +3,17 @@
 The national table is 7.8 M rows and ~250 MB of CSV. Parsing it costs seconds and 1-3 GB on
 every run, and joining each upload batch against all of it costs tens of seconds more, while
 an edition touches only the postcodes its partners delivered. So the CSV is parsed once (by
-:func:`factlab.connectors.cbs.read_pc6hnr_batches`, with the same checks and messages) into a
+:func:`factlab.connectors.cbs.read_pc6hnr_keyed`, with the same checks and messages) into a
 Parquet copy sorted by an integer postcode key, and every run reads only the row groups of the
 postcodes present in its uploads.
 
-Preparing streams the CSV in batches and never holds the table whole. CBS publishes the table
-in postcode and huisnummer order: then each batch is checked to continue that order and
-written as it comes (one pass, the duplicates of an address then neighbours). A table in any
-other order is sorted in key ranges instead: the rows are spilled per range to a temporary
-folder beside the copy (removed afterwards), then each range is sorted and written in turn.
-Both give exactly the rows, in exactly the order, of sorting the whole table at once.
+Preparing streams the CSV and never holds the table whole. CBS publishes the table in postcode
+and huisnummer order: then it is written as it comes, its order checked in the same pass (one
+streamed pass; the duplicates of an address are then neighbours). Otherwise it is read again:
+with each postcode's rows together (in any order among them), each batch is sorted on its
+own; in any other order, the rows are spilled per key range to a temporary folder beside the
+copy (removed afterwards), then each range is sorted and written in turn. Every way gives
+exactly the rows, in exactly the order, of sorting the whole table at once.
 
 The copy lives in a cache folder (``$FACTLAB_CACHE`` or ``~/.cache/factlab``), named after the
 CSV's name, size and modification time: a new CBS release (a new file, or the old one
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import polars as pl
 
-from factlab.connectors.cbs import read_pc6hnr_batches, read_pc6hnr_keyed
+from factlab.connectors.cbs import read_pc6hnr_keyed
 
 CACHE_ENVIRONMENT = "FACTLAB_CACHE"
 _FORMAT_VERSION = "2"  # 2: codes without prefix
@@ -79,17 +80,19 @@ def prepare(csv: Path, cache: Path | None = None) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        if not _write_in_file_order(csv, partial):
-            with tempfile.TemporaryDirectory(prefix=f".{target.name}.", dir=target.parent) as spill:
-                _write_sorted(_by_key_range(csv, Path(spill)), partial)
+        with read_pc6hnr_keyed(csv, postcode_key(pl.col("postcode"))) as rows:
+            in_order, postcodes_in_order = _write_in_file_order(rows, partial)
+            if not in_order and postcodes_in_order:
+                _write_sorted(_by_postcode(rows), partial)
+            elif not in_order:
+                with tempfile.TemporaryDirectory(
+                    prefix=f".{target.name}.", dir=target.parent
+                ) as spill:
+                    _write_sorted(_by_key_range(rows, Path(spill)), partial)
         partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)
     return target
-
-
-def _batches(csv: Path, rows_per_batch: int | None = None) -> Iterator[pl.DataFrame]:
-    return read_pc6hnr_batches(csv, postcode_key(pl.col("postcode")), rows_per_batch)
 
 
 def _sort_key() -> pl.Expr:
@@ -115,20 +118,49 @@ def _ascending() -> pl.Expr:
     return after.fill_null(True)
 
 
-def _write_in_file_order(csv: Path, target: Path) -> bool:
-    """Write the table as the CSV has it, the repeats of an address dropped; whether that was
-    key order (by key, postcode, huisnummer), else ``target`` is to be written anew.
+def _write_in_file_order(rows: pl.LazyFrame, target: Path) -> tuple[bool, bool]:
+    """Write the table as the CSV has it, the repeats of an address dropped. Whether that was
+    key order (by key, postcode, huisnummer; else ``target`` is to be written anew), and
+    whether at least the keys came in order (each postcode's rows together).
 
     In key order, sorting the whole table (stably) would leave every row where it is. One
     streamed pass writes the rows and checks their order at once.
     """
-    with read_pc6hnr_keyed(csv, postcode_key(pl.col("postcode"))) as rows:
-        write = rows.filter(~_repeats()).sink_parquet(
-            target, row_group_size=_ROW_GROUP_ROWS, statistics=True, lazy=True
-        )
-        check = rows.select(in_order=_ascending().all())
-        _, checked = pl.collect_all([write, check], engine="streaming")
-    return bool(checked.item())
+    write = rows.filter(~_repeats()).sink_parquet(
+        target, row_group_size=_ROW_GROUP_ROWS, statistics=True, lazy=True
+    )
+    key = _sort_key()
+    check = rows.select(
+        in_order=_ascending().all(), keys_in_order=(key >= key.shift(1)).fill_null(True).all()
+    )
+    _, checked = pl.collect_all([write, check], engine="streaming")
+    in_order, keys_in_order = checked.row(0)
+    return bool(in_order), bool(keys_in_order)
+
+
+def _by_postcode(rows: pl.LazyFrame) -> Iterator[pl.DataFrame]:
+    """The table sorted by key, postcode, huisnummer and file order, the repeats dropped, for
+    a CSV with its keys in order (each postcode's rows together, in any order among them).
+
+    Each batch is sorted on its own; the rows of its last key wait for the next batch, which
+    may hold more of them. (Rows without key come last, so they wait until the end.)
+    """
+    waiting: pl.DataFrame | None = None
+    for batch in rows.collect_batches(engine="streaming"):
+        frame = batch if waiting is None else pl.concat([waiting, batch])
+        keys = frame.get_column("pc6_sleutel")
+        last = keys[-1] if frame.height else None
+        done = frame.height - keys.null_count() if last is None else int((keys < last).sum())
+        if done:
+            yield _first_in_order(frame.head(done))
+        waiting = frame.slice(done)
+    if waiting is not None:
+        yield _first_in_order(waiting)
+
+
+def _first_in_order(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` sorted (stably) by key, postcode and huisnummer, the repeats dropped."""
+    return frame.sort(_ORDER, nulls_last=True, maintain_order=True).filter(~_repeats())
 
 
 def _range() -> pl.Expr:
@@ -137,7 +169,7 @@ def _range() -> pl.Expr:
     return position.fill_null(_KEY_RANGES).cast(pl.UInt8)
 
 
-def _by_key_range(csv: Path, spill: Path) -> Iterator[pl.DataFrame]:
+def _by_key_range(rows: pl.LazyFrame, spill: Path) -> Iterator[pl.DataFrame]:
     """The table sorted by key, postcode, huisnummer and file order, the repeats dropped.
 
     Each batch's rows go to a file per key range in ``spill``; then each range is read, sorted
@@ -148,7 +180,7 @@ def _by_key_range(csv: Path, spill: Path) -> Iterator[pl.DataFrame]:
     writers: dict[int, pyarrow.ipc.RecordBatchFileWriter] = {}
     offset = 0
     try:
-        for batch in _batches(csv):
+        for batch in rows.collect_batches(engine="streaming"):
             numbered = batch.with_row_index("_rij", offset).with_columns(_reeks=_range())
             offset += batch.height
             for (number,), part in numbered.partition_by("_reeks", as_dict=True).items():
@@ -160,7 +192,7 @@ def _by_key_range(csv: Path, spill: Path) -> Iterator[pl.DataFrame]:
         for writer in writers.values():
             writer.close()
     if not writers:  # no rows (then the table would have been in order)
-        yield pl.DataFrame(schema=batch.schema)
+        yield pl.DataFrame(schema=rows.collect_schema())
         return
     for number in sorted(writers):
         part = pl.read_ipc(spill / f"{number}.arrow")

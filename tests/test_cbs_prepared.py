@@ -193,29 +193,36 @@ ROW = st.tuples(
 )
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(ROW, max_size=40), st.booleans(), st.sampled_from(["\n", "\r\n"]))
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(ROW, max_size=40),
+    st.sampled_from(["file", "postcodes", "full"]),
+    st.sampled_from(["\n", "\r\n"]),
+)
 def test_the_copy_is_the_table_sorted_whole_in_any_order(
     tmp_path_factory: pytest.TempPathFactory,
     rows: list[tuple[str, str, str]],
-    in_key_order: bool,
+    order: str,
     newline: str,
 ) -> None:
     """Same rows in the same order as sorting the whole table, whether the CSV comes in key
-    order (written as it comes) or not (sorted per key range), plain or with spaces."""
+    order (written as it comes), with each postcode's rows together (sorted per batch) or in
+    any order (sorted per key range), plain or with spaces."""
     folder = tmp_path_factory.mktemp("pc6hnr")
     lines = [f"{pc};{nr};{bu};{bu[:6]};{bu[:4]}" for pc, nr, bu in rows]
     path = _write(folder / "pc6hnr.csv", lines, newline=newline)
-    if in_key_order:  # the file order the sort gives (CBS publishes the table so)
-        order = _sorted_whole_with_repeats(path)
-        path = _write(path, [lines[i] for i in order], newline=newline)
+    if order != "file":  # the file order of sorting (CBS publishes the table so), or by key only
+        ordered = _line_order(path, by_number=order == "full")
+        path = _write(path, [lines[i] for i in ordered], newline=newline)
     assert _copy(path, folder / "cache").equals(_sorted_whole(path))
 
 
-def _sorted_whole_with_repeats(path: Path) -> list[int]:
-    """The line numbers of ``path`` in key order (all of them, repeats and invalid rows too)."""
+def _line_order(path: Path, *, by_number: bool) -> list[int]:
+    """The line numbers of ``path`` sorted by key, postcode and huisnummer (``by_number``) or
+    by key alone (stably): all lines, repeats and invalid rows too."""
     raw = pl.read_csv(path, separator=";", infer_schema=False, truncate_ragged_lines=True)
     postcode = pl.col("PC6").str.strip_chars().str.to_uppercase()
+    order = ["sleutel", "postcode", "nummer"] if by_number else ["sleutel"]
     return (
         raw.with_row_index("rij")
         .select(
@@ -224,19 +231,34 @@ def _sorted_whole_with_repeats(path: Path) -> list[int]:
             postcode=postcode,
             nummer=pl.col("Huisnummer").str.strip_chars().cast(pl.Int64, strict=False),
         )
-        .sort(["sleutel", "postcode", "nummer"], nulls_last=True, maintain_order=True)
+        .sort(order, nulls_last=True, maintain_order=True)
         .get_column("rij")
         .to_list()
     )
 
 
+def _only(monkeypatch: pytest.MonkeyPatch, *allowed: str) -> None:
+    """Let preparing take only the ``allowed`` of its ways beyond writing the CSV as it comes."""
+    import factlab.connectors.cbs_prepared as prepared
+
+    for way in ("_by_postcode", "_by_key_range"):
+        if way not in allowed:
+
+            def not_this_way(*_: object, way: str = way) -> None:
+                raise AssertionError(f"{way} not expected here")
+
+            monkeypatch.setattr(prepared, way, not_this_way)
+
+
 def _national_like(rows: int) -> list[str]:
-    """``rows`` lines in key order, every address twice in a row (the second one's buurt
-    differs: the first must win), so that repeats straddle the reader's batch boundaries."""
+    """``rows`` lines in key order, 20 addresses per postcode, every address twice in a row
+    (the second one's buurt differs: the first must win), so that repeats and postcodes
+    straddle the reader's batch boundaries."""
     lines = []
     for i in range(rows // 2):
-        postcode = f"{1000 + i // 40:04d}{chr(65 + i // 26 % 26)}{chr(65 + i % 26)}"
-        number = i % 40 + 1
+        pc4, letters = divmod(i // 20, 676)
+        postcode = f"{1000 + pc4:04d}{chr(65 + letters // 26)}{chr(65 + letters % 26)}"
+        number = i % 20 + 1
         lines += [
             f"{postcode};{number};04790101;047901;0479",
             f"{postcode};{number};09990101;099901;0999",
@@ -248,23 +270,34 @@ def test_in_key_order_across_batches_the_first_of_each_address_is_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """20 000 rows: the streamed reader hands them over in several batches."""
-    lines = _national_like(20_000)
-    path = _write(tmp_path / "pc6hnr.csv", sorted(lines, key=lambda line: line[:6]))
-    import factlab.connectors.cbs_prepared as prepared
-
-    def not_needed(*_: object) -> None:
-        raise AssertionError("a table in key order is written as it comes")
-
-    monkeypatch.setattr(prepared, "_by_key_range", not_needed)
+    path = _write(tmp_path / "pc6hnr.csv", _national_like(20_000))
+    _only(monkeypatch)  # written as it comes
     copy = _copy(path, tmp_path / "cache")
     assert copy.equals(_sorted_whole(path))
     assert copy.height == 10_000 and set(copy.get_column("gemeente_code")) == {"GM0479"}
 
 
-def test_one_row_out_of_order_near_the_end_is_sorted(tmp_path: Path) -> None:
+def test_postcodes_in_order_and_numbers_as_text_are_sorted_per_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Huisnummers 1, 10, 11, ..., 2 within each postcode; a postcode's rows at the end of
+    one batch continue in the next."""
     lines = _national_like(20_000)
-    lines[-3], lines[-30] = lines[-30], lines[-3]
+    lines.sort(key=lambda line: (line[:6], line.split(";")[1]))  # stable: the first stays first
     path = _write(tmp_path / "pc6hnr.csv", lines)
+    _only(monkeypatch, "_by_postcode")
+    copy = _copy(path, tmp_path / "cache")
+    assert copy.equals(_sorted_whole(path)) and copy.height == 10_000
+    assert set(copy.get_column("gemeente_code")) == {"GM0479"}
+
+
+def test_one_row_out_of_order_near_the_end_is_sorted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = _national_like(20_000)
+    lines[-3], lines[-300] = lines[-300], lines[-3]
+    path = _write(tmp_path / "pc6hnr.csv", lines)
+    _only(monkeypatch, "_by_key_range")
     copy = _copy(path, tmp_path / "cache")
     assert copy.equals(_sorted_whole(path)) and copy.height == 10_000
     assert copy.get_column("pc6_sleutel").is_sorted()
