@@ -18,14 +18,17 @@ exactly the rows, in exactly the order, of sorting the whole table at once.
 The copy lives in a cache folder (``$FACTLAB_CACHE`` or ``~/.cache/factlab``), named after the
 CSV's name, size and modification time: a new CBS release (a new file, or the old one
 replaced) gets a new copy; the copy holds public CBS data only. It is written atomically, so a
-run killed while preparing leaves no half copy behind.
+run killed while preparing leaves no half copy behind (its temporary files, hidden, are removed
+by the next preparation once they are an hour old).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -40,6 +43,8 @@ _KEY_RANGES = 32  # ranges of the postcode key a table out of order is sorted in
 _KEY_END = 10_000 * 676  # every key of a valid postcode is below this
 _NO_KEY = 1 << 40  # where a row without key sorts: after every key (nulls last)
 _ORDER = ["pc6_sleutel", "postcode", "huisnummer"]
+# A preparation takes seconds: its temporary files older than this were left by a killed one.
+_LEFTOVER_SECONDS = 3600
 
 # Two capital letters, in order: an Enum's physical value is (first - A) * 26 + (second - A).
 _LETTER_PAIRS = pl.Enum(
@@ -78,6 +83,7 @@ def prepare(csv: Path, cache: Path | None = None) -> Path:
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(target.parent)
     partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         with read_pc6hnr_keyed(csv, postcode_key(pl.col("postcode"))) as rows:
@@ -93,6 +99,21 @@ def prepare(csv: Path, cache: Path | None = None) -> Path:
     finally:
         partial.unlink(missing_ok=True)
     return target
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Remove the partial copies and spill folders of preparations killed halfway."""
+    limit = time.time() - _LEFTOVER_SECONDS
+    for path in folder.glob(".*.parquet.*"):
+        try:
+            if path.lstat().st_mtime >= limit:
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except OSError:  # removed by another run meanwhile
+            continue
 
 
 def _sort_key() -> pl.Expr:

@@ -1,6 +1,8 @@
 """The prepared CBS table gives exactly what the CSV gives, is made once per release, and
 filtering to the postcodes present keeps every row of those postcodes."""
 
+import os
+import time
 from pathlib import Path
 
 import polars as pl
@@ -383,3 +385,20 @@ def _key_by_hand(text: str) -> int | None:
 def test_postcode_key_is_four_digits_and_two_capitals(texts: list[str]) -> None:
     keys = pl.DataFrame({"p": texts}, schema={"p": pl.String}).select(postcode_key(pl.col("p")))
     assert keys.to_series().to_list() == [_key_by_hand(t) for t in texts]
+
+
+def test_what_a_killed_preparation_left_is_removed_by_the_next(csv: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    stale_copy = cache / ".pc6hnr-0123.parquet.4242.tmp"
+    stale_spill = cache / ".pc6hnr-0123.parquet.abc123"
+    fresh_copy = cache / ".pc6hnr-0123.parquet.4343.tmp"  # another run preparing right now
+    stale_copy.write_bytes(b"half")
+    (stale_spill / "3.arrow").parent.mkdir()
+    (stale_spill / "3.arrow").write_bytes(b"rows")
+    fresh_copy.write_bytes(b"half")
+    two_hours_ago = time.time() - 7200
+    for path in (stale_copy, stale_spill):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    copy = prepare(csv, cache)
+    assert sorted(p.name for p in cache.iterdir()) == sorted([copy.name, fresh_copy.name])
