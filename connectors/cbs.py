@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -223,10 +223,36 @@ def read_pc6hnr(
     return frame.unique(subset=["postcode", "huisnummer"], keep="first", maintain_order=True)
 
 
+Pc6hnrOrder = Literal["adres", "postcode", "geen"]
+_PEEK_BYTES = 1 << 18  # ~8 000 rows of the national table
+
+
+def _pc6hnr_apparent_order(csv: Path, names: dict[str, str], separator: str) -> Pc6hnrOrder:
+    """How the table's first rows are ordered: by postcode and huisnummer (``adres``), by
+    postcode only (``postcode``) or neither (``geen``). A guess from a simple split of the
+    first lines, to choose how to prepare the copy; each way checks the order it needs.
+    """
+    header, _ = _header_names(csv)
+    pc6, number = header.index(names["pc6"]), header.index(names["huisnummer"])
+    with csv.open("rb") as handle:
+        handle.readline()
+        lines = handle.read(_PEEK_BYTES).decode("utf-8", errors="replace").splitlines()[:-1]
+    rows = []
+    for line in lines:
+        fields = line.split(separator)
+        if len(fields) > max(pc6, number) and fields[number].strip().isdigit():
+            rows.append((fields[pc6].strip().upper(), int(fields[number])))
+    if rows == sorted(rows):
+        return "adres"
+    postcodes = [postcode for postcode, _ in rows]
+    return "postcode" if postcodes == sorted(postcodes) else "geen"
+
+
 @contextmanager
-def read_pc6hnr_keyed(path: Path, key: pl.Expr) -> Iterator[pl.LazyFrame]:
+def read_pc6hnr_keyed(path: Path, key: pl.Expr) -> Iterator[tuple[pl.LazyFrame, Pc6hnrOrder]]:
     """:func:`read_pc6hnr`'s rows before duplicates are dropped, in file order, with ``key`` (an
-    expression of ``postcode``) as ``pc6_sleutel``: a lazy scan, valid inside the block.
+    expression of ``postcode``) as ``pc6_sleutel``: a lazy scan, valid inside the block; and
+    the order its first rows seem to be in (:func:`_pc6hnr_apparent_order`).
 
     For the prepared copy, to be streamed (the national table is never held whole). The codes
     come without their prefix, as ``buurt``, ``wijk`` and ``gemeente`` (prefixing 7.8 M rows
@@ -237,9 +263,10 @@ def read_pc6hnr_keyed(path: Path, key: pl.Expr) -> Iterator[pl.LazyFrame]:
     with _pc6hnr_csv(path) as csv:
         names, separator = _pc6hnr_header(csv, path.name)
         plain = _pc6hnr_plain(csv, separator)
+        order = _pc6hnr_apparent_order(csv, names, separator)
         rows = _pc6hnr_rows(csv, names, separator, None, (), plain=plain, prefixed=False)
         try:
-            yield rows.with_columns(pc6_sleutel=key)
+            yield rows.with_columns(pc6_sleutel=key), order
         except pl.exceptions.PolarsError:
             raise ReferenceFileError(
                 f"{path.name}: de tabel postcode-huisnummer kan niet als CSV gelezen worden"

@@ -7,13 +7,14 @@ an edition touches only the postcodes its partners delivered. So the CSV is pars
 Parquet copy sorted by an integer postcode key, and every run reads only the row groups of the
 postcodes present in its uploads.
 
-Preparing streams the CSV and never holds the table whole. CBS publishes the table in postcode
+Preparing streams the CSV and never holds the table whole; its first lines tell which way is
+likely to fit, and each way checks the order it needs. CBS publishes the table in postcode
 and huisnummer order: then it is written as it comes, its order checked in the same pass (one
-streamed pass; the duplicates of an address are then neighbours). Otherwise it is read again:
-with each postcode's rows together (in any order among them), each batch is sorted on its
-own; in any other order, the rows are spilled per key range to a temporary folder beside the
-copy (removed afterwards), then each range is sorted and written in turn. Every way gives
-exactly the rows, in exactly the order, of sorting the whole table at once.
+streamed pass; the duplicates of an address are then neighbours). With each postcode's rows
+together (in any order among them), each batch is sorted on its own. In any other order, the
+rows are spilled per key range to a temporary folder beside the copy (removed afterwards),
+then each range is sorted and written in turn. Every way gives exactly the rows, in exactly
+the order, of sorting the whole table at once.
 
 The copy lives in a cache folder (``$FACTLAB_CACHE`` or ``~/.cache/factlab``), named after the
 CSV's name, size and modification time: a new CBS release (a new file, or the old one
@@ -86,11 +87,17 @@ def prepare(csv: Path, cache: Path | None = None) -> Path:
     _remove_leftovers(target.parent)
     partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        with read_pc6hnr_keyed(csv, postcode_key(pl.col("postcode"))) as rows:
-            in_order, postcodes_in_order = _write_in_file_order(rows, partial)
-            if not in_order and postcodes_in_order:
-                _write_sorted(_by_postcode(rows), partial)
-            elif not in_order:
+        with read_pc6hnr_keyed(csv, postcode_key(pl.col("postcode"))) as (rows, order):
+            way: str = order
+            if order == "adres":
+                in_order, postcodes_in_order = _write_in_file_order(rows, partial)
+                way = "klaar" if in_order else "postcode" if postcodes_in_order else "geen"
+            if way == "postcode":
+                try:
+                    _write_sorted(_by_postcode(rows), partial)
+                except _OutOfOrder:
+                    way = "geen"
+            if way == "geen":
                 with tempfile.TemporaryDirectory(
                     prefix=f".{target.name}.", dir=target.parent
                 ) as spill:
@@ -99,6 +106,10 @@ def prepare(csv: Path, cache: Path | None = None) -> Path:
     finally:
         partial.unlink(missing_ok=True)
     return target
+
+
+class _OutOfOrder(Exception):
+    """The CSV turned out not to have each postcode's rows together."""
 
 
 def _remove_leftovers(folder: Path) -> None:
@@ -161,14 +172,18 @@ def _write_in_file_order(rows: pl.LazyFrame, target: Path) -> tuple[bool, bool]:
 
 def _by_postcode(rows: pl.LazyFrame) -> Iterator[pl.DataFrame]:
     """The table sorted by key, postcode, huisnummer and file order, the repeats dropped, for
-    a CSV with its keys in order (each postcode's rows together, in any order among them).
+    a CSV with its keys in order (each postcode's rows together, in any order among them);
+    :class:`_OutOfOrder` as soon as a key comes after a greater one.
 
     Each batch is sorted on its own; the rows of its last key wait for the next batch, which
     may hold more of them. (Rows without key come last, so they wait until the end.)
     """
     waiting: pl.DataFrame | None = None
+    key = _sort_key()
     for batch in rows.collect_batches(engine="streaming"):
         frame = batch if waiting is None else pl.concat([waiting, batch])
+        if not frame.select((key >= key.shift(1)).fill_null(True).all()).item():
+            raise _OutOfOrder
         keys = frame.get_column("pc6_sleutel")
         last = keys[-1] if frame.height else None
         done = frame.height - keys.null_count() if last is None else int((keys < last).sum())

@@ -3,6 +3,7 @@ filtering to the postcodes present keeps every row of those postcodes."""
 
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -306,6 +307,28 @@ def test_one_row_out_of_order_near_the_end_is_sorted(
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [
         prepare(path, tmp_path / "cache").name
     ]
+
+
+def test_postcodes_in_order_at_first_only_are_sorted_per_key_range(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first lines look like postcode order, the end is not: sorting per batch stops."""
+    lines = _national_like(20_000)
+    lines.sort(key=lambda line: (line[:6], line.split(";")[1]))
+    lines[-3], lines[-300] = lines[-300], lines[-3]
+    path = _write(tmp_path / "pc6hnr.csv", lines)
+    import factlab.connectors.cbs_prepared as prepared
+
+    tried = []
+    by_postcode = prepared._by_postcode
+
+    def spy(rows: pl.LazyFrame) -> Iterator[pl.DataFrame]:
+        tried.append(True)
+        return by_postcode(rows)
+
+    monkeypatch.setattr(prepared, "_by_postcode", spy)
+    copy = _copy(path, tmp_path / "cache")
+    assert tried and copy.equals(_sorted_whole(path)) and copy.height == 10_000
 
 
 @pytest.mark.parametrize("as_zip", [False, True], ids=["csv", "zip"])
