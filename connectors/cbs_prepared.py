@@ -349,6 +349,6 @@ def read_pc6hnr_addresses(
             & pl.col("pc6_sleutel").is_in(postcodes.unique().implode())
         )
         .with_columns(_sleutel=_address_key(pl.col("pc6_sleutel"), pl.col("huisnummer")))
-        .join(wanted.lazy(), on="_sleutel", how="semi")
+        .join(wanted.lazy(), on="_sleutel", how="semi", maintain_order="left")
     )
     return _prefixed(found).collect()

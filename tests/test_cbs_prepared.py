@@ -150,6 +150,10 @@ def test_rows_of_the_addresses_are_the_csv_rows_of_those_addresses(
     found = read_pc6hnr_addresses(path, addresses, cache=folder / "cache")
     expected = read_pc6hnr(path).join(addresses, on=KEY, how="semi")
     assert found.sort(KEY).equals(expected.sort(KEY))
+    in_copy_order = read_pc6hnr_prepared(path, cache=folder / "cache").join(
+        addresses, on=KEY, how="semi", maintain_order="left"
+    )
+    assert found.equals(in_copy_order)  # the same rows in the same order every run
 
 
 def test_one_gemeente_is_the_csv_table_filtered_to_it(csv: Path, tmp_path: Path) -> None:
