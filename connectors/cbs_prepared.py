@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import shutil
 import tempfile
 import time
@@ -85,7 +86,8 @@ def prepare(csv: Path, cache: Path | None = None) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(target.parent)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    # A name of its own, also when runs on several machines share the cache.
+    partial = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
         with read_pc6hnr_keyed(csv, postcode_key(pl.col("postcode"))) as (rows, order):
             way: str = order
