@@ -240,7 +240,7 @@ def _pc6hnr_apparent_order(csv: Path, names: dict[str, str], separator: str) -> 
     rows = []
     for line in lines:
         fields = line.split(separator)
-        if len(fields) > max(pc6, number) and fields[number].strip().isdigit():
+        if len(fields) > max(pc6, number) and fields[number].strip().isdecimal():
             rows.append((fields[pc6].strip().upper(), int(fields[number])))
     if rows == sorted(rows):
         return "adres"
