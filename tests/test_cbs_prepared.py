@@ -1,10 +1,14 @@
 """The prepared CBS table gives exactly what the CSV gives, is made once per release, and
 filtering to the postcodes present keeps every row of those postcodes."""
 
+import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 import pytest
+from cbs_fixtures import write_pc6hnr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -146,9 +150,282 @@ def test_rows_of_the_addresses_are_the_csv_rows_of_those_addresses(
     found = read_pc6hnr_addresses(path, addresses, cache=folder / "cache")
     expected = read_pc6hnr(path).join(addresses, on=KEY, how="semi")
     assert found.sort(KEY).equals(expected.sort(KEY))
+    in_copy_order = read_pc6hnr_prepared(path, cache=folder / "cache").join(
+        addresses, on=KEY, how="semi", maintain_order="left"
+    )
+    assert found.equals(in_copy_order)  # the same rows in the same order every run
 
 
 def test_one_gemeente_is_the_csv_table_filtered_to_it(csv: Path, tmp_path: Path) -> None:
-    found = read_pc6hnr_prepared(csv, cache=tmp_path / "cache", gemeente_code="GM0479")
-    expected = read_pc6hnr(csv).filter(pl.col("gemeente_code") == "GM0479")
-    assert found.sort(KEY).equals(expected.sort(KEY)) and found.height > 0
+    for code in ("GM0479", "GM0363", "0479", "GM", "GM047"):
+        found = read_pc6hnr_prepared(csv, cache=tmp_path / "cache", gemeente_code=code)
+        expected = read_pc6hnr(csv).filter(pl.col("gemeente_code") == code)
+        assert found.sort(KEY).equals(expected.sort(KEY))
+        assert (found.height > 0) == (code in {"GM0479", "GM0363"})
+
+
+# --------------------------------------------------------------------------- the copy itself
+# Preparing streams the CSV: a table in key order is written as it comes, any other order is
+# sorted per key range. Either way the copy must hold exactly what the earlier preparation
+# held: read_pc6hnr's rows (the first of each address) with the key, sorted as a whole.
+
+
+def _sorted_whole(path: Path) -> pl.DataFrame:
+    """The earlier preparation: the whole table in memory, one stable sort."""
+    return (
+        read_pc6hnr(path)
+        .with_columns(pc6_sleutel=postcode_key(pl.col("postcode")))
+        .sort(["pc6_sleutel", *KEY], nulls_last=True, maintain_order=True)
+    )
+
+
+def _copy(path: Path, cache: Path) -> pl.DataFrame:
+    """The copy in its order as its readers see it (codes prefixed), with its key column."""
+    keys = pl.read_parquet(prepare(path, cache), columns=["pc6_sleutel"])
+    return read_pc6hnr_prepared(path, cache=cache).with_columns(keys)
+
+
+def _write(path: Path, lines: list[str], *, newline: str = "\n", separator: str = ";") -> Path:
+    header = TABLE.splitlines()[0].replace(";", separator)
+    path.write_bytes((newline.join([header, *lines]) + newline).encode("utf-8"))
+    return path
+
+
+ROW = st.tuples(
+    st.sampled_from(
+        ["1503AB", "1503AC", "1000AA", "9999ZZ", "0123AB", " 1503ab ", "15O3AB", "1503A", "é"]
+    ),
+    st.sampled_from(["1", "12", "2", " 12 ", "", "abc", "99999", "²", "١٢"]),
+    st.sampled_from(["04790101", "04790102", "0363AF01", " 09990101"]),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(ROW, max_size=40),
+    st.sampled_from(["file", "postcodes", "full"]),
+    st.sampled_from(["\n", "\r\n"]),
+)
+def test_the_copy_is_the_table_sorted_whole_in_any_order(
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: list[tuple[str, str, str]],
+    order: str,
+    newline: str,
+) -> None:
+    """Same rows in the same order as sorting the whole table, whether the CSV comes in key
+    order (written as it comes), with each postcode's rows together (sorted per batch) or in
+    any order (sorted per key range), plain or with spaces."""
+    folder = tmp_path_factory.mktemp("pc6hnr")
+    lines = [f"{pc};{nr};{bu};{bu[:6]};{bu[:4]}" for pc, nr, bu in rows]
+    path = _write(folder / "pc6hnr.csv", lines, newline=newline)
+    if order != "file":  # the file order of sorting (CBS publishes the table so), or by key only
+        ordered = _line_order(path, by_number=order == "full")
+        path = _write(path, [lines[i] for i in ordered], newline=newline)
+    assert _copy(path, folder / "cache").equals(_sorted_whole(path))
+
+
+def _line_order(path: Path, *, by_number: bool) -> list[int]:
+    """The line numbers of ``path`` sorted by key, postcode and huisnummer (``by_number``) or
+    by key alone (stably): all lines, repeats and invalid rows too."""
+    raw = pl.read_csv(path, separator=";", infer_schema=False, truncate_ragged_lines=True)
+    postcode = pl.col("PC6").str.strip_chars().str.to_uppercase()
+    order = ["sleutel", "postcode", "nummer"] if by_number else ["sleutel"]
+    return (
+        raw.with_row_index("rij")
+        .select(
+            "rij",
+            sleutel=postcode_key(postcode),
+            postcode=postcode,
+            nummer=pl.col("Huisnummer").str.strip_chars().cast(pl.Int64, strict=False),
+        )
+        .sort(order, nulls_last=True, maintain_order=True)
+        .get_column("rij")
+        .to_list()
+    )
+
+
+def _only(monkeypatch: pytest.MonkeyPatch, *allowed: str) -> None:
+    """Let preparing take only the ``allowed`` of its ways beyond writing the CSV as it comes."""
+    import factlab.connectors.cbs_prepared as prepared
+
+    for way in ("_by_postcode", "_by_key_range"):
+        if way not in allowed:
+
+            def not_this_way(*_: object, way: str = way) -> None:
+                raise AssertionError(f"{way} not expected here")
+
+            monkeypatch.setattr(prepared, way, not_this_way)
+
+
+def _national_like(rows: int) -> list[str]:
+    """``rows`` lines in key order, 20 addresses per postcode, every address twice in a row
+    (the second one's buurt differs: the first must win), so that repeats and postcodes
+    straddle the reader's batch boundaries."""
+    lines = []
+    for i in range(rows // 2):
+        pc4, letters = divmod(i // 20, 676)
+        postcode = f"{1000 + pc4:04d}{chr(65 + letters // 26)}{chr(65 + letters % 26)}"
+        number = i % 20 + 1
+        lines += [
+            f"{postcode};{number};04790101;047901;0479",
+            f"{postcode};{number};09990101;099901;0999",
+        ]
+    return lines
+
+
+def test_in_key_order_across_batches_the_first_of_each_address_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """20 000 rows: the streamed reader hands them over in several batches."""
+    path = _write(tmp_path / "pc6hnr.csv", _national_like(20_000))
+    _only(monkeypatch)  # written as it comes
+    copy = _copy(path, tmp_path / "cache")
+    assert copy.equals(_sorted_whole(path))
+    assert copy.height == 10_000 and set(copy.get_column("gemeente_code")) == {"GM0479"}
+
+
+def test_postcodes_in_order_and_numbers_as_text_are_sorted_per_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Huisnummers 1, 10, 11, ..., 2 within each postcode; a postcode's rows at the end of
+    one batch continue in the next."""
+    lines = _national_like(20_000)
+    lines.sort(key=lambda line: (line[:6], line.split(";")[1]))  # stable: the first stays first
+    path = _write(tmp_path / "pc6hnr.csv", lines)
+    _only(monkeypatch, "_by_postcode")
+    copy = _copy(path, tmp_path / "cache")
+    assert copy.equals(_sorted_whole(path)) and copy.height == 10_000
+    assert set(copy.get_column("gemeente_code")) == {"GM0479"}
+
+
+def test_one_row_out_of_order_near_the_end_is_sorted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = _national_like(20_000)
+    lines[-3], lines[-300] = lines[-300], lines[-3]
+    path = _write(tmp_path / "pc6hnr.csv", lines)
+    _only(monkeypatch, "_by_key_range")
+    copy = _copy(path, tmp_path / "cache")
+    assert copy.equals(_sorted_whole(path)) and copy.height == 10_000
+    assert copy.get_column("pc6_sleutel").is_sorted()
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [
+        prepare(path, tmp_path / "cache").name
+    ]
+
+
+def test_postcodes_in_order_at_first_only_are_sorted_per_key_range(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first lines look like postcode order, the end is not: sorting per batch stops."""
+    lines = _national_like(20_000)
+    lines.sort(key=lambda line: (line[:6], line.split(";")[1]))
+    lines[-3], lines[-300] = lines[-300], lines[-3]
+    path = _write(tmp_path / "pc6hnr.csv", lines)
+    import factlab.connectors.cbs_prepared as prepared
+
+    tried = []
+    by_postcode = prepared._by_postcode
+
+    def spy(rows: pl.LazyFrame) -> Iterator[pl.DataFrame]:
+        tried.append(True)
+        return by_postcode(rows)
+
+    monkeypatch.setattr(prepared, "_by_postcode", spy)
+    copy = _copy(path, tmp_path / "cache")
+    assert tried and copy.equals(_sorted_whole(path)) and copy.height == 10_000
+
+
+@pytest.mark.parametrize("as_zip", [False, True], ids=["csv", "zip"])
+def test_prepared_from_the_zip_as_cbs_ships_it(tmp_path: Path, as_zip: bool) -> None:
+    table = pl.DataFrame(
+        {
+            "PC6": ["1011AB", "1011AB", "9166LA", "1012CD"],
+            "Huisnummer": ["1", "3", "12", "4"],
+            "buurt": ["0363AF01", "0363AF01", "00880000", "0363AF02"],
+            "wijk": ["0363AF", "0363AF", "008800", "0363AF"],
+            "gemeente": ["0363", "0363", "0088", "0363"],
+        }
+    )
+    path = write_pc6hnr(
+        tmp_path / ("pc6hnr.zip" if as_zip else "pc6hnr.csv"), table, 2024, separator=",",
+        as_zip=as_zip,
+    )  # fmt: skip
+    assert _copy(path, tmp_path / "cache").equals(_sorted_whole(path))
+
+
+def test_a_table_unreadable_halfway_leaves_no_copy_and_no_spill(tmp_path: Path) -> None:
+    lines = _national_like(6_000)
+    lines[4_000] = '1503AB;"12;04790101;047901;0479'  # a quote never closed
+    path = _write(tmp_path / "pc6hnr.csv", lines)
+    with pytest.raises(ReferenceFileError, match="kan niet als CSV gelezen worden"):
+        prepare(path, tmp_path / "cache")
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "plain"),
+    [
+        ("1503AB;12;04790101;047901;0479\n", True),
+        ("1503AB;12;04790101;047901;0479\r\n1503AB;14;04790101;047901;0479\r\n", True),
+        ("1503AB;12;04790101;047901;0479\r1503AB;14;04790101;047901;0479\n", False),
+        ("1503ab;12;04790101;047901;0479\n", False),
+        ("1503AB ;12;04790101;047901;0479\n", False),
+        ('"1503AB";12;04790101;047901;0479\n', False),
+        ("1503AB;12;04790101;047901;0479\u00a0\n", False),
+        ("1503AB,12,04790101,047901,0479\n", False),  # not the separator
+    ],
+)
+def test_only_a_file_of_digits_and_capitals_is_read_without_trimming(
+    tmp_path: Path, body: str, plain: bool
+) -> None:
+    from factlab.connectors.cbs import _pc6hnr_plain
+
+    path = tmp_path / "pc6hnr.csv"
+    path.write_bytes((TABLE.splitlines()[0] + "\r\n" + body).encode("utf-8"))
+    assert _pc6hnr_plain(path, ";") is plain
+    assert _copy(path, tmp_path / "cache").equals(_sorted_whole(path))
+
+
+def _key_by_hand(text: str) -> int | None:
+    if len(text.encode("utf-8")) != 6:
+        return None
+    try:
+        number = int(text[:4])
+    except ValueError:
+        return None
+    letters = text[4:]
+    if not (len(letters) == 2 and all("A" <= c <= "Z" for c in letters)):
+        return None
+    return number * 676 + (ord(letters[0]) - 65) * 26 + ord(letters[1]) - 65
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.from_regex(r"[0-9]{4}[A-Z]{2}", fullmatch=True),
+            st.text(alphabet="0123456789ABYZabz +-é ", max_size=7),
+        ),
+        max_size=20,
+    )
+)
+def test_postcode_key_is_four_digits_and_two_capitals(texts: list[str]) -> None:
+    keys = pl.DataFrame({"p": texts}, schema={"p": pl.String}).select(postcode_key(pl.col("p")))
+    assert keys.to_series().to_list() == [_key_by_hand(t) for t in texts]
+
+
+def test_what_a_killed_preparation_left_is_removed_by_the_next(csv: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    stale_copy = cache / ".pc6hnr-0123.parquet.4242.tmp"
+    stale_spill = cache / ".pc6hnr-0123.parquet.abc123"
+    fresh_copy = cache / ".pc6hnr-0123.parquet.4343.tmp"  # another run preparing right now
+    stale_copy.write_bytes(b"half")
+    (stale_spill / "3.arrow").parent.mkdir()
+    (stale_spill / "3.arrow").write_bytes(b"rows")
+    fresh_copy.write_bytes(b"half")
+    two_hours_ago = time.time() - 7200
+    for path in (stale_copy, stale_spill):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    copy = prepare(csv, cache)
+    assert sorted(p.name for p in cache.iterdir()) == sorted([copy.name, fresh_copy.name])
