@@ -124,8 +124,8 @@ def structural_inequalities(
     return found
 
 
-def _solver():
-    """A silent HiGHS instance.
+def _solver(warm: bool = True):
+    """A silent HiGHS instance; ``warm``: set up to re-solve from the previous basis.
 
     HiGHS prints a licence banner to standard output when an instance is made, before any
     option can be set; it is kept out of Factlab's output by pointing that file descriptor
@@ -143,6 +143,8 @@ def _solver():
         os.dup2(saved, 1)
         os.close(saved)
     solver.setOptionValue("output_flag", False)
+    if not warm:
+        return solver
     solver.setOptionValue("presolve", "off")  # presolve would discard the basis to start from
     # After a change of objective the basis stays primal feasible: primal simplex carries on
     # from it (about six times faster here than the default dual simplex, which starts over).
@@ -263,8 +265,8 @@ class Attacker:
     #: A reduced cost above this (in absolute value) means the bound rests on that column's
     #: interval. Real reduced costs here are sums of small fractions of the +-1 coefficients.
     _REDUCED_COST = 1e-9
-    #: The seed's weight against 1 for every other open target: the optimum then puts the
-    #: seed at (or within a small fraction of a household of) its maximum. The seed's bound
+    #: The seed's weight against at most 1 for every other open target: the optimum then
+    #: puts the seed at (or within a small fraction of a household of) its maximum. The seed's bound
     #: is derived from the optimum and checked, never assumed (:meth:`_maximise_seeded`).
     _SEED_WEIGHT = 1e4
     #: Slack when rounding a bound inwards to whole households (solver tolerances are 1e-7).
@@ -434,20 +436,23 @@ class Attacker:
             self._prove("high", column, -value, self._proof_rests_on(solution))
 
     def _maximise_seeded(self, seed: int, others: list[int]) -> None:
-        """Maximise ``W seed + sum(others)``; prove the seed's maximum from the optimum.
+        """Maximise ``W seed + sum(w_j other_j)``; prove the seed's maximum from the optimum.
 
-        ``W seed + sum(others) <= optimum`` holds at every feasible point, so ``seed <=
-        (optimum - sum of the others' lower bounds) / W``: a bound whose proof rests on the
-        reduced costs of the optimum (as for a solve of its own) and on the others' lower
-        bounds. The optimum's point shows the seed (nearly) that large, and the others as
-        large as it could make them.
+        ``W seed + sum(w_j other_j) <= optimum`` holds at every feasible point, so ``seed <=
+        (optimum - sum(w_j lower_j)) / W`` with each other at its lower bound: a bound whose
+        proof rests on the reduced costs of the optimum (as for a solve of its own) and on
+        the others' lower bounds. The optimum's point shows the seed (nearly) that large and
+        the others as large as it could make them together.
         """
-        costs = dict.fromkeys(others, -1.0)
+        # Each other target counts by the fraction of its propagated bound it reaches, so
+        # targets with a large bound do not crowd out the many with small ones.
+        upper = self._propagated()[1]
+        costs = {c: -1.0 / max(upper[c], 1.0) for c in others}
         costs[seed] = -self._SEED_WEIGHT
         value, solution = self._run(costs)
         if value is None:  # some target is unbounded after all: a solve of its own says which
             return
-        others_lowest = float(self._lower[others].sum())
+        others_lowest = float(sum(-costs[c] * self._lower[c] for c in others))
         rests_on = self._proof_rests_on(solution) | {
             c for c in others if self._hideable[c] and self._lower[c] != 0.0
         }
@@ -541,6 +546,47 @@ def attack(
 ) -> dict[CellKey, Bounds]:
     """The attacker's bounds on each of ``targets`` (see :class:`Attacker`)."""
     return Attacker(cells, relations, rules, inequalities, exact).bounds(targets, pins_only)
+
+
+def bounds_one_by_one(attacker: Attacker, targets: Iterable[CellKey]) -> dict[CellKey, Bounds]:
+    """The reference :meth:`Attacker.bounds` must equal: every bound by a program of its own.
+
+    Each minimum and maximum is solved from scratch in a fresh HiGHS instance with its
+    default method (presolve, dual simplex), on the attacker's program as it stands (after
+    any :meth:`Attacker.hide`), sharing nothing with the attacker's shortcuts. Slow (a few
+    milliseconds per bound): for tests and for an auditor re-checking a certificate.
+    """
+    import highspy
+    import numpy as np
+
+    lp = attacker._solver.getLp()
+    found: dict[CellKey, Bounds] = {}
+    for key in targets:
+        optima: list[float | None] = []
+        for sense in (1.0, -1.0):
+            cost = np.zeros(lp.num_col_)
+            cost[attacker.index[key]] = sense
+            lp.col_cost_ = cost
+            solver = _solver(warm=False)
+            solver.passModel(lp)
+            solver.run()
+            status = solver.getModelStatus()
+            if status == highspy.HighsModelStatus.kOptimal:
+                optima.append(sense * solver.getInfo().objective_function_value)
+            elif sense < 0 and status in (
+                highspy.HighsModelStatus.kUnbounded,
+                highspy.HighsModelStatus.kUnboundedOrInfeasible,
+            ):
+                optima.append(None)
+            else:
+                raise RuntimeError(f"attacker's program has no solution ({status.name})")
+        low, high = optima
+        assert low is not None
+        found[key] = Bounds(
+            math.ceil(low - Attacker._SLACK),
+            None if high is None else math.floor(high + Attacker._SLACK),
+        )
+    return found
 
 
 def is_protected(bounds: Bounds, rules: DisclosureRules) -> bool:

@@ -18,18 +18,35 @@ from factlab.attack import (
     Bounds,
     attack,
     attack_tables,
+    bounds_one_by_one,
     cell_attacker,
     domains_of_provisions,
     is_protected,
     published_cells,
 )
 from factlab.disclose import DEFAULT_RULES, DisclosureRules
+from factlab.schemas.tables import CellKey
 
 
 @pytest.fixture(scope="module", params=list(EDITIONS))
 def edition(request):
     name = request.param
     return EDITIONS[name], EDITIONS[name].publish()
+
+
+def _sample(bounds: dict[CellKey, Bounds], every: int = 6) -> list[CellKey]:
+    """Targets to check against the reference (a few ms per bound): every ``every``-th, and
+    every one with a lower bound above 0 or no upper bound."""
+    keys = sorted(bounds)
+    rare = {k for k in keys if bounds[k].low > 0 or bounds[k].high is None}
+    return sorted({*keys[::every], *rare})
+
+
+def _attacker_on(protected) -> Attacker:
+    cells = published_cells(protected.tables)
+    return cell_attacker(
+        cells, protected.relations, DEFAULT_RULES, domains_of_provisions(protected.tables)
+    )
 
 
 def test_no_suppressed_cell_is_narrowed_down(edition) -> None:
@@ -39,6 +56,54 @@ def test_no_suppressed_cell_is_narrowed_down(edition) -> None:
     assert set(bounds) == protected.suppressed
     assert [k for k, b in bounds.items() if not is_protected(b, DEFAULT_RULES)] == []
     assert bounds == protected.bounds  # what the release certificate reports
+    # ... and each is what a program of its own, solved from scratch, proves.
+    sample = _sample(bounds)
+    assert bounds_one_by_one(_attacker_on(protected), sample) == {k: bounds[k] for k in sample}
+
+
+def test_most_bounds_need_no_solve_of_their_own() -> None:
+    """The tiny edition's hundreds of suppressed cells take far fewer solves than bounds, and
+    each bound is still exactly what a program solving it alone proves."""
+    protected = EDITIONS["piepklein"].publish()
+    attacker = _attacker_on(protected)
+    targets = sorted(protected.suppressed)
+    bounds = attacker.bounds(targets)
+    assert attacker.solves < len(targets) / 4
+    sample = _sample(bounds, every=3)
+    assert bounds_one_by_one(_attacker_on(protected), sample) == {k: bounds[k] for k in sample}
+
+
+def test_a_shortcut_that_trusts_propagation_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Teeth: propagated bounds are proofs from above only. An attacker that takes them as
+    the maximum without a feasible point reaching them overstates some bounds, and the
+    comparison with the reference catches it."""
+    protected = EDITIONS["klein"].publish()
+    known = Attacker._known
+
+    def trusting(self: Attacker, columns):
+        low_known, low, _, high = known(self, columns)
+        return low_known, low, high == high, high
+
+    monkeypatch.setattr(Attacker, "_known", trusting)
+    bounds = _attacker_on(protected).bounds(sorted(protected.suppressed))
+    sample = _sample(bounds)
+    assert bounds_one_by_one(_attacker_on(protected), sample) != {k: bounds[k] for k in sample}
+
+
+def test_the_seed_bound_is_checked_not_assumed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a seed weight too small to put the seed at its maximum, the bound derived from the
+    seeded optimum is loose; the check sends such seeds to a solve of their own, so every
+    bound stays exact."""
+    protected = EDITIONS["middel"].publish()
+    targets = sorted(protected.suppressed)
+    strong = _attacker_on(protected)
+    exact = strong.bounds(targets)
+    monkeypatch.setattr(Attacker, "_SEED_WEIGHT", 1.0)
+    weak = _attacker_on(protected)
+    assert weak.bounds(targets) == exact
+    assert weak.solves > strong.solves  # seeds that failed the check were solved alone
+    sample = _sample(exact)
+    assert bounds_one_by_one(weak, sample) == {k: exact[k] for k in sample}
 
 
 def test_the_heuristic_alone_is_not_enough_and_the_audit_repairs_it(
@@ -131,8 +196,8 @@ def test_bounds_kept_after_hiding_more_are_what_a_fresh_program_proves(
     """The repair re-solves only bounds whose proof used a newly hidden cell's interval.
 
     Hide published cells in steps (the smallest first, as a repair does) and compare every
-    bound with a program built from scratch on what is then published. Teeth: an attacker
-    that keeps every bound after hiding is caught.
+    bound with a program built from scratch on what is then published, and a sample with
+    each bound solved alone. Teeth: an attacker that keeps every bound after hiding is caught.
     """
     protected = EDITIONS["klein"].publish()
     cells = published_cells(protected.tables)
@@ -140,7 +205,7 @@ def test_bounds_kept_after_hiding_more_are_what_a_fresh_program_proves(
     shown = sorted((v, k) for k, v in cells.items() if v is not None)
     steps = [[k for _, k in shown[i : i + 3]] for i in range(0, 9, 3)]
 
-    def kept_and_fresh() -> tuple[dict, list[tuple[dict, dict]]]:
+    def kept_and_fresh(check: bool = True) -> tuple[dict, list[tuple[dict, dict]]]:
         attacker = cell_attacker(cells, protected.relations, DEFAULT_RULES, domain_of)
         hidden = dict(cells)
         targets = sorted(k for k, v in cells.items() if v is None)
@@ -152,11 +217,16 @@ def test_bounds_kept_after_hiding_more_are_what_a_fresh_program_proves(
             targets = sorted({*targets, *step})
             fresh = cell_attacker(hidden, protected.relations, DEFAULT_RULES, domain_of)
             compared.append((attacker.bounds(targets), fresh.bounds(targets)))
+        if check:  # the kept bounds are what programs of their own prove after the last step
+            sample = _sample(compared[-1][0])
+            reference.update(bounds_one_by_one(attacker, sample))
         return before, compared
 
+    reference: dict[CellKey, Bounds] = {}
     before, compared = kept_and_fresh()
     assert all(kept == fresh for kept, fresh in compared)
+    assert reference == {k: compared[-1][0][k] for k in reference}
     after = compared[-1][1]
     assert any(after[k] != b for k, b in before.items())  # hiding widened some proven bound
     monkeypatch.setattr(Attacker, "_REDUCED_COST", float("inf"))  # no proof rests on anything
-    assert any(kept != fresh for kept, fresh in kept_and_fresh()[1])
+    assert any(kept != fresh for kept, fresh in kept_and_fresh(check=False)[1])
