@@ -228,6 +228,107 @@ class _Propagation:
         return np.where(n_infinite - infinite > 0, infinity, total - finite)
 
 
+def _area_swaps(
+    keys: list[CellKey],
+    rows: list[tuple[tuple[tuple[int, float], ...], float]],
+    lower: Any,
+    upper: Any,
+    hideable: Any,
+) -> Any:
+    """Orbits of the columns under the swaps of two areas that leave the program unchanged.
+
+    A cell key's second part is its area (``gebied_code``; a buurt key also names the buurt
+    third). Swapping two areas A and B maps each of A's cells to B's cell of the same
+    quantity and category (a buurt to the buurt of the same rank) and back. When that maps
+    every column to one with the same bounds and every row to a row of the program, it is an
+    automorphism: it maps feasible points to feasible points, so a cell's maximum (and
+    minimum, and any proof of a bound) is its image's too. Where nothing of two wijken is
+    published (a tiny edition), their cells are interchangeable like this, and one point
+    proving a wijk cell's maximum proves it for all of them. Each swap is verified, never
+    assumed; returns each column's orbit (the smallest column it can be mapped to).
+    """
+    import numpy as np
+
+    index = {k: i for i, k in enumerate(keys)}
+    blocks: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        if len(key) >= 2:
+            blocks.setdefault(key[1], []).append(i)
+
+    def signature(area: str) -> tuple[object, ...]:
+        return tuple(
+            sorted(
+                (keys[i][0], len(keys[i]), lower[i], upper[i], bool(hideable[i]))
+                for i in blocks[area]
+            )
+        )
+
+    def swap(a: str, b: str) -> dict[int, int] | None:
+        """The column map of swapping areas a and b, if every image exists."""
+        mapping: dict[int, int] = {}
+        for here, there in ((a, b), (b, a)):
+            codes: dict[str, tuple[list[str], list[str]]] = {}
+            for i in blocks[here]:
+                key = keys[i]
+                if len(key) < 3:
+                    image: CellKey = (key[0], there, *key[2:])
+                else:
+                    mine, theirs = codes.setdefault(
+                        key[0],
+                        (
+                            sorted({keys[j][2] for j in blocks[here] if keys[j][0] == key[0]}),
+                            sorted({keys[j][2] for j in blocks[there] if keys[j][0] == key[0]}),
+                        ),
+                    )
+                    third = key[2]
+                    if third not in theirs:  # a code of its own (a buurt): the one of same rank
+                        if len(mine) != len(theirs) or set(mine) & set(theirs):
+                            return None
+                        third = theirs[mine.index(third)]
+                    image = (key[0], there, third, *key[3:])
+                if image not in index:
+                    return None
+                mapping[i] = index[image]
+        return mapping
+
+    row_set = {(frozenset(row), low) for row, low in rows}
+    rows_of: dict[int, list[int]] = {}
+    for r, (row, _) in enumerate(rows):
+        for column, _ in row:
+            rows_of.setdefault(column, []).append(r)
+
+    def verified(mapping: dict[int, int]) -> bool:
+        for i, j in mapping.items():
+            if (lower[i], upper[i], hideable[i]) != (lower[j], upper[j], hideable[j]):
+                return False
+        touched = {r for i in mapping for r in rows_of.get(i, ())}
+        for r in touched:
+            row, low = rows[r]
+            image = frozenset((mapping.get(c, c), v) for c, v in row)
+            if (image, low) not in row_set:
+                return False
+        return True
+
+    parent = list(range(len(keys)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    by_signature: dict[tuple[object, ...], list[str]] = {}
+    for area in sorted(blocks):
+        by_signature.setdefault(signature(area), []).append(area)
+    for areas in by_signature.values():
+        for other in areas[1:]:  # swaps with the first generate every permutation of them
+            mapping = swap(areas[0], other)
+            if mapping is not None and verified(mapping):
+                for i, j in mapping.items():
+                    parent[root(i)] = root(j)
+    return np.array([root(i) for i in range(len(keys))])
+
+
 class Attacker:
     """The attacker's program over one set of published cells, kept for many bounds.
 
@@ -338,6 +439,16 @@ class Attacker:
         lp.a_matrix_.value_ = coef
         self._solver = _solver()
         self._solver.passModel(lp)
+        starts = np.cumsum([0, *lengths]).tolist()
+        in_rows, coefs = col_of.tolist(), coef.tolist()
+        self._row_list = [
+            (tuple(zip(in_rows[a:b], coefs[a:b], strict=True)), low)
+            for a, b, low in zip(starts, starts[1:], row_lower.tolist(), strict=False)
+        ]
+        #: Each column's orbit under verified swaps of areas (:func:`_area_swaps`), and the
+        #: columns of every orbit with more than one; None: to be found.
+        self._orbit: Any = None
+        self._mates: dict[int, Any] = {}
         #: How small and how large each cell is at some feasible point seen so far.
         self._min_seen = np.full(n, np.inf)
         self._max_seen = np.full(n, -np.inf)
@@ -346,7 +457,7 @@ class Attacker:
         self._proven_lower = np.full(n, -np.inf)
         self._proven_upper = np.full(n, np.inf)
         self._unbounded = np.zeros(n, dtype=bool)
-        self._rests_on: dict[tuple[str, int], frozenset[int]] = {}
+        self._rests_on: dict[tuple[str, int], frozenset[int] | None] = {}  # None: on any
         #: Propagated bounds; ``_stale``: a solve proved something propagation has not used.
         self._implied: tuple[Any, Any] | None = None
         self._stale = False
@@ -361,11 +472,12 @@ class Attacker:
             self._hideable[column] = False
             self._lower[column], self._upper[column] = 0.0, math.inf
         for (side, column), rests_on in list(self._rests_on.items()):
-            if rests_on & columns:
+            if rests_on is None or rests_on & columns:
                 del self._rests_on[side, column]
                 proven = self._proven_lower if side == "low" else self._proven_upper
                 proven[column] = -math.inf if side == "low" else math.inf
         self._implied = None  # the old propagated bounds may rest on the hidden intervals
+        self._orbit = None  # a swap of areas may no longer leave the program unchanged
 
     # ----------------------------------------------------------------- solving
 
@@ -392,6 +504,7 @@ class Attacker:
             point = np.asarray(solution.col_value)
             np.minimum(self._min_seen, point, out=self._min_seen)
             np.maximum(self._max_seen, point, out=self._max_seen)
+            self._share_seen()
         solver.changeColsCost(len(columns), columns, np.zeros(len(columns)))
         if status in (
             highspy.HighsModelStatus.kUnbounded,
@@ -409,16 +522,60 @@ class Attacker:
         reduced = np.abs(np.asarray(solution.col_dual)) > self._REDUCED_COST
         return frozenset(np.flatnonzero(reduced & self._hideable).tolist())
 
-    def _prove(self, side: str, column: int, bound: float, rests_on: frozenset[int]) -> None:
-        """Record a bound proven by a solve; propagation uses it when it tightens anything."""
+    def _prove(self, side: str, column: int, bound: float, rests_on: frozenset[int] | None) -> None:
+        """Record a bound proven by a solve; propagation uses it when it tightens anything.
+
+        ``rests_on``: the hideable columns whose interval the proof uses (None: it may use
+        any). The bound holds for every column of the column's orbit too (the swap's image
+        of the proof), resting on the images of what the proof rests on: their orbits.
+        """
         lower, upper = self._propagated()
-        if side == "low":
-            self._stale |= bound > lower[column] + self._SLACK
-            self._proven_lower[column] = bound
-        else:
-            self._stale |= bound < upper[column] - self._SLACK
-            self._proven_upper[column] = bound
-        self._rests_on[side, column] = rests_on
+        orbit = self._orbits()  # first: it may find the orbits (and ``_mates``) again
+        mates = self._mates.get(int(orbit[column]), (column,))
+        if len(mates) > 1 and rests_on is not None:
+            rests_on = frozenset(m for r in rests_on for m in self._mates.get(int(orbit[r]), (r,)))
+        for mate in mates:
+            if side == "low":
+                if bound <= self._proven_lower[mate]:
+                    continue  # what is proven already is as tight
+                self._stale |= bound > lower[mate] + self._SLACK
+                self._proven_lower[mate] = bound
+            else:
+                if bound >= self._proven_upper[mate]:
+                    continue
+                self._stale |= bound < upper[mate] - self._SLACK
+                self._proven_upper[mate] = bound
+            self._rests_on[side, mate] = rests_on
+
+    def _orbits(self) -> Any:
+        """Each column's orbit under verified swaps of areas (found again after a hide)."""
+        import numpy as np
+
+        if self._orbit is None:
+            self._orbit = _area_swaps(
+                self.keys, self._row_list, self._lower, self._upper, self._hideable
+            )
+            members: dict[int, list[int]] = {}
+            for column, orbit in enumerate(self._orbit.tolist()):
+                members.setdefault(orbit, []).append(column)
+            self._mates = {o: np.array(m) for o, m in members.items() if len(m) > 1}
+            self._share_seen()
+        return self._orbit
+
+    def _share_seen(self) -> None:
+        """Each orbit's columns share what points showed: the swapped point is feasible too."""
+        import numpy as np
+
+        if not self._mates:
+            return
+        orbit = self._orbits()
+        for seen, reduce, start in (
+            (self._min_seen, np.minimum, np.inf),
+            (self._max_seen, np.maximum, -np.inf),
+        ):
+            shared = np.full(len(seen), start)
+            reduce.at(shared, orbit, seen)
+            seen[:] = shared[orbit]
 
     def _minimise(self, column: int) -> None:
         """Prove this column's minimum by a solve of its own."""
@@ -434,6 +591,23 @@ class Attacker:
             self._unbounded[column] = True
         else:
             self._prove("high", column, -value, self._proof_rests_on(solution))
+
+    def _minimise_seeded(self, seed: int, others: list[int]) -> None:
+        """Minimise ``W seed + sum(w_j other_j)``; prove the seed's minimum from the optimum.
+
+        As :meth:`_maximise_seeded`, the other way round: ``seed >= (optimum - sum(w_j
+        upper_j)) / W`` with each other at its upper bound. The others are suppressed cells,
+        whose only upper bounds are propagated ones; propagation may use any published
+        interval, so this proof is dropped whenever anything is hidden.
+        """
+        upper = self._propagated()[1]
+        costs = {c: 1.0 / max(upper[c], 1.0) for c in others}
+        costs[seed] = self._SEED_WEIGHT
+        value, _ = self._run(costs)
+        if value is None:
+            raise RuntimeError("attacker's program has a cell without lower bound")
+        others_highest = float(sum(costs[c] * upper[c] for c in others))
+        self._prove("low", seed, (value - others_highest) / self._SEED_WEIGHT, None)
 
     def _maximise_seeded(self, seed: int, others: list[int]) -> None:
         """Maximise ``W seed + sum(w_j other_j)``; prove the seed's maximum from the optimum.
@@ -508,8 +682,13 @@ class Attacker:
         open_low = columns[~self._known(columns)[0]]
         if len(open_low):
             self._run(dict.fromkeys(open_low.tolist(), 1.0))  # every target that can be 0
-            for column in open_low[~self._known(open_low)[0]].tolist():
-                self._minimise(column)
+            open_low = open_low[np.argsort(-self._degree[open_low], kind="stable")]
+        while len(open_low := open_low[~self._known(open_low)[0]]):
+            seed = int(open_low[0])
+            bounded = np.isfinite(self._propagated()[1][open_low])
+            self._minimise_seeded(seed, open_low[1:][bounded[1:]].tolist())
+            if not self._known(np.array([seed]))[0][0]:
+                self._minimise(seed)
         lows = self._known(columns)[1]
         wanted = columns[(lows != 0) | (not pins_only)]
         wanted = wanted[np.argsort(-self._degree[wanted], kind="stable")]

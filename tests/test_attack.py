@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 from attacker import EDITIONS, PROVENANCE, imprecise_numbers, report_html, weak_cells
 from audit_factory import receipt
+from households_factory import gemeente, households
 
 import factlab.disclose
 from factlab.analyse import Relation
@@ -25,6 +26,7 @@ from factlab.attack import (
     published_cells,
 )
 from factlab.disclose import DEFAULT_RULES, DisclosureRules
+from factlab.publish import protected_tables
 from factlab.schemas.tables import CellKey
 
 
@@ -71,6 +73,59 @@ def test_most_bounds_need_no_solve_of_their_own() -> None:
     assert attacker.solves < len(targets) / 4
     sample = _sample(bounds, every=3)
     assert bounds_one_by_one(_attacker_on(protected), sample) == {k: bounds[k] for k in sample}
+
+
+def test_interchangeable_wijken_share_their_bounds() -> None:
+    """In a tiny edition nothing of a wijk is published, so swapping two wijken (their buurten
+    by rank) leaves the program unchanged: one point or proof serves all of them. The swaps
+    are found, buurt cells included, and every bound is still what it is alone."""
+    area = gemeente(6)
+    buurten = pl.DataFrame(
+        [(w, f"BU{w[2:]}{i:02d}") for w in area.wijken.get_column("wijk_code") for i in range(4)],
+        schema=["wijk_code", "buurt_code"],
+        orient="row",
+    )
+    protected = protected_tables(
+        households(7, 14, area),
+        gemeente_code=area.code,
+        gemeente_naam=area.naam,
+        wijken=area.wijken,
+        provenance=PROVENANCE,
+        buurten=buurten,
+    )
+    attacker = _attacker_on(protected)
+    targets = sorted(protected.suppressed)
+    bounds = attacker.bounds(targets)
+    orbits = attacker._orbits()
+    buurt = [attacker.index[k] for k in targets if k[0].startswith("buurt")]
+    assert buurt and len({orbits[c] for c in buurt}) < len(buurt) / 4
+    assert attacker.solves < len(targets) / 10
+    sample = _sample(bounds, every=3) + [k for k in targets if k[0].startswith("buurt")][:12]
+    assert bounds_one_by_one(_attacker_on(protected), sample) == {k: bounds[k] for k in sample}
+
+
+def test_a_swap_of_areas_is_verified_not_assumed() -> None:
+    """Two areas whose cells look alike (same quantities, same intervals) but whose rows differ
+    are not interchangeable: only A's cell ``x`` is bounded (by ``n``, at most the total)."""
+    rules = DisclosureRules()
+    cells = {("t", "GM"): 20, ("n", "A"): None, ("n", "B"): None}
+    cells |= {("x", "A"): None, ("x", "B"): None}
+    relations = [Relation(("t", "GM"), (("n", "A"), ("n", "B")))]
+    inequality = ((("x", "A"), 1.0), (("n", "A"), -1.0))
+    attacker = Attacker(cells, relations, rules, [inequality])
+    assert attacker.bounds([("x", "A"), ("x", "B")]) == {
+        ("x", "A"): Bounds(0, 22),
+        ("x", "B"): Bounds(0, None),
+    }
+    orbits = attacker._orbits()
+    assert orbits[attacker.index["x", "A"]] != orbits[attacker.index["x", "B"]]
+    # Without the inequality the areas are interchangeable, and found so.
+    symmetric = Attacker(cells, relations, rules)
+    orbits = symmetric._orbits()
+    assert orbits[symmetric.index["n", "A"]] == orbits[symmetric.index["n", "B"]]
+    assert symmetric.bounds([("n", "A"), ("n", "B")]) == dict.fromkeys(
+        [("n", "A"), ("n", "B")], Bounds(0, 22)
+    )
 
 
 def test_a_shortcut_that_trusts_propagation_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
