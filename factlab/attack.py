@@ -273,13 +273,12 @@ def _area_swaps(
                 if len(key) < 3:
                     image: CellKey = (key[0], there, *key[2:])
                 else:
-                    mine, theirs = codes.setdefault(
-                        key[0],
-                        (
+                    if key[0] not in codes:
+                        codes[key[0]] = (
                             sorted({keys[j][2] for j in blocks[here] if keys[j][0] == key[0]}),
                             sorted({keys[j][2] for j in blocks[there] if keys[j][0] == key[0]}),
-                        ),
-                    )
+                        )
+                    mine, theirs = codes[key[0]]
                     third = key[2]
                     if third not in theirs:  # a code of its own (a buurt): the one of same rank
                         if len(mine) != len(theirs) or set(mine) & set(theirs):
@@ -449,6 +448,7 @@ class Attacker:
         #: columns of every orbit with more than one; None: to be found.
         self._orbit: Any = None
         self._mates: dict[int, Any] = {}
+        self._by_orbit: tuple[Any, Any, Any] = ((), (), ())  # columns by orbit, for sharing
         #: How small and how large each cell is at some feasible point seen so far.
         self._min_seen = np.full(n, np.inf)
         self._max_seen = np.full(n, -np.inf)
@@ -555,10 +555,14 @@ class Attacker:
             self._orbit = _area_swaps(
                 self.keys, self._row_list, self._lower, self._upper, self._hideable
             )
-            members: dict[int, list[int]] = {}
-            for column, orbit in enumerate(self._orbit.tolist()):
-                members.setdefault(orbit, []).append(column)
-            self._mates = {o: np.array(m) for o, m in members.items() if len(m) > 1}
+            order = np.argsort(self._orbit, kind="stable")
+            _, starts, counts = np.unique(self._orbit[order], return_index=True, return_counts=True)
+            self._by_orbit = (order, starts, counts)
+            self._mates = {
+                int(self._orbit[order[a]]): order[a : a + n]
+                for a, n in zip(starts.tolist(), counts.tolist(), strict=True)
+                if n > 1
+            }
             self._share_seen()
         return self._orbit
 
@@ -566,16 +570,11 @@ class Attacker:
         """Each orbit's columns share what points showed: the swapped point is feasible too."""
         import numpy as np
 
-        if not self._mates:
+        if self._orbit is None or not self._mates:
             return
-        orbit = self._orbits()
-        for seen, reduce, start in (
-            (self._min_seen, np.minimum, np.inf),
-            (self._max_seen, np.maximum, -np.inf),
-        ):
-            shared = np.full(len(seen), start)
-            reduce.at(shared, orbit, seen)
-            seen[:] = shared[orbit]
+        order, starts, counts = self._by_orbit
+        for seen, reduce in ((self._min_seen, np.minimum), (self._max_seen, np.maximum)):
+            seen[order] = np.repeat(reduce.reduceat(seen[order], starts), counts)
 
     def _minimise(self, column: int) -> None:
         """Prove this column's minimum by a solve of its own."""
@@ -679,6 +678,7 @@ class Attacker:
 
         keys = list(targets)
         columns = np.array([self.index[t] for t in keys], dtype=np.int64)
+        self._orbits()  # shares what points showed across interchangeable areas
         open_low = columns[~self._known(columns)[0]]
         if len(open_low):
             self._run(dict.fromkeys(open_low.tolist(), 1.0))  # every target that can be 0
