@@ -504,6 +504,13 @@ class Attacker:
         solver.run()
         self.solves += 1
         status = solver.getModelStatus()
+        if status == highspy.HighsModelStatus.kUnknown:
+            # Primal simplex without presolve sometimes stops without a verdict (found by
+            # fuzzing small programs, also from scratch); dual simplex settles those.
+            solver.setOptionValue("simplex_strategy", 1)
+            solver.run()
+            solver.setOptionValue("simplex_strategy", 4)
+            status = solver.getModelStatus()
         value: float | None = None
         solution = None
         if status == highspy.HighsModelStatus.kOptimal:
