@@ -247,7 +247,7 @@ def _area_swaps(
     minimum, and any proof of a bound) is its image's too. Where nothing of two wijken is
     published (a tiny edition), their cells are interchangeable like this, and one point
     proving a wijk cell's maximum proves it for all of them. Each swap is verified, never
-    assumed; returns each column's orbit (the smallest column it can be mapped to).
+    assumed; returns for each column a representative of its orbit.
     """
     import numpy as np
 
@@ -360,7 +360,7 @@ class Attacker:
 
     Each bound is what a fresh program solving that bound alone gives
     (:func:`bounds_one_by_one`, tested). The tiny benchmark edition (1,232 suppressed cells)
-    takes ~45 solves instead of ~1,480, the benchmark gemeente ~90 instead of ~490.
+    takes ~45 solves instead of ~1,480, the benchmark gemeente ~105 instead of ~490.
 
     :meth:`hide` suppresses more published cells: their columns lose their rounding interval.
     Hiding only relaxes the program, so every point seen stays feasible, and a bound proven
@@ -374,9 +374,10 @@ class Attacker:
     #: interval. Real reduced costs here are sums of small fractions of the +-1 coefficients.
     _REDUCED_COST = 1e-9
     #: The seed's weight against at most 1 for every other open target: the optimum then
-    #: puts the seed at (or within a small fraction of a household of) its maximum. The seed's bound
-    #: is derived from the optimum and checked, never assumed (:meth:`_maximise_seeded`).
-    _SEED_WEIGHT = 1e4
+    #: puts the seed at (or within a small fraction of a household of) its bound. The seed's
+    #: bound is derived from the optimum and checked, never assumed (:meth:`_maximise_seeded`).
+    #: Weights are powers of two (see :meth:`_weights`).
+    _SEED_WEIGHT = 2.0**14
     #: Slack when rounding a bound inwards to whole households (solver tolerances are 1e-7).
     _SLACK = 1e-6
 
@@ -606,6 +607,20 @@ class Attacker:
         else:
             self._prove("high", column, -value, self._proof_rests_on(solution))
 
+    def _weights(self, others: list[int]) -> dict[int, float]:
+        """The other targets' weights in a seeded optimisation: about 1 / propagated bound.
+
+        Each other target then counts by the fraction of its bound it reaches, so targets with
+        a large bound do not crowd out the many with small ones. The weights are powers of two
+        from 1 down to 2**-20: a reduced cost is then a small fraction of a multiple of 2**-20
+        or exactly 0, never a tiny remainder that :data:`_REDUCED_COST` would mistake for 0.
+        """
+        import numpy as np
+
+        upper = self._propagated()[1][others]
+        exponent = np.clip(np.ceil(np.log2(np.maximum(upper, 1.0))), 0, 20)
+        return dict(zip(others, (2.0**-exponent).tolist(), strict=True))
+
     def _minimise_seeded(self, seed: int, others: list[int]) -> None:
         """Minimise ``W seed + sum(w_j other_j)``; prove the seed's minimum from the optimum.
 
@@ -615,7 +630,7 @@ class Attacker:
         interval, so this proof is dropped whenever anything is hidden.
         """
         upper = self._propagated()[1]
-        costs = {c: 1.0 / max(upper[c], 1.0) for c in others}
+        costs = self._weights(others)
         costs[seed] = self._SEED_WEIGHT
         value, _ = self._run(costs)
         if value is None:
@@ -632,10 +647,7 @@ class Attacker:
         the others' lower bounds. The optimum's point shows the seed (nearly) that large and
         the others as large as it could make them together.
         """
-        # Each other target counts by the fraction of its propagated bound it reaches, so
-        # targets with a large bound do not crowd out the many with small ones.
-        upper = self._propagated()[1]
-        costs = {c: -1.0 / max(upper[c], 1.0) for c in others}
+        costs = {c: -w for c, w in self._weights(others).items()}
         costs[seed] = -self._SEED_WEIGHT
         value, solution = self._run(costs)
         if value is None:  # some target is unbounded after all: a solve of its own says which
