@@ -215,17 +215,18 @@ def _complement(
     values: Mapping[CellKey, int],
     published: set[CellKey],
     suppressed: set[CellKey],
-    links: Sequence[frozenset[CellKey]],
+    neighbours: Mapping[CellKey, set[CellKey]],
 ) -> CellKey:
     """The smallest visible cell nearest to ``weak``: suppressing it widens ``weak``'s interval.
 
-    ``links`` are the cell sets of every relation and structural inequality the attacker uses;
-    a cell whose neighbours are all hidden is narrowed down from further away.
+    ``neighbours``: per cell, the cells it shares a relation or structural inequality with
+    (what the attacker uses); a cell whose neighbours are all hidden is narrowed down from
+    further away.
     """
     seen = {weak}
     frontier = {weak}
     while frontier:
-        near = {k for link in links if frontier & link for k in link} - seen
+        near = {k for cell in frontier for k in neighbours.get(cell, ())} - seen
         candidates = sorted((values[k], k) for k in near & published - suppressed)
         if candidates:
             return candidates[0][1]
@@ -255,8 +256,12 @@ def _audit_and_repair(
     suppressed = set(suppressed)
     targets = set(suppressed)
     known = set(values) | {k for r in relations for k in (r.total, *r.parts)}
-    links = [frozenset((r.total, *r.parts)) for r in relations]
-    links += [frozenset(k for k, _ in row) for row in structural_inequalities(known, domain_of)]
+    links = [(r.total, *r.parts) for r in relations]
+    links += [tuple(k for k, _ in row) for row in structural_inequalities(known, domain_of)]
+    neighbours: dict[CellKey, set[CellKey]] = {}
+    for link in links:
+        for cell in link:
+            neighbours.setdefault(cell, set()).update(link)
     shown = {k: None if k in suppressed else rules.round_count(values[k]) for k in published}
     attacker = cell_attacker(shown, relations, rules, domain_of)
     repaired = False
@@ -265,7 +270,7 @@ def _audit_and_repair(
         weak = sorted(k for k, b in bounds.items() if not is_protected(b, rules))
         if not weak:
             break
-        added = {_complement(k, values, published, suppressed, links) for k in weak}
+        added = {_complement(k, values, published, suppressed, neighbours) for k in weak}
         suppressed |= added
         attacker.hide(added)
         targets = set(weak) | added
