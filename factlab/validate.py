@@ -174,9 +174,14 @@ def broken_rules(work: pl.DataFrame, catalogue_codes: frozenset[str]) -> pl.Data
     """
     from factlab.schemas.delivery import RULES
 
-    flags = work.lazy().select(
-        ROW_COLUMN,
-        *(rule.broken(catalogue_codes).fill_null(False).alias(rule.code) for rule in RULES),
+    flags = (
+        work.lazy()
+        .select(
+            ROW_COLUMN,
+            *(rule.broken(catalogue_codes).fill_null(False).alias(rule.code) for rule in RULES),
+        )
+        # Only the few rows breaking a rule are unpivoted (one row per row and rule otherwise).
+        .filter(pl.any_horizontal(rule.code for rule in RULES))
     )
     columns = pl.DataFrame(
         {"regel": [r.code for r in RULES], "kolom": [r.column for r in RULES]}
