@@ -112,7 +112,9 @@ def test_a_file_that_takes_too_long_is_quarantined_and_the_check_goes_on(
     assert "duurde langer dan 900 seconden" in (outcome.receipt.reason or "")
 
 
-_RAW_CELLS = st.one_of(st.none(), st.sampled_from(["", " ", "'", " ' 12a ", "''x", "1503AB", "x' "]))
+_RAW_CELLS = st.one_of(
+    st.none(), st.sampled_from(["", " ", "'", " ' 12a ", "''x", "1503AB", "x' "])
+)
 
 
 @given(st.lists(st.tuples(_RAW_CELLS, _RAW_CELLS, _RAW_CELLS), max_size=8))
