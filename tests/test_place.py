@@ -90,9 +90,10 @@ ADDRESS_TABLE = (
 )
 
 
+@pytest.mark.parametrize("shared_key", [True, False], ids=["key-shared", "keys-unique"])
 @settings(max_examples=60, deadline=None)
 @given(
-    st.lists(
+    wanted=st.lists(
         st.tuples(
             st.sampled_from(["1503AB", "1503AC", "1503AA", "9999ZZ", "1025LL", "12345", ""]),
             st.one_of(st.none(), st.sampled_from([1, 3, 5, 12, 14, 119, 99999, 100012])),
@@ -101,12 +102,13 @@ ADDRESS_TABLE = (
     )
 )
 def test_the_address_index_finds_what_reading_the_prepared_copy_finds(
-    tmp_path_factory: pytest.TempPathFactory, wanted: list[tuple[str, int | None]]
+    tmp_path_factory: pytest.TempPathFactory, wanted: list[tuple[str, int | None]], shared_key: bool
 ) -> None:
     """Held whole, the table gives a batch the rows reading the prepared copy gives it, and
     placing the batch against either gives the same rows."""
     folder = tmp_path_factory.mktemp("pc6hnr")
-    csv = _write(folder / "pc6hnr.csv", ADDRESS_TABLE)
+    table = ADDRESS_TABLE if shared_key else ADDRESS_TABLE.replace("1503AA;100012", "1503AA;7")
+    csv = _write(folder / "pc6hnr.csv", table)
     os.environ[CACHE_ENVIRONMENT] = str(folder / "cache")
     try:
         index = AddressIndex.load(csv)
