@@ -48,7 +48,7 @@ ORDER BY ALL
 #: each list column has at most :data:`MAX_BITS` distinct values; otherwise LINK_SQL.
 MAX_BITS = 128
 _LISTS = (("voorziening", "voorzieningen"), ("domein", "domeinen"), ("organisatie", "organisaties"))
-BITSET_UNORDERED_SQL = (
+BITSET_LINK_SQL = (
     "WITH "
     + ",\n".join(
         f"""rank_{value} AS (
@@ -83,12 +83,6 @@ households AS (
     FROM (SELECT DISTINCT set_{value} FROM households) AS sets
     JOIN rank_{value} ON (sets.set_{value} >> rank_{value}.bit) & 1::UHUGEINT = 1::UHUGEINT
     GROUP BY sets.set_{value}
-),
-order_{value} AS (
-    SELECT sets.set_{value}, coalesce({lists}, []::VARCHAR[]) AS {lists},
-        dense_rank() OVER (ORDER BY coalesce({lists}, []::VARCHAR[])) AS order_{value}
-    FROM (SELECT DISTINCT set_{value} FROM households) AS sets
-    LEFT JOIN list_{value} USING (set_{value})
 )"""
         for value, lists in _LISTS
     )
@@ -96,28 +90,18 @@ order_{value} AS (
 SELECT
     wijk_code,
     buurt_code,
-    voorzieningen,
-    domeinen,
-    organisaties,
-    len(voorzieningen)::UINTEGER AS aantal_voorzieningen,
-    len(domeinen)::UINTEGER      AS aantal_domeinen,
-    len(organisaties)::UINTEGER  AS aantal_organisaties,
-    """
-    + ", ".join(f"order_{value}" for value, _ in _LISTS)
-    + """
+    coalesce(voorzieningen, []::VARCHAR[]) AS voorzieningen,
+    coalesce(domeinen, []::VARCHAR[]) AS domeinen,
+    coalesce(organisaties, []::VARCHAR[]) AS organisaties,
+    len(coalesce(voorzieningen, []::VARCHAR[]))::UINTEGER AS aantal_voorzieningen,
+    len(coalesce(domeinen, []::VARCHAR[]))::UINTEGER      AS aantal_domeinen,
+    len(coalesce(organisaties, []::VARCHAR[]))::UINTEGER  AS aantal_organisaties
 FROM households
 """
-    + "\n".join(f"JOIN order_{value} USING (set_{value})" for value, _ in _LISTS)
-    + "\n"
-)
-#: The order of :data:`LINK_SQL`'s ORDER BY ALL, by each list's rank among the few distinct
-#: lists rather than by the lists themselves: the same order, since a rank orders as its list
-#: does, and the counts ORDER BY ALL sorts by next are the lists' lengths (rows equal in all
-#: of these are equal in every column).
-BITSET_ORDER = ("wijk_code", "buurt_code", *(f"order_{value}" for value, _ in _LISTS))
-BITSET_LINK_SQL = (
-    f"SELECT {', '.join(HOUSEHOLD_COLUMNS)} FROM ({BITSET_UNORDERED_SQL})\n"
-    f"ORDER BY {', '.join(BITSET_ORDER)} NULLS LAST"
+    + "\n".join(f"LEFT JOIN list_{value} USING (set_{value})" for value, _ in _LISTS)
+    + """
+ORDER BY ALL
+"""
 )
 
 
@@ -132,13 +116,7 @@ def link(connection: duckdb.DuckDBPyConnection, staged_files: list[str]) -> pl.D
     )
     assert distinct is not None, "a SELECT gives a relation"
     (counts,) = distinct.fetchall()  # an aggregate without GROUP BY: one row
-    if max(counts) > MAX_BITS:
-        linked = staged.query("staged", LINK_SQL)
-        assert linked is not None, "the link SQL is a SELECT, so DuckDB returns a relation"
-        return linked.pl().select(HOUSEHOLD_COLUMNS)
-    unordered = staged.query("staged", BITSET_UNORDERED_SQL)
-    assert unordered is not None, "the link SQL is a SELECT, so DuckDB returns a relation"
-    # Sorted in polars: DuckDB's sort carries the list columns through every pass (3-4 s of a
-    # national link); polars orders the keys and moves each row once. Strings compare by
-    # their bytes in both, nulls last as in ORDER BY ALL (tested against LINK_SQL).
-    return unordered.pl().sort(BITSET_ORDER, nulls_last=True).select(HOUSEHOLD_COLUMNS)
+    sql = BITSET_LINK_SQL if max(counts) <= MAX_BITS else LINK_SQL
+    linked = staged.query("staged", sql)
+    assert linked is not None, "the link SQL is a SELECT, so DuckDB returns a relation"
+    return linked.pl().select(HOUSEHOLD_COLUMNS)
