@@ -24,15 +24,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import queue
 import signal
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Generic, TypeVar
 
 import polars as pl
 
@@ -77,7 +74,6 @@ from factlab.validate import DuplicateTracker, Tally, validate
 from factlab.workspace import Workspace, now
 
 log = logging.getLogger(__name__)
-_Item = TypeVar("_Item")
 
 RECEIPT_SUFFIX = ".ontvangst.json"
 SKIPPED_PAGE = "overgeslagen.md"
@@ -169,67 +165,6 @@ class _Read:
     blank_rows: int = 0  # rows below the header with no cell filled: in the file, not counted
 
 
-class _ReadAhead(Generic[_Item]):
-    """An iterator run one item ahead in a thread of its own: the next batch is read while
-    this one is validated and placed.
-
-    Reading is mostly Python (splitting CSV lines, streaming a workbook's XML), checking is
-    mostly polars, which releases the GIL: on two cores they overlap. The items, and an
-    exception the reading raises, arrive in the order the iterator gives them, so the check
-    sees what it saw without the thread; at most one item waits (memory stays bounded by the
-    batch size). Leaving the ``with`` block early (a file too slow, an error while checking)
-    stops the thread after the item it is reading and waits for it: no reading outlives the
-    file's check.
-    """
-
-    _ITEM, _END, _ERROR = range(3)
-
-    def __init__(self, source: Iterator[_Item]) -> None:
-        self._source = source
-        self._queue: queue.Queue[tuple[int, Any]] = queue.Queue(maxsize=1)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="factlab-lezen", daemon=True)
-
-    def _run(self) -> None:
-        try:
-            for item in self._source:
-                if not self._put((self._ITEM, item)):
-                    return
-        except BaseException as error:  # handed to the checking thread, in order
-            self._put((self._ERROR, error))
-        else:
-            self._put((self._END, None))
-
-    def _put(self, entry: tuple[int, Any]) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(entry, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def __enter__(self) -> Iterator[_Item]:
-        self._thread.start()
-        return self._items()
-
-    def _items(self) -> Iterator[_Item]:
-        while True:
-            kind, value = self._queue.get()
-            if kind == self._END:
-                return
-            if kind == self._ERROR:
-                raise value
-            yield value
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        close = getattr(self._source, "close", None)
-        if close is not None:
-            close()
-
-
 def _too_many_rejected(tally: Tally, limit: float) -> str:
     return (
         f"{tally.rejected_rows} van de {tally.rows_read - tally.duplicates} rijen "
@@ -247,33 +182,12 @@ def _read(
     started = time.monotonic()
     delivery = open_delivery(replace(upload, path=stored), partner, limits)
     counts = ReadCounts()
-    rows_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with _ReadAhead(delivery.batches(CHECK_BATCH_ROWS, counts)) as batches:
-        tally, placements, provisions = _check_batches(
-            batches, upload, rows_dir, settings, reference, started
-        )
-    reason = None
-    if tally.rows_read == 0:
-        reason = "het bestand bevat geen gegevensregels (alleen een kopregel of niets)"
-    elif tally.rejected_share > settings.max_rejected_share:
-        reason = _too_many_rejected(tally, settings.max_rejected_share)
-    return _Read(tally, placements, provisions, delivery.file.describe(), reason, counts.blank_rows)
-
-
-def _check_batches(
-    batches: Iterable[tuple[pl.DataFrame, pl.DataFrame]],
-    upload: Upload,
-    rows_dir: Path,
-    settings: CheckSettings,
-    reference: _Reference,
-    started: float,
-) -> tuple[Tally, dict[str, int], dict[str, int]]:
-    """Validate, place and stage each (raw, mapped) batch; the file's counts."""
     tally = Tally()
     duplicates = DuplicateTracker()
     placements = dict.fromkeys(PLACEMENTS, 0)
     provisions: dict[str, int] = {}
-    for part, (raw, mapped) in enumerate(batches):
+    rows_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for part, (raw, mapped) in enumerate(delivery.batches(CHECK_BATCH_ROWS, counts)):
         if time.monotonic() - started > settings.config.max_seconds_per_file:
             raise TooSlow(settings.config.max_seconds_per_file)
         checked = validate(
@@ -297,7 +211,12 @@ def _check_batches(
             organisatie=pl.lit(upload.organisation)
         ).write_parquet(rows_dir / f"deel-{part:05d}.parquet")
         checkpoint("gelezen")
-    return tally, placements, provisions
+    reason = None
+    if tally.rows_read == 0:
+        reason = "het bestand bevat geen gegevensregels (alleen een kopregel of niets)"
+    elif tally.rejected_share > settings.max_rejected_share:
+        reason = _too_many_rejected(tally, settings.max_rejected_share)
+    return _Read(tally, placements, provisions, delivery.file.describe(), reason, counts.blank_rows)
 
 
 def _read_guarded(
