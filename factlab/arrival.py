@@ -85,6 +85,8 @@ CHECK_BATCH_ROWS = 200_000
 #: Rows looked up in the CBS table, per check, after which the table is held whole: reading
 #: the national table (~0.5 s, ~360 MB) costs what two or three nationally spread batches cost.
 WHOLE_TABLE_AFTER_ROWS = 500_000
+#: Uploads to check of this many bytes together (some 500 k rows) hold the table from the start.
+WHOLE_TABLE_FROM_BYTES = 25 << 20
 
 
 def checkpoint(point: str) -> None:
@@ -128,17 +130,18 @@ class _Reference:
 
     The CBS table is parsed once per release into a prepared copy
     (:mod:`factlab.connectors.cbs_prepared`); a batch reads only the rows of its own addresses,
-    until the check has looked up :data:`WHOLE_TABLE_AFTER_ROWS` rows: from then on the table
-    is held whole (:class:`factlab.place.AddressIndex`, the same rows). A gemeente's check
-    never holds it; a national one reads it once instead of once per batch.
+    until the check has looked up :data:`WHOLE_TABLE_AFTER_ROWS` rows (or from the start, with
+    ``whole_table``: uploads of :data:`WHOLE_TABLE_FROM_BYTES`): from then on the table is
+    held whole (:class:`factlab.place.AddressIndex`, the same rows). A gemeente's check never
+    holds it; a national one reads it once instead of once per batch.
     """
 
-    def __init__(self, config: EditionConfig) -> None:
+    def __init__(self, config: EditionConfig, whole_table: bool = False) -> None:
         self._config = config
         self.catalogue = load_catalogue(config.catalogue)
         self.codes = frozenset(self.catalogue.get_column("code"))
         self.domains = self.catalogue.select(pl.col("code").alias("voorziening"), "domein")
-        self._looked_up = 0
+        self._looked_up = WHOLE_TABLE_AFTER_ROWS if whole_table else 0
         self._index: AddressIndex | None = None
 
     def addresses(self, valid: pl.DataFrame) -> pl.DataFrame:
@@ -289,17 +292,24 @@ def _write_skipped_pages(uploads: Path, skipped: list[Skipped]) -> None:
 class _Check:
     """The state of one check: the workspace, the edition's state, and what happened."""
 
-    def __init__(self, workspace: Workspace, state: EditionState, settings: CheckSettings) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        state: EditionState,
+        settings: CheckSettings,
+        upload_bytes: int = 0,
+    ) -> None:
         self.workspace = workspace
         self.state = state
         self.settings = settings
+        self._whole_table = upload_bytes >= WHOLE_TABLE_FROM_BYTES
         self._reference: _Reference | None = None
         self.outcomes: list[Outcome] = []
 
     @property
     def reference(self) -> _Reference:
         if self._reference is None:
-            self._reference = _Reference(self.settings.config)
+            self._reference = _Reference(self.settings.config, self._whole_table)
         return self._reference
 
     def _name(self, organisation: str) -> str:
@@ -499,7 +509,7 @@ def check_uploads(
                 "kies een nieuwe editienaam."
             )
         return CheckResult([], found.skipped, state)
-    check = _Check(workspace, state, settings)
+    check = _Check(workspace, state, settings, sum(u.size for u in found.uploads))
     report = progress or (lambda what, done, total: None)
     for done, upload in enumerate(found.uploads):
         report(f"controleren: {upload.organisation}", done, len(found.uploads))
