@@ -98,6 +98,9 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _DELIMITERS = (";", ",", "\t")
 _SNIFF_BYTES = 1 << 16
 _CHUNK_BYTES = 1 << 20
+#: The first read of a text file is small: detecting the format and finding the header read
+#: only the first lines, three times per file (the blocks' boundaries change no line).
+_FIRST_CHUNK_BYTES = 1 << 16
 _BATCH_CHARS = 64 << 20  # an XLSX batch is cut early when its cells hold this much text
 _BATCH_BYTES = 256 << 20  # and any batch when it takes this much memory
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -295,7 +298,7 @@ class _Lines:
         pending = ""
         with self.path.open("rb") as handle:
             while True:
-                raw = handle.read(_CHUNK_BYTES)
+                raw = handle.read(_CHUNK_BYTES if handle.tell() else _FIRST_CHUNK_BYTES)
                 if handle.tell() > self.limits.max_file_bytes:  # it grew since it was opened
                     raise FileTooLarge.of(self.limits)
                 text = pending + decoder.decode(raw, final=not raw)
