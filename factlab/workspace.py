@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 
 from factlab.errors import FactlabError
-from factlab.files import atomic_write_text
+from factlab.files import atomic_write_bytes
 from factlab.schemas.records import Delivery, EditionState
 
 WORKSPACE_FOLDER = ".werkmap"
@@ -94,7 +94,7 @@ class Workspace:
         """Write the state atomically: a kill leaves the old state or the new one."""
         self._assert_locked()
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        atomic_write_text(self.state_path, self._encoded.state_text(state), mode=0o600)
+        atomic_write_bytes(self.state_path, self._encoded.state_bytes(state), mode=0o600)
 
     # ------------------------------------------------------------------ files
     def raw_path(self, delivery_id: str) -> Path:
@@ -159,30 +159,30 @@ class _EncodedDeliveries:
     of a national check of 48 files, 64 k rejections). A :class:`Delivery` is frozen, so its
     text is kept for as long as the state holds that very object (identity, not equality:
     comparing two receipts costs as much as encoding one). The text is byte for byte
-    :func:`state_text`'s (tested).
+    :func:`state_text`'s (tested), kept as the bytes written (all ASCII).
     """
 
     def __init__(self) -> None:
-        self._texts: dict[int, tuple[Delivery, str]] = {}
+        self._texts: dict[int, tuple[Delivery, bytes]] = {}
 
-    def _delivery(self, delivery: Delivery) -> str:
+    def _delivery(self, delivery: Delivery) -> bytes:
         known = self._texts.get(id(delivery))
         if known is not None and known[0] is delivery:
             return known[1]
-        text = json.dumps(delivery.as_json(), ensure_ascii=True)
+        text = json.dumps(delivery.as_json(), ensure_ascii=True).encode("ascii")
         self._texts[id(delivery)] = (delivery, text)
         return text
 
-    def state_text(self, state: EditionState) -> str:
+    def state_bytes(self, state: EditionState) -> bytes:
         head = json.dumps(replace(state, deliveries=()).as_json(), ensure_ascii=True)
         empty = f'"{_DELIVERIES_KEY}": []}}'
         if not head.endswith(empty):  # the deliveries are no longer the last key
-            return state_text(state)
+            return state_text(state).encode("utf-8")
         texts = [self._delivery(d) for d in state.deliveries]
         kept = {id(d) for d in state.deliveries}
         self._texts = {key: value for key, value in self._texts.items() if key in kept}
-        body = ", ".join(texts)
-        return f'{head[: -len(empty)]}"{_DELIVERIES_KEY}": [{body}]}}\n'
+        opening = f'{head[: -len(empty)]}"{_DELIVERIES_KEY}": ['.encode("ascii")
+        return b"".join((opening, b", ".join(texts), b"]}\n"))
 
 
 def now() -> str:
