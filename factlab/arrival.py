@@ -212,7 +212,9 @@ def _read(
         )
         kept.select(*STAGED_COLUMNS, "startdatum", "einddatum").with_columns(
             organisatie=pl.lit(upload.organisation)
-        ).write_parquet(rows_dir / f"deel-{part:05d}.parquet")
+        ).write_parquet(  # lz4: 0.4 s less than zstd for a national check, files a third larger
+            rows_dir / f"deel-{part:05d}.parquet", compression="lz4", statistics=False
+        )
         checkpoint("gelezen")
     reason = None
     if tally.rows_read == 0:

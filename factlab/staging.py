@@ -53,7 +53,9 @@ class Staging:
     def write(self, frame: pl.DataFrame) -> Path:
         """Store one upload's pseudonymised rows; returns the staged file."""
         target = self.path / f"rijen-{len(self._files):05d}.parquet"
-        frame.write_parquet(target)
+        # Uncompressed: pseudonyms are random hex, which zstd spends seconds on at national size
+        # (2.5 s for 4.2 M rows, against 0.7 s) to halve files that live for minutes.
+        frame.write_parquet(target, compression="uncompressed", statistics=False)
         self._files.append(target)
         return target
 
