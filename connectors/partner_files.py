@@ -98,6 +98,9 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _DELIMITERS = (";", ",", "\t")
 _SNIFF_BYTES = 1 << 16
 _CHUNK_BYTES = 1 << 20
+#: The first read of a text file is small: detecting the format and finding the header read
+#: only the first lines, three times per file (the blocks' boundaries change no line).
+_FIRST_CHUNK_BYTES = 1 << 16
 _BATCH_CHARS = 64 << 20  # an XLSX batch is cut early when its cells hold this much text
 _BATCH_BYTES = 256 << 20  # and any batch when it takes this much memory
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -186,9 +189,27 @@ def _rebatch(frames: Iterable[pl.DataFrame], rows: int) -> Iterator[pl.DataFrame
         yield pl.concat(pending)
 
 
+def _filled(column: str) -> pl.Expr:
+    return pl.col(column).str.strip_chars().fill_null("") != ""
+
+
 def _drop_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """The rows with at least one cell that is not empty or white space.
+
+    The first column decides almost every row (a real row has its first cell filled); only
+    the rows it leaves open are checked cell by cell, which costs a fraction of stripping
+    every cell of every row.
+    """
     cells = [c for c in frame.columns if c != SOURCE_ROW]
-    filled = pl.any_horizontal(pl.col(c).str.strip_chars().fill_null("") != "" for c in cells)
+    if not cells:
+        return frame.clear()
+    filled = frame.select(_filled(cells[0])).to_series()
+    open_rows = (~filled).arg_true()
+    if open_rows.is_empty():
+        return frame
+    if len(cells) > 1:
+        rest = frame[open_rows].select(pl.any_horizontal(_filled(c) for c in cells[1:]))
+        filled = filled.scatter(open_rows, rest.to_series())
     return frame.filter(filled)
 
 
@@ -270,13 +291,14 @@ class _Lines:
     encoding: str
     limits: ReadLimits
     consumed: int = 0  # lines yielded so far
+    text: str = ""  # the lines of the block last yielded, joined by line breaks
 
     def blocks(self) -> Iterator[list[str]]:
         decoder = codecs.getincrementaldecoder(self.encoding)(errors="replace")
         pending = ""
         with self.path.open("rb") as handle:
             while True:
-                raw = handle.read(_CHUNK_BYTES)
+                raw = handle.read(_CHUNK_BYTES if handle.tell() else _FIRST_CHUNK_BYTES)
                 if handle.tell() > self.limits.max_file_bytes:  # it grew since it was opened
                     raise FileTooLarge.of(self.limits)
                 text = pending + decoder.decode(raw, final=not raw)
@@ -286,13 +308,18 @@ class _Lines:
                     text, held = text[:-1], "\r"
                 else:
                     held = ""
-                text = text.replace("\r\n", "\n").replace("\r", "\n")
+                if "\r" in text:
+                    text = text.replace("\r\n", "\n").replace("\r", "\n")
                 cut = text.rfind("\n") + 1 if raw else len(text)
                 lines = text[:cut].split("\n")
                 if raw:
                     lines.pop()  # the empty string after the last line break
+                    self.text = text[: cut - 1]
                 elif lines and lines[-1] == "":
                     lines.pop()
+                    self.text = text[:-1]
+                else:
+                    self.text = text
                 pending = text[cut:] + held
                 self._check(lines, pending)
                 if lines:
@@ -369,6 +396,7 @@ class _Records:
     limits: ReadLimits
     expected_fields: int | None = None
     rows: int = 0  # rows (records) yielded so far
+    text: str | None = None  # the rows last yielded joined by line breaks, when known
 
     def __post_init__(self) -> None:
         self._closed = _closed_rows(self.delimiter)
@@ -380,11 +408,13 @@ class _Records:
         for lines in self.lines.blocks():
             first_line = self.lines.consumed - len(lines) + 1
             if not open_row:
-                text = "\n".join(lines)
+                text = self.lines.text  # "\n".join(lines)
                 if self._whole_rows(text):
                     self.rows += len(lines)
+                    self.text = text
                     yield lines, '"' in text
                     continue
+            self.text = None
             rows: list[str] = []
             for offset, line in enumerate(lines):
                 if not open_row and self._whole_rows(line):
@@ -423,7 +453,11 @@ class _Records:
         Quick when every run of quotes is even (``""``, as many exports write an empty cell):
         such a run at the start of a cell opens and closes it, anywhere else it is text.
         """
-        return '"' not in text.replace('""', "") or bool(self._closed.fullmatch(text))
+        return (
+            '"' not in text
+            or '"' not in text.replace('""', "")
+            or bool(self._closed.fullmatch(text))
+        )
 
     def _swallowed_a_row(self, quoted_delimiters: int) -> bool:
         """A continuation line whose quoted part holds a whole row's delimiters is a row that a
@@ -457,7 +491,9 @@ def _split(records: list[str], delimiter: str) -> list[list[str]]:
         raise NotCsv() from None
 
 
-_Block = tuple[list[str], int, bool]  # rows, row number of the first, whether any has a quote
+# rows, row number of the first, whether any has a quote, and the rows joined by line breaks
+# when that text is at hand
+_Block = tuple[list[str], int, bool, str | None]
 
 
 @dataclass
@@ -510,19 +546,22 @@ class _CsvTable:
                 if records.rows - header_row > self.limits.max_rows:
                     raise TooManyRows.of(self.limits)
                 if len(rows) > skip:
-                    yield rows[skip:], first + skip, quoted
+                    yield rows[skip:], first + skip, quoted, None if skip else records.text
 
         return names, blocks()
 
     def frames(self) -> Iterator[pl.DataFrame]:
         names, blocks = self.data()
-        for rows, first_row, quoted in blocks:
-            yield self._parse(rows, first_row, names, quoted)
+        for rows, first_row, quoted, text in blocks:
+            yield self._parse(rows, first_row, names, quoted, text)
 
     def _parse(
-        self, rows: list[str], first_row: int, names: list[str], quoted: bool
+        self, rows: list[str], first_row: int, names: list[str], quoted: bool, joined: str | None
     ) -> pl.DataFrame:
-        text = "\n".join(row or self.delimiter for row in rows)  # an empty line is a blank row
+        if joined is not None and "" not in rows:
+            text = joined
+        else:
+            text = "\n".join(row or self.delimiter for row in rows)  # an empty line: blank row
         try:
             frame: pl.DataFrame | None = pl.read_csv(
                 io.BytesIO(text.encode("utf-8")),
@@ -574,7 +613,7 @@ def _open_csv(path: Path, head: bytes, limits: ReadLimits) -> PartnerFile:
         raise EmptyFile()
     table = _CsvTable(path, encoding, _delimiter(first), limits)
     _, blocks = table.data()
-    if all(_blank(row, table.delimiter) for rows, _, _ in blocks for row in rows):
+    if all(_blank(row, table.delimiter) for rows, _, _, _ in blocks for row in rows):
         raise HeaderOnly()
     return PartnerFile(path, "csv", encoding, table.delimiter, None, limits)
 

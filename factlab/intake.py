@@ -265,10 +265,16 @@ def map_columns(raw: pl.DataFrame, partner: PartnerSettings) -> pl.DataFrame:
     Unknown extra columns are dropped here (they may hold free text we do not want to carry).
     """
     renames = _canonical_targets(raw.columns, partner)
+    # _cell per column, in two steps: strip every cell, then take the apostrophe off only in
+    # the columns where a cell starts with one (few do; the other two passes copy every cell).
     frame = raw.select(
         pl.col(SOURCE_ROW).alias(ROW_COLUMN),
-        *(_cell(src).alias(dst) for src, dst in renames.items()),
+        *(pl.col(src).str.strip_chars().alias(dst) for src, dst in renames.items()),
     )
+    marked = frame.select(pl.col(dst).str.starts_with("'").any() for dst in renames.values())
+    apostrophes = [name for name in marked.columns if marked.get_column(name).item()]
+    if apostrophes:
+        frame = frame.with_columns(_cell(name) for name in apostrophes)
     frame = frame.with_columns(
         pl.lit(None, dtype=pl.String).alias(c) for c in CANONICAL_COLUMNS if c not in frame.columns
     ).select(ROW_COLUMN, *CANONICAL_COLUMNS)

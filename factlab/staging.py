@@ -17,15 +17,19 @@ import duckdb
 import polars as pl
 
 STAGING_FOLDER = ".staging"
-DUCKDB_MEMORY_LIMIT = "2GB"
+#: What DuckDB may hold in memory before it spills into the staging folder. A national edition
+#: (4.2 M rows, 1.8 M households) links within it, spilling a few tens of MB.
+DUCKDB_MEMORY_LIMIT = "1GB"
+SPILL_FOLDER = "duckdb"
 
 
 class Staging:
     """Context manager owning the staging folder and a DuckDB connection that spills into it."""
 
-    def __init__(self, out: Path, edition: str) -> None:
+    def __init__(self, out: Path, edition: str, memory_limit: str = DUCKDB_MEMORY_LIMIT) -> None:
         self.root = out / STAGING_FOLDER
         self.path = self.root / edition
+        self.memory_limit = memory_limit
         self._files: list[Path] = []
         self.connection: duckdb.DuckDBPyConnection | None = None
 
@@ -34,14 +38,14 @@ class Staging:
         if self.path.exists():  # leftovers of a killed run
             shutil.rmtree(self.path)
         self.path.mkdir(mode=0o700)
-        spill = self.path / "duckdb"
+        spill = self.path / SPILL_FOLDER
         # A memory limit makes DuckDB spill to the staging folder instead of growing without bound
         # on a huge edition; spill files hold pseudonyms, so they must live here and nowhere else.
         self.connection = duckdb.connect(
             config={
                 "temp_directory": str(spill),
                 "threads": os.cpu_count() or 1,
-                "memory_limit": DUCKDB_MEMORY_LIMIT,
+                "memory_limit": self.memory_limit,
             }
         )
         return self
@@ -49,7 +53,9 @@ class Staging:
     def write(self, frame: pl.DataFrame) -> Path:
         """Store one upload's pseudonymised rows; returns the staged file."""
         target = self.path / f"rijen-{len(self._files):05d}.parquet"
-        frame.write_parquet(target)
+        # Uncompressed: pseudonyms are random hex, which zstd spends seconds on at national size
+        # (2.5 s for 4.2 M rows, against 0.7 s) to halve files that live for minutes.
+        frame.write_parquet(target, compression="uncompressed", statistics=False)
         self._files.append(target)
         return target
 

@@ -174,9 +174,14 @@ def broken_rules(work: pl.DataFrame, catalogue_codes: frozenset[str]) -> pl.Data
     """
     from factlab.schemas.delivery import RULES
 
-    flags = work.lazy().select(
-        ROW_COLUMN,
-        *(rule.broken(catalogue_codes).fill_null(False).alias(rule.code) for rule in RULES),
+    flags = (
+        work.lazy()
+        .select(
+            ROW_COLUMN,
+            *(rule.broken(catalogue_codes).fill_null(False).alias(rule.code) for rule in RULES),
+        )
+        # Only the few rows breaking a rule are unpivoted (one row per row and rule otherwise).
+        .filter(pl.any_horizontal(rule.code for rule in RULES))
     )
     columns = pl.DataFrame(
         {"regel": [r.code for r in RULES], "kolom": [r.column for r in RULES]}
@@ -217,18 +222,25 @@ def validate(
     work = _working_columns(frame.filter(~duplicate_mask))
     rejections = broken_rules(work, catalogue_codes)
     rejected = rejections.get_column(ROW_COLUMN).unique()
-    passing = work.filter(~pl.col(ROW_COLUMN).is_in(rejected.implode()))
-    in_period = passing.filter(overlaps(period)) if period else passing
-    valid = in_period.select(
-        ROW_COLUMN,
-        addresses.canonical_key(
-            pl.col("pc"), pl.col("nr"), pl.col("letter"), pl.col("suffix")
-        ).alias("adres_sleutel"),
-        pl.col("pc").alias("postcode"),
-        pl.col("nr").alias("huisnummer"),
-        pl.col("code").alias("voorziening"),
-        pl.col("start").alias("startdatum"),
-        pl.col("eind").alias("einddatum"),
+    # Counted, then filtered and selected in one pass: no copy of the passing rows in between.
+    passes = ~pl.col(ROW_COLUMN).is_in(rejected.implode())
+    kept = (passes & overlaps(period)) if period else passes
+    passing, in_period = work.select(passes.sum().alias("a"), kept.sum().alias("b")).row(0)
+    valid = (
+        work.lazy()
+        .filter(kept)
+        .select(
+            ROW_COLUMN,
+            addresses.canonical_key(
+                pl.col("pc"), pl.col("nr"), pl.col("letter"), pl.col("suffix")
+            ).alias("adres_sleutel"),
+            pl.col("pc").alias("postcode"),
+            pl.col("nr").alias("huisnummer"),
+            pl.col("code").alias("voorziening"),
+            pl.col("start").alias("startdatum"),
+            pl.col("eind").alias("einddatum"),
+        )
+        .collect()
     )
     return Checked(
         valid=valid,
@@ -236,7 +248,7 @@ def validate(
         rows_read=rows_read,
         duplicates=int(duplicate_mask.sum()),
         rejected_rows=len(rejected),
-        out_of_period=passing.height - in_period.height,
+        out_of_period=int(passing) - int(in_period),
     )
 
 

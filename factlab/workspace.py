@@ -19,12 +19,13 @@ import json
 import os
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
 from factlab.errors import FactlabError
-from factlab.files import atomic_write_text
-from factlab.schemas.records import EditionState
+from factlab.files import atomic_write_bytes
+from factlab.schemas.records import Delivery, EditionState
 
 WORKSPACE_FOLDER = ".werkmap"
 STATE_FILE = "editie.json"
@@ -44,6 +45,7 @@ class Workspace:
         self._lock_path = self.root / f"{edition}.lock"
         self._lock: int | None = None
         self._wait = wait
+        self._encoded = _EncodedDeliveries()
 
     # ------------------------------------------------------------------ lock
     def __enter__(self) -> Workspace:
@@ -92,10 +94,7 @@ class Workspace:
         """Write the state atomically: a kill leaves the old state or the new one."""
         self._assert_locked()
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # No indent: json then encodes in C (the state grows with every delivery and is saved
-        # after each one; the pure-Python encoder that indenting needs cost minutes nationally).
-        text = json.dumps(state.as_json(), ensure_ascii=True) + "\n"
-        atomic_write_text(self.state_path, text, mode=0o600)
+        atomic_write_bytes(self.state_path, self._encoded.state_bytes(state), mode=0o600)
 
     # ------------------------------------------------------------------ files
     def raw_path(self, delivery_id: str) -> Path:
@@ -138,6 +137,52 @@ class Workspace:
     def _assert_locked(self) -> None:
         if self._lock is None:
             raise RuntimeError("workspace changed without holding its lock")
+
+
+def state_text(state: EditionState) -> str:
+    """The state file's text: one line of JSON, every non-ASCII character escaped.
+
+    No indent: json then encodes in C (the state grows with every delivery and is saved after
+    each one; the pure-Python encoder that indenting needs cost minutes nationally).
+    """
+    return json.dumps(state.as_json(), ensure_ascii=True) + "\n"
+
+
+_DELIVERIES_KEY = "leveringen"
+
+
+class _EncodedDeliveries:
+    """:func:`state_text`, with each delivery's JSON encoded once and reused.
+
+    A check saves the state twice per upload, and the state holds every receipt with every
+    rejected row: re-encoding all of it on each save grew quadratically with the uploads (7 s
+    of a national check of 48 files, 64 k rejections). A :class:`Delivery` is frozen, so its
+    text is kept for as long as the state holds that very object (identity, not equality:
+    comparing two receipts costs as much as encoding one). The text is byte for byte
+    :func:`state_text`'s (tested), kept as the bytes written (all ASCII).
+    """
+
+    def __init__(self) -> None:
+        self._texts: dict[int, tuple[Delivery, bytes]] = {}
+
+    def _delivery(self, delivery: Delivery) -> bytes:
+        known = self._texts.get(id(delivery))
+        if known is not None and known[0] is delivery:
+            return known[1]
+        text = json.dumps(delivery.as_json(), ensure_ascii=True).encode("ascii")
+        self._texts[id(delivery)] = (delivery, text)
+        return text
+
+    def state_bytes(self, state: EditionState) -> bytes:
+        head = json.dumps(replace(state, deliveries=()).as_json(), ensure_ascii=True)
+        empty = f'"{_DELIVERIES_KEY}": []}}'
+        if not head.endswith(empty):  # the deliveries are no longer the last key
+            return state_text(state).encode("utf-8")
+        texts = [self._delivery(d) for d in state.deliveries]
+        kept = {id(d) for d in state.deliveries}
+        self._texts = {key: value for key, value in self._texts.items() if key in kept}
+        opening = f'{head[: -len(empty)]}"{_DELIVERIES_KEY}": ['.encode("ascii")
+        return b"".join((opening, b", ".join(texts), b"]}\n"))
 
 
 def now() -> str:

@@ -11,12 +11,16 @@ import json
 import os
 from pathlib import Path
 
+import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from factlab.arrival import RECEIPT_SUFFIX, SKIPPED_PAGE
-from factlab.config import load_config
+from factlab.config import CANONICAL_COLUMNS, PartnerSettings, load_config
+from factlab.connectors.partner_files import ROW_COLUMN, SOURCE_ROW
 from factlab.edition import RunSettings, check_edition
-from factlab.intake import FEEDBACK_FOLDER, NOT_READ, REFUSED, find_uploads
+from factlab.intake import FEEDBACK_FOLDER, NOT_READ, REFUSED, _cell, find_uploads, map_columns
 from factlab.names import file_stem
 from tests.corpus.build import write_reference
 from tests.corpus.cases import POSTCODE
@@ -106,3 +110,31 @@ def test_a_file_that_takes_too_long_is_quarantined_and_the_check_goes_on(
     (outcome,) = _check(uploads).outcomes
     assert outcome.status == "quarantaine"
     assert "duurde langer dan 900 seconden" in (outcome.receipt.reason or "")
+
+
+_RAW_CELLS = st.one_of(
+    st.none(), st.sampled_from(["", " ", "'", " ' 12a ", "''x", "1503AB", "x' "])
+)
+
+
+@given(st.lists(st.tuples(_RAW_CELLS, _RAW_CELLS, _RAW_CELLS), max_size=8))
+def test_mapped_cells_are_stripped_of_spaces_and_one_apostrophe(
+    rows: list[tuple[str | None, str | None, str | None]],
+) -> None:
+    """map_columns takes the apostrophe off only in columns holding one; every cell is still
+    what the per-cell rule (:func:`factlab.intake._cell`) makes of it."""
+    raw = pl.DataFrame(
+        [(n, *row) for n, row in enumerate(rows, start=2)],
+        schema={SOURCE_ROW: pl.Int64, "Postcode": pl.String, "huisnummer": pl.String,
+                "voorziening": pl.String},
+        orient="row",
+    )  # fmt: skip
+    mapped = map_columns(raw, PartnerSettings(naam="p"))
+    expected = raw.select(
+        pl.col(SOURCE_ROW).alias(ROW_COLUMN),
+        _cell("Postcode").alias("postcode"),
+        _cell("huisnummer"),
+        _cell("voorziening"),
+    )
+    assert mapped.columns == [ROW_COLUMN, *CANONICAL_COLUMNS]
+    assert mapped.select(expected.columns).equals(expected)

@@ -12,9 +12,16 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from factlab.config import PartnerSettings
-from factlab.connectors.partner_files import SOURCE_ROW, UnreadableFile, open_partner_file
+from factlab.connectors.partner_files import (
+    SOURCE_ROW,
+    UnreadableFile,
+    _drop_blank_rows,
+    open_partner_file,
+)
 from factlab.intake import Upload, open_delivery
 from factlab.validate import DuplicateTracker, Tally, validate
 from tests.corpus.build import write_reference
@@ -128,3 +135,21 @@ def test_huge_file_is_streamed_in_bounded_memory(tmp_path: Path) -> None:
         f"huge file: {HUGE_BYTES / 2**20:.0f} MB, {n} rows, {seconds:.1f} s, peak RSS {peak / 2**20:.0f} MB"
     )
     assert peak < HUGE_PEAK_RSS
+
+
+_CELLS = st.one_of(st.none(), st.sampled_from(["", " ", "\t", "\u00a0", "\u2003", "a", " b ", "0"]))
+
+
+@given(st.integers(1, 4).flatmap(lambda n: st.lists(st.lists(_CELLS, min_size=n, max_size=n))))
+def test_blank_rows_are_the_rows_without_a_filled_cell(rows: list[list[str | None]]) -> None:
+    """The quick blank-row filter (first column first) keeps exactly the rows with a cell that
+    is not empty or white space, in order."""
+    width = len(rows[0]) if rows else 1
+    names = [f"k{i}" for i in range(width)]
+    frame = pl.DataFrame(
+        [(n, *row) for n, row in enumerate(rows, start=2)],
+        schema={SOURCE_ROW: pl.Int64, **dict.fromkeys(names, pl.String)},
+        orient="row",
+    )
+    kept = [n for n, row in enumerate(rows, start=2) if any(c and c.strip() for c in row)]
+    assert _drop_blank_rows(frame).get_column(SOURCE_ROW).to_list() == kept

@@ -1,13 +1,17 @@
 """Placement in buurt/wijk from the CBS pc6hnr table in its real format."""
 
+import os
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from factlab.connectors.cbs import read_pc6hnr
+from factlab.connectors.cbs_prepared import CACHE_ENVIRONMENT, read_pc6hnr_addresses
 from factlab.errors import ReferenceFileError
-from factlab.place import place, placement_counts
+from factlab.place import AddressIndex, place, placement_counts
 
 
 def _write(path: Path, text: str) -> Path:
@@ -70,3 +74,55 @@ def test_placed_unknown_and_outside_are_all_kept_and_counted() -> None:
     ]
     assert placement_counts(placed) == {"geplaatst": 2, "onbekend": 1, "buiten_gemeente": 1}
     assert "postcode" not in placed.columns and "huisnummer" not in placed.columns
+
+
+ADDRESS_TABLE = (
+    "PC6;Huisnummer;Buurt2024;Wijk2024;Gemeente2024\n"
+    "9999ZZ;1;09990101;099901;0999\n"
+    "1503AB;12;04790101;047901;0479\n"
+    "1503AB;14;04790101;047901;0479\n"
+    "1503AB;12;04790102;047901;0479\n"  # a repeat: the first row counts
+    "1503AA;100012;04790103;047901;0479\n"  # its integer key is 1503AB 12's
+    "1025LL;119;0363NC01;0363NC;0363\n"
+    " 1503ac ;3;04790102;047901;0479\n"
+    "12345;5;04790102;047901;0479\n"  # no PC6
+    "1503AC;99999;04790102;047901;0479\n"
+)
+
+
+@pytest.mark.parametrize("shared_key", [True, False], ids=["key-shared", "keys-unique"])
+@settings(max_examples=60, deadline=None)
+@given(
+    wanted=st.lists(
+        st.tuples(
+            st.sampled_from(["1503AB", "1503AC", "1503AA", "9999ZZ", "1025LL", "12345", ""]),
+            st.one_of(st.none(), st.sampled_from([1, 3, 5, 12, 14, 119, 99999, 100012])),
+        ),
+        max_size=12,
+    )
+)
+def test_the_address_index_finds_what_reading_the_prepared_copy_finds(
+    tmp_path_factory: pytest.TempPathFactory, wanted: list[tuple[str, int | None]], shared_key: bool
+) -> None:
+    """Held whole, the table gives a batch the rows reading the prepared copy gives it, and
+    placing the batch against either gives the same rows."""
+    folder = tmp_path_factory.mktemp("pc6hnr")
+    table = ADDRESS_TABLE if shared_key else ADDRESS_TABLE.replace("1503AA;100012", "1503AA;7")
+    csv = _write(folder / "pc6hnr.csv", table)
+    os.environ[CACHE_ENVIRONMENT] = str(folder / "cache")
+    try:
+        index = AddressIndex.load(csv)
+        valid = pl.DataFrame(
+            [(f"k{n}", pc, nr, "WMO-HH") for n, (pc, nr) in enumerate(wanted)],
+            schema={"adres_sleutel": pl.String, "postcode": pl.String, "huisnummer": pl.Int64,
+                    "voorziening": pl.String},
+            orient="row",
+        )  # fmt: skip
+        found = index.rows(valid)
+        expected = read_pc6hnr_addresses(csv, valid.select("postcode", "huisnummer"))
+    finally:
+        del os.environ[CACHE_ENVIRONMENT]
+    key = ["postcode", "huisnummer"]
+    assert found.schema == expected.schema
+    assert found.sort(key).equals(expected.sort(key))
+    assert place(valid, found, "GM0479").equals(place(valid, expected, "GM0479"))

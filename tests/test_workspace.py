@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from factlab.errors import FactlabError
-from factlab.workspace import Workspace
+from factlab.schemas.records import (
+    OPEN,
+    PROCESSED,
+    PUBLISHED,
+    Delivery,
+    EditionState,
+    Receipt,
+    Rejection,
+)
+from factlab.workspace import Workspace, state_text
 
 ATTEMPTS_PER_PROCESS = 2_600
 PROCESSES = 4
@@ -71,3 +81,43 @@ def test_state_is_only_written_under_the_lock(tmp_path: Path) -> None:
         workspace.store_raw(Path(__file__), "L0001")
     with pytest.raises(FactlabError, match="niet geopend"):
         workspace.load()
+
+
+def _delivery(number: int, *, rejections: int, consumed: bool = False) -> Delivery:
+    receipt = Receipt(
+        "partner-é", "Partner \u00e9\u2013\U0001f600", f"bestand-{number}.csv", f"L{number:04d}",
+        PROCESSED, "2026-03-01T10:00:00Z", file_format={"type": "csv", "codering": "utf-8"},
+        provisions={"WMO-HH": number}, replaces=f"L{number - 1:04d}" if number > 1 else None,
+        rejections=tuple(
+            Rejection(row + 2, "postcode", "postcode_ongeldig", "De postcode is \"ongeldig\".")
+            for row in range(rejections)
+        ),
+    )  # fmt: skip
+    return Delivery(
+        f"L{number:04d}", "partner-é", f"bestand-{number}.csv", 10 * number,
+        f"bestanden/L{number:04d}", f"rijen/L{number:04d}", receipt, consumed,
+    )  # fmt: skip
+
+
+def test_a_saved_state_is_the_states_json_on_every_save(tmp_path: Path) -> None:
+    """The state file reuses each delivery's encoded JSON between saves; what it writes must
+    stay exactly what encoding the whole state writes, as deliveries come, change and go."""
+    state = EditionState("2026", OPEN, "2026-03-01T09:00:00Z", "/u", "/c.toml", None, ("a", "b"))
+    with Workspace(tmp_path, "2026") as workspace:
+        workspace.save(state)
+        assert workspace.state_path.read_text(encoding="utf-8") == state_text(state)
+        for number in range(1, 6):
+            state = replace(
+                state, deliveries=(*state.deliveries, _delivery(number, rejections=number * 3))
+            )
+            workspace.save(state)
+            assert workspace.state_path.read_text(encoding="utf-8") == state_text(state)
+            consumed = replace(state.deliveries[-1], consumed=True)  # same receipt, new delivery
+            state = replace(state, deliveries=(*state.deliveries[:-1], consumed))
+            workspace.save(state)
+            assert workspace.state_path.read_text(encoding="utf-8") == state_text(state)
+        state = replace(state, deliveries=state.deliveries[1:3], state=PUBLISHED, closed="nu")
+        workspace.save(state)
+        text = workspace.state_path.read_text(encoding="utf-8")
+        assert text == state_text(state)
+        assert workspace.load() == state
