@@ -299,17 +299,18 @@ def read_pc6hnr_prepared(
             .unique()
         )
         if wanted.is_empty():
-            return _prefixed(scan.head(0)).collect()
+            return prefixed(scan.head(0)).collect()
         # The range lets Parquet statistics skip row groups; is_in keeps the exact postcodes.
         scan = scan.filter(
             pl.col("pc6_sleutel").is_between(wanted.min(), wanted.max())
             & pl.col("pc6_sleutel").is_in(wanted.implode())
         )
-    return _prefixed(scan).collect()
+    return prefixed(scan).collect()
 
 
-def _prefixed(copy: pl.LazyFrame) -> pl.LazyFrame:
-    """Rows of the copy as :func:`factlab.connectors.cbs.read_pc6hnr` gives them: codes prefixed."""
+def prefixed(copy: pl.LazyFrame) -> pl.LazyFrame:
+    """Rows of the copy as :func:`factlab.connectors.cbs.read_pc6hnr` gives them: codes prefixed
+    (the copy keeps them without, which makes preparing cheaper)."""
     return copy.select(
         "postcode",
         "huisnummer",
@@ -343,7 +344,7 @@ def read_pc6hnr_addresses(
     )
     scan = pl.scan_parquet(prepare(csv, cache))
     if wanted.is_empty():
-        return _prefixed(scan.head(0)).collect()
+        return prefixed(scan.head(0)).collect()
     postcodes = wanted.get_column("_sleutel") // 100_000
     found = (
         scan.filter(  # the range lets Parquet statistics skip row groups
@@ -353,4 +354,4 @@ def read_pc6hnr_addresses(
         .with_columns(_sleutel=_address_key(pl.col("pc6_sleutel"), pl.col("huisnummer")))
         .join(wanted.lazy(), on="_sleutel", how="semi", maintain_order="left")
     )
-    return _prefixed(found).collect()
+    return prefixed(found).collect()

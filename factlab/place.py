@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from factlab.connectors.cbs_prepared import postcode_key, prepare
+from factlab.connectors.cbs_prepared import postcode_key, prefixed, prepare
 
 PLACED = "geplaatst"
 UNKNOWN = "onbekend"
@@ -119,4 +119,5 @@ class AddressIndex:
         # A key is also another postcode's with a huisnummer of 100 000 or more: keep the rows
         # of the keys' postcodes only, as reading the prepared copy does.
         postcodes = (wanted // 100_000).unique().implode()
-        return self._columns[positions.filter(self._postcodes.gather(positions).is_in(postcodes))]
+        kept = positions.filter(self._postcodes.gather(positions).is_in(postcodes))
+        return prefixed(self._columns[kept].lazy()).collect()
