@@ -25,9 +25,11 @@ Data Docs load their styling from CDNs, so the run also keeps a self-contained s
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import re
+import sys
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -96,9 +98,18 @@ class _Expect:
 
 
 def _import_great_expectations() -> None:
+    if "great_expectations" in sys.modules:
+        return
     os.environ["GX_ANALYTICS_ENABLED"] = "false"  # before the import: no usage statistics
     logging.getLogger("great_expectations").setLevel(logging.WARNING)  # not in a -v run's log
-    import great_expectations  # noqa: F401
+    # The import makes millions of objects and no garbage: without the collector it takes
+    # 1.65 s instead of 1.95 s. Frozen afterwards, later collections skip what it made.
+    gc.disable()
+    try:
+        import great_expectations  # noqa: F401
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def _new_context(gx: Any, docs_dir: Path) -> Any:
