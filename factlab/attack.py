@@ -126,6 +126,10 @@ def structural_inequalities(
     return found
 
 
+#: Model statuses that answer a bound: an optimum, or no upper bound at all.
+_VERDICTS = ("kOptimal", "kUnbounded", "kUnboundedOrInfeasible")
+
+
 def _solver(warm: bool = True):
     """A silent HiGHS instance; ``warm``: set up to re-solve from the previous basis.
 
@@ -512,11 +516,20 @@ class Attacker:
             solver.run()
             solver.setOptionValue("simplex_strategy", 4)
             status = solver.getModelStatus()
+        answered = solver
+        if status.name not in _VERDICTS:
+            # Still no verdict (a warm start gone astray numerically, a limit): solve this one
+            # from scratch with HiGHS's defaults, as the reference does; the warm instance
+            # keeps serving the next bounds.
+            answered = _solver(warm=False)
+            answered.passModel(solver.getLp())  # with the costs set above
+            answered.run()
+            status = answered.getModelStatus()
         value: float | None = None
         solution = None
         if status == highspy.HighsModelStatus.kOptimal:
-            value = solver.getInfo().objective_function_value
-            solution = solver.getSolution()
+            value = answered.getInfo().objective_function_value
+            solution = answered.getSolution()
             point = np.asarray(solution.col_value)
             np.minimum(self._min_seen, point, out=self._min_seen)
             np.maximum(self._max_seen, point, out=self._max_seen)

@@ -356,3 +356,15 @@ def test_every_bound_is_what_its_own_program_proves(seed: int) -> None:
     for _ in range(2):
         attacker.hide(rng.sample(keys, rng.randint(1, 3)))
         assert attacker.bounds(keys) == bounds_one_by_one(attacker, keys)
+
+
+def test_a_solve_that_ends_without_a_verdict_is_solved_again_from_scratch() -> None:
+    """A warm solve that stops without an optimum (here: an iteration limit of 0, as a warm
+    start gone astray would) is solved from scratch: the bounds stay exact, nothing raises."""
+    protected = EDITIONS["piepklein"].publish()
+    attacker = _attacker_on(protected)
+    attacker._solver.setOptionValue("simplex_iteration_limit", 0)
+    targets = sorted(protected.suppressed)
+    bounds = attacker.bounds(targets)
+    sample = _sample(bounds, every=3)
+    assert bounds_one_by_one(_attacker_on(protected), sample) == {k: bounds[k] for k in sample}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from factlab.connectors.partner_files import (
     _drop_blank_rows,
     open_partner_file,
 )
+from factlab.errors import DEBUG_VARIABLE
 from factlab.intake import Upload, open_delivery
 from factlab.validate import DuplicateTracker, Tally, validate
 from tests.corpus.build import write_reference
@@ -121,6 +123,7 @@ def test_huge_file_is_streamed_in_bounded_memory(tmp_path: Path) -> None:
         [sys.executable, "-m", "factlab.cli", "run", "--uploads", str(root / "uploads"),
          "--out", str(root / "uit"), "--edition", "2026", "--config", str(config)],
         capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, DEBUG_VARIABLE: "1"},  # a failure shows its cause (synthetic data)
     )  # fmt: skip
     seconds = time.monotonic() - started
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
