@@ -71,9 +71,6 @@ class Quality:
     def passed(self) -> bool:
         return all(check.geslaagd for check in self.checks)
 
-    def merge(self, other: Quality) -> Quality:
-        return Quality(self.checks + other.checks)
-
     def summary(self) -> QualitySummary:
         """The outcome as the audit record and the report carry it."""
         return QualitySummary(

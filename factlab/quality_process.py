@@ -32,6 +32,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 
@@ -47,10 +48,15 @@ class HelperProcess:
     """One child process, called in order; see the module docstring."""
 
     def __init__(self) -> None:
+        # Here, not at the top: the child runs this module and need not load the key code.
+        from factlab.keys import ENVIRONMENT_VARIABLE as KEY_VARIABLE
+
         self._process = subprocess.Popen(
             [sys.executable, "-m", "factlab.quality_process", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            # It never needs the pseudonymisation key: it does not inherit the managed one.
+            env={k: v for k, v in os.environ.items() if k != KEY_VARIABLE},
         )
         assert self._process.stdin is not None and self._process.stdout is not None
         self._send = Connection(os.dup(self._process.stdin.fileno()), readable=False)
@@ -59,9 +65,7 @@ class HelperProcess:
         self._process.stdout.close()
         #: For each call not yet answered: whether its reply is wanted.
         self._waiting: deque[bool] = deque()
-        self._outbox: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...]] | None] = (
-            queue.SimpleQueue()
-        )
+        self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._sender = threading.Thread(target=self._send_calls, daemon=True)
         self._sender.start()
 
@@ -69,7 +73,7 @@ class HelperProcess:
         """The sending thread: each call in turn, until :meth:`stop` (or the child is gone)."""
         while (call := self._outbox.get()) is not None:
             try:
-                self._send.send(call)
+                self._send.send_bytes(call)
             except OSError:  # the child ended: the reader sees it and raises ProcessGone
                 return
 
@@ -87,9 +91,10 @@ class HelperProcess:
         self._waiting = deque(False for _ in self._waiting)
 
     def call(self, function: Callable[..., Any], *args: Any, wanted: bool = True) -> None:
-        """Queue a call (returns at once); its reply is read by :meth:`replies` (dropped
-        unless ``wanted``)."""
-        self._outbox.put((function, args))
+        """Queue a call (returns once it is pickled); its reply is read by :meth:`replies`
+        (dropped unless ``wanted``). Pickled here, not in the sending thread: a call that cannot
+        be pickled fails in the caller instead of never being answered."""
+        self._outbox.put(bytes(ForkingPickler.dumps((function, args))))
         self._waiting.append(wanted)
 
     def replies(self) -> list[Any]:

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from factlab.closing import QUALITY_FOLDER, Closing
 from factlab.config import load_config
 from factlab.edition import AUDIT_FILE, HOUSEHOLDS_FILE, RunSettings, run_edition
 from factlab.errors import FactlabError
-from factlab.keys import ephemeral_key
+from factlab.keys import ENVIRONMENT_VARIABLE, ephemeral_key
 from factlab.quality import Quality, QualityRun, check_households
 from factlab.quality_process import CallFailed, HelperProcess
 from factlab.schemas.audit import AuditRecord
@@ -186,3 +187,26 @@ def test_a_verdict_that_reads_otherwise_writes_the_report_again(
     assert audit.quality is not None and audit.quality.checks
     report = html.unescape((review / "rapport.html").read_text())
     assert all(check.name in report for check in audit.quality.checks)
+
+
+def test_the_helper_does_not_inherit_the_managed_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, "c2VjcmV0LWtleS1tYXRlcmlhbC0zMi1ieXRlcy1sb25nIQ==")
+    monkeypatch.setenv("FACTLAB_OTHER", "kept")
+    helper = HelperProcess()
+    try:
+        helper.call(os.getenv, ENVIRONMENT_VARIABLE)
+        helper.call(os.getenv, "FACTLAB_OTHER")
+        assert helper.replies() == [None, "kept"]
+    finally:
+        helper.stop()
+
+
+def test_a_call_that_cannot_be_sent_fails_at_once_and_the_helper_stays_usable() -> None:
+    helper = HelperProcess()
+    try:
+        with pytest.raises(TypeError):
+            helper.call(operator.add, threading.Lock(), 1)  # a lock cannot be pickled
+        helper.call(operator.add, 1, 2)
+        assert helper.replies() == [3]
+    finally:
+        helper.stop()
