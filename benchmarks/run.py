@@ -218,7 +218,7 @@ def _helper_peak_rss_mb() -> int:
             continue
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         if (
-            b"factlab.quality_process" in command
+            b"factlab.helper_process" in command
             and int(fields["PPid"]) == os.getpid()
             and "VmHWM" in fields
         ):

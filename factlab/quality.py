@@ -12,7 +12,7 @@ Great Expectations 1.x validates pandas frames; it runs in an ephemeral context 
 folder, nothing written but the Data Docs into ``<out>/<edition>/kwaliteit/``) with usage
 statistics off. Its cost is fixed, not per row (1.6 s of import, then a few hundredths of a
 second per checkpoint and half a second of Data Docs rendering), so it runs in a helper process
-beside the close (:class:`QualityRun`, :mod:`factlab.quality_process`): started with the close,
+beside the close (:class:`QualityRun`, :mod:`factlab.helper_process`): started with the close,
 it imports while the close links, validates the household table while the tables are
 protected, and only the table suite and the Data Docs (rendered once, for both suites) remain
 between the written tables and the report. Each suite is handed to the store whole, and the
@@ -40,7 +40,7 @@ import polars as pl
 
 from factlab.catalogue import DOMAINS, load_catalogue
 from factlab.names import ORGANISATION_PATTERN
-from factlab.quality_process import CallFailed, HelperProcess, ProcessGone
+from factlab.helper_process import CallFailed, HelperProcess, ProcessGone
 from factlab.schemas import areas
 from factlab.schemas.audit import CheckOutcome, QualitySummary
 from factlab.schemas.disclosure import DEFAULT_RULES, DisclosureRules
@@ -205,7 +205,7 @@ def _helper() -> HelperProcess:
         if helper.alive:
             return helper
         helper.stop()
-    helper = HelperProcess()
+    helper = HelperProcess("de kwaliteitscontrole")
     helper.call(_import_great_expectations, wanted=False)
     return helper
 

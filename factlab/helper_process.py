@@ -1,23 +1,27 @@
-"""A process beside the close that runs functions in order: where Great Expectations runs.
+"""A process of its own that runs functions in order: where Great Expectations runs, and where
+a large check reads uploads on the other core.
 
 Why a process: Great Expectations costs about 1.6 s to import and a second to validate and
 render, whatever the edition's size. In the close's own process that cost adds to the run; in
 a process of its own it imports on the other core while the close links and protects, and it
-validates the household table while the tables are protected. A thread does not help: the
-import holds the GIL (docs/schaal.md).
+validates the household table while the tables are protected. Reading an upload is mostly
+Python (the CSV line checks, the XLSX parser) and holds the GIL: a thread would not help
+either (docs/schaal.md).
 
 The protocol is the smallest that is safe: the parent writes ``(function, args)`` pickles to the
 child's standard input and reads one reply per call, in order, from the pipe that was the
 child's standard output (anything the libraries print goes to standard error instead). The
 child ends when its standard input closes or its parent is gone (checked five times a second,
-also during a call), so a close that ends or is killed leaves no process behind, nor one still
-importing for nobody; it ignores Ctrl-C, which its parent handles. Calls are sent by a thread of their own: a
-large argument (the household table) fills the pipe while the child is still importing, and
-the close must not wait for that. Results must stay small (one outcome per expectation): the
-child writes them while the parent may not yet read.
+also during a call), so a run that ends or is killed leaves no process behind, nor one still
+working for nobody; it ignores Ctrl-C, which its parent handles. Calls are sent by a thread of
+their own: a large argument (the household table) fills the pipe while the child is still
+importing, and the caller must not wait for that. Results must stay small (one outcome per
+expectation, the counts of one upload): the child writes them while the parent may not yet
+read. The child never inherits the pseudonymisation key.
 
-The data that crosses is what the quality suites see: the de-identified household table and
-the published tables, never an address, pseudonym or key.
+What crosses the pipe is what the function needs: the de-identified household and published
+tables for the quality suites; for a check, where an upload is and where its checked rows go
+(the rows themselves go to the workspace, never through the pipe), and its counts back.
 """
 
 from __future__ import annotations
@@ -45,14 +49,18 @@ class CallFailed(RuntimeError):
 
 
 class HelperProcess:
-    """One child process, called in order; see the module docstring."""
+    """One child process, called in order; see the module docstring.
 
-    def __init__(self) -> None:
+    ``purpose`` completes the message when it dies: "het hulpproces voor {purpose} ...".
+    """
+
+    def __init__(self, purpose: str) -> None:
+        self._purpose = purpose
         # Here, not at the top: the child runs this module and need not load the key code.
         from factlab.keys import ENVIRONMENT_VARIABLE as KEY_VARIABLE
 
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "factlab.quality_process", str(os.getpid())],
+            [sys.executable, "-m", "factlab.helper_process", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             # It never needs the pseudonymisation key: it does not inherit the managed one.
@@ -111,7 +119,7 @@ class HelperProcess:
             except (EOFError, OSError):
                 self._waiting.clear()
                 raise ProcessGone(
-                    "het hulpproces voor de kwaliteitscontrole is onverwacht gestopt"
+                    f"het hulpproces voor {self._purpose} is onverwacht gestopt"
                 ) from None
             if not self._waiting.popleft():
                 continue

@@ -1,17 +1,12 @@
-"""Great Expectations' helper process: answers in order, names failures without their data,
-is replaced when it dies, never outlives a killed close, and a failed suite still stops the
-close before anything is written."""
+"""Great Expectations in its helper process: a helper that dies is replaced, a failed suite
+still stops the close before anything is written, and the report written before the verdict
+is the final one."""
 
 from __future__ import annotations
 
 import html
-import operator
 import os
 import signal
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import polars as pl
@@ -21,21 +16,11 @@ from factlab.closing import QUALITY_FOLDER, Closing
 from factlab.config import load_config
 from factlab.edition import AUDIT_FILE, HOUSEHOLDS_FILE, RunSettings, run_edition
 from factlab.errors import FactlabError
-from factlab.keys import ENVIRONMENT_VARIABLE, ephemeral_key
+from factlab.keys import ephemeral_key
 from factlab.quality import Quality, QualityRun, check_households
-from factlab.quality_process import CallFailed, HelperProcess
 from factlab.schemas.audit import AuditRecord
 from tests.households_factory import gemeente as area
 from tests.households_factory import households
-
-
-def _ended(pid: int) -> bool:
-    """Gone, or a zombie nobody reaps (its parent was killed)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return True
-    return "\nState:\tZ" in status
 
 
 def _helpers_of(parent: int) -> list[int]:
@@ -50,67 +35,11 @@ def _helpers_of(parent: int) -> list[int]:
         except OSError:
             continue
         if (
-            b"factlab.quality_process" in command
+            b"factlab.helper_process" in command
             and int(stat.rsplit(")", 1)[1].split()[1]) == parent
         ):
             found.append(int(entry.name))
     return found
-
-
-def test_calls_are_answered_in_order_and_unwanted_replies_dropped() -> None:
-    helper = HelperProcess()
-    try:
-        helper.call(operator.add, 1, 2)
-        helper.call(operator.mul, 3, 4, wanted=False)
-        helper.call(operator.sub, 10, 4)
-        assert helper.replies() == [3, 6]
-        helper.call(int, "not a number")  # a cancelled close's call: its failure is not ours
-        helper.call(operator.add, 5, 5)
-        helper.forget()
-        helper.call(operator.add, 7, 7)
-        assert helper.replies() == [14]
-        assert helper.alive
-    finally:
-        helper.stop()
-    assert _ended(helper.pid)
-
-
-def test_a_failing_call_names_the_exception_type_only_and_the_helper_stays_usable() -> None:
-    helper = HelperProcess()
-    try:
-        helper.call(int, "1503AB 12")  # a ValueError whose message would echo the text
-        helper.call(operator.add, 1, 1)
-        with pytest.raises(CallFailed) as raised:
-            helper.replies()
-        assert str(raised.value) == "ValueError"
-        helper.call(operator.add, 2, 2)
-        assert helper.replies() == [4]
-    finally:
-        helper.stop()
-
-
-def test_the_helper_ends_at_once_and_quietly_when_its_parent_is_killed_mid_call() -> None:
-    script = (
-        "from factlab.quality_process import HelperProcess\n"
-        "import time\n"
-        "helper = HelperProcess()\n"
-        "helper.call(time.sleep, 30)\n"  # busy, as while importing Great Expectations
-        "print(helper.pid, flush=True)\n"
-        "time.sleep(60)\n"
-    )
-    parent = subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    assert parent.stdout is not None and parent.stderr is not None
-    child = int(parent.stdout.readline())
-    assert not _ended(child)
-    parent.send_signal(signal.SIGKILL)
-    parent.wait()
-    deadline = time.monotonic() + 5  # not after the call: at once
-    while not _ended(child) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _ended(child), "the helper outlived the close that started it"
-    assert "Traceback" not in parent.stderr.read()  # the child shares its parent's stderr
 
 
 def test_a_helper_that_dies_is_replaced_and_gives_the_same_verdict(tmp_path: Path) -> None:
@@ -187,26 +116,3 @@ def test_a_verdict_that_reads_otherwise_writes_the_report_again(
     assert audit.quality is not None and audit.quality.checks
     report = html.unescape((review / "rapport.html").read_text())
     assert all(check.name in report for check in audit.quality.checks)
-
-
-def test_the_helper_does_not_inherit_the_managed_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(ENVIRONMENT_VARIABLE, "c2VjcmV0LWtleS1tYXRlcmlhbC0zMi1ieXRlcy1sb25nIQ==")
-    monkeypatch.setenv("FACTLAB_OTHER", "kept")
-    helper = HelperProcess()
-    try:
-        helper.call(os.getenv, ENVIRONMENT_VARIABLE)
-        helper.call(os.getenv, "FACTLAB_OTHER")
-        assert helper.replies() == [None, "kept"]
-    finally:
-        helper.stop()
-
-
-def test_a_call_that_cannot_be_sent_fails_at_once_and_the_helper_stays_usable() -> None:
-    helper = HelperProcess()
-    try:
-        with pytest.raises(TypeError):
-            helper.call(operator.add, threading.Lock(), 1)  # a lock cannot be pickled
-        helper.call(operator.add, 1, 2)
-        assert helper.replies() == [3]
-    finally:
-        helper.stop()
