@@ -13,7 +13,9 @@ then a rerun, loses nothing and counts nothing twice):
 5. remove the upload from the partner folder and mark it consumed.
 
 A rerun after a kill between 3 and 5 finds the upload still in place with exactly the content
-of a recorded, unconsumed delivery, and only finishes 4 and 5. Any failure while reading one
+of a recorded, unconsumed delivery, and only finishes 4 and 5. A large check does step 2 ahead,
+in reader processes (one per core, :class:`_ReadAhead`), and takes each result in this same
+order, so a check on many cores ends exactly as one in a single process. Any failure while reading one
 file (an exception, a limit) quarantines that file with a receipt and the check goes on with
 the others: one hostile file never stops the edition. Logs name organisation and delivery id,
 never a file name (partner-chosen, it may carry anything) and never a cell value.
@@ -24,10 +26,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
+import shutil
 import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -40,6 +46,7 @@ from factlab.connectors.partner_files import ReadCounts, UnreadableFile
 from factlab.errors import FactlabError
 from factlab.feedback import CSV_SUFFIX, MARKDOWN_SUFFIX, Feedback, feedback, percent_nl
 from factlab.files import atomic_write_bytes, atomic_write_text, same_content
+from factlab.helper_process import CallFailed, HelperProcess, ProcessGone
 from factlab.intake import (
     FEEDBACK_FOLDER,
     REFUSED,
@@ -85,8 +92,12 @@ CHECK_BATCH_ROWS = 200_000
 #: Rows looked up in the CBS table, per check, after which the table is held whole: reading
 #: the national table (~0.5 s, ~360 MB) costs what two or three nationally spread batches cost.
 WHOLE_TABLE_AFTER_ROWS = 500_000
-#: Uploads to check of this many bytes together (some 500 k rows) hold the table from the start.
-WHOLE_TABLE_FROM_BYTES = 25 << 20
+#: Uploads of this many bytes together (some 500 k rows) make a large check: it holds the
+#: table whole from the start, and reads the uploads in reader processes (:class:`_ReadAhead`).
+LARGE_CHECK_BYTES = 25 << 20
+#: At most this many reader processes (one per core): each holds the CBS table (~400 MB).
+MAX_READERS = 4
+READ_AHEAD_FOLDER = "voorlezen"
 
 
 def checkpoint(point: str) -> None:
@@ -131,7 +142,7 @@ class _Reference:
     The CBS table is parsed once per release into a prepared copy
     (:mod:`factlab.connectors.cbs_prepared`); a batch reads only the rows of its own addresses,
     until the check has looked up :data:`WHOLE_TABLE_AFTER_ROWS` rows (or from the start, with
-    ``whole_table``: uploads of :data:`WHOLE_TABLE_FROM_BYTES`): from then on the table is
+    ``whole_table``: a check of :data:`LARGE_CHECK_BYTES`): from then on the table is
     held whole (:class:`factlab.place.AddressIndex`, the same rows). A gemeente's check never
     holds it; a national one reads it once instead of once per batch.
     """
@@ -166,6 +177,9 @@ class _Read:
     file_format: dict[str, str | None]
     reason: str | None
     blank_rows: int = 0  # rows below the header with no cell filled: in the file, not counted
+    #: An unexpected failure: (reference, exception type) for the maintainer's log, written by
+    #: the checking process (a reader process has no log of its own).
+    failure: tuple[str, str] | None = None
 
 
 def _too_many_rejected(tally: Tally, limit: float) -> str:
@@ -235,16 +249,12 @@ def _read_guarded(
         return _Read(None, empty, {}, {}, str(error))
     except Exception as error:  # isolation is the point: one file never stops the check
         reference_id = uuid.uuid4().hex[:8]
-        # Only the type: a library's message may quote a cell.
-        log.error(
-            "onverwachte fout bij het lezen van een bestand (ref %s): %s",
-            reference_id,
-            type(error).__name__,
-        )
         return _Read(
             None, empty, {}, {},
             "het bestand kon niet worden gelezen door een onverwachte fout; de beheerder kan "
             f"die terugvinden onder referentie {reference_id}",
+            # Only the type: a library's message may quote a cell.
+            failure=(reference_id, type(error).__name__),
         )  # fmt: skip
 
 
@@ -304,9 +314,10 @@ class _Check:
         self.workspace = workspace
         self.state = state
         self.settings = settings
-        self._whole_table = upload_bytes >= WHOLE_TABLE_FROM_BYTES
+        self._whole_table = upload_bytes >= LARGE_CHECK_BYTES
         self._reference: _Reference | None = None
         self.outcomes: list[Outcome] = []
+        self.ahead: _ReadAhead | None = None
 
     @property
     def reference(self) -> _Reference:
@@ -430,15 +441,15 @@ class _Check:
             )
             return
         rows = f"rijen/{new_id}"
-        for stale in (self.workspace.path / rows).glob("*.parquet"):  # a killed earlier try
+        rows_dir = self.workspace.path / rows
+        for stale in rows_dir.glob("*.parquet"):  # a killed earlier try
             stale.unlink()
-        read = _read_guarded(
-            upload,
-            self.workspace.path / stored,
-            self.workspace.path / rows,
-            self.settings,
-            self.reference,
-        )
+        read = self.ahead.take(upload, rows_dir) if self.ahead else None
+        if read is None:
+            stored_path = self.workspace.path / stored
+            read = _read_guarded(upload, stored_path, rows_dir, self.settings, self.reference)
+        if read.failure:
+            log.error("onverwachte fout bij het lezen van een bestand (ref %s): %s", *read.failure)
         previous = self._current_named(upload)
         replaces = previous.id if previous else None
         if read.reason is None and read.tally is not None:
@@ -486,6 +497,134 @@ class _Check:
         self._record(upload, marker, None, *retired)
 
 
+# ---------------------------------------------------------------------- reading ahead
+
+#: A reader process's reference data, loaded by its first read (a reader serves one check).
+_READER_REFERENCE: list[_Reference] = []
+
+
+def read_ahead(upload: Upload, rows_dir: Path, settings: CheckSettings) -> _Read | None:
+    """In a reader process: read and check an upload where it lies; None when it changed
+    before or while it was read (the check then reads the stored copy itself).
+
+    The check takes the result only if the upload is still unchanged after it was copied into
+    the workspace, so what was read here is what was stored: the guarantee of reading the
+    copy, by the same stamp (size and time of change) the copy itself relies on.
+    """
+    if not upload.unchanged():
+        return None
+    if not _READER_REFERENCE:
+        _READER_REFERENCE.append(_Reference(settings.config, whole_table=True))
+    read = _read_guarded(upload, upload.path, rows_dir, settings, _READER_REFERENCE[0])
+    return read if upload.unchanged() else None
+
+
+class _ReadAhead:
+    """The uploads of a large check, read and checked in reader processes ahead of the check.
+
+    Reading is nine tenths of a check and mostly Python, so one process checks one file at a
+    time on one core. Here one reader process per core (at most :data:`MAX_READERS`) takes the
+    next upload in turn and writes its checked rows into ``voorlezen/`` in the workspace; the
+    check itself goes on exactly as before, in order, and only takes a result when it reaches
+    that upload (moving the rows under the delivery's id), so ids, receipts and kill points are
+    those of a check in one process. Whatever is not taken (a duplicate, an upload that changed,
+    a reader that died) the check reads itself; ``voorlezen/`` is emptied before and after.
+    """
+
+    def __init__(self, folder: Path, uploads: list[Upload], settings: CheckSettings) -> None:
+        shutil.rmtree(folder, ignore_errors=True)  # a killed check's
+        folder.mkdir(parents=True, mode=0o700)
+        self._folder = folder
+        self._settings = settings
+        self._todo: queue.SimpleQueue[tuple[Upload, Path] | None] = queue.SimpleQueue()
+        self._results: dict[Upload, tuple[Path, Future[_Read | None]]] = {}
+        for index, upload in enumerate(uploads):
+            rows_dir = folder / f"{index:05d}"
+            self._results[upload] = (rows_dir, Future())
+            self._todo.put((upload, rows_dir))
+        cores = os.cpu_count() or 1
+        readers = min(MAX_READERS, cores, len(uploads))
+        # The readers share the cores: polars in each uses its share, not all of them.
+        threads = {"POLARS_MAX_THREADS": str(max(1, cores // readers))}
+        self._readers = [HelperProcess("het lezen van de uploads", threads) for _ in range(readers)]
+        self._serving = len(self._readers)
+        self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._serve, args=(reader,), daemon=True)
+            for reader in self._readers
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _serve(self, reader: HelperProcess) -> None:
+        """One thread per reader: the next upload in turn, until none is left or it died."""
+        try:
+            while (item := self._todo.get()) is not None:
+                upload, rows_dir = item
+                future = self._results[upload][1]
+                try:
+                    reader.call(read_ahead, upload, rows_dir, self._settings)
+                    future.set_result(reader.replies()[0])
+                except ProcessGone:
+                    future.set_result(None)
+                    return
+                except (CallFailed, OSError, TypeError):  # read by the check instead
+                    future.set_result(None)
+        finally:
+            with self._lock:
+                self._serving -= 1
+                last = self._serving == 0
+            if last:  # nobody reads what is left: the check does
+                self._drain()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                item = self._todo.get_nowait()
+            except queue.Empty:
+                return
+            if item is not None:
+                self._results[item[0]][1].set_result(None)
+
+    def take(self, upload: Upload, rows_dir: Path) -> _Read | None:
+        """The upload's read, its checked rows moved into ``rows_dir``; None if it has none."""
+        rows_from, future = self._results.pop(upload, (None, None))
+        if future is None or rows_from is None or (read := future.result()) is None:
+            return None
+        rows_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for part in sorted(rows_from.glob("*.parquet")):
+            os.replace(part, rows_dir / part.name)
+        return read
+
+    def close(self) -> None:
+        """Stop the readers (a read nobody will take is cut short) and empty ``voorlezen/``."""
+        self._drain()
+        for _ in self._threads:
+            self._todo.put(None)
+        for reader in self._readers:
+            reader.kill()
+        for thread in self._threads:
+            thread.join()
+        for reader in self._readers:
+            reader.stop()
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def _reading_ahead(check: _Check, uploads: list[Upload]) -> _ReadAhead | None:
+    """Read ahead for a large check on more than one core; else the check reads each upload."""
+    pending = {(d.organisation, d.name) for d in check.state.deliveries if not d.consumed}
+    readable = [
+        u for u in uploads if u.withdraws is None and (u.organisation, u.name) not in pending
+    ]
+    if (
+        len(readable) < 2
+        or min(MAX_READERS, os.cpu_count() or 1) < 2
+        or sum(u.size for u in readable) < LARGE_CHECK_BYTES
+    ):
+        return None
+    return _ReadAhead(check.workspace.path / READ_AHEAD_FOLDER, readable, check.settings)
+
+
 def check_uploads(
     workspace: Workspace,
     settings: CheckSettings,
@@ -513,9 +652,14 @@ def check_uploads(
         return CheckResult([], found.skipped, state)
     check = _Check(workspace, state, settings, sum(u.size for u in found.uploads))
     report = progress or (lambda what, done, total: None)
-    for done, upload in enumerate(found.uploads):
-        report(f"controleren: {upload.organisation}", done, len(found.uploads))
-        check.upload(upload)
+    check.ahead = _reading_ahead(check, found.uploads)
+    try:
+        for done, upload in enumerate(found.uploads):
+            report(f"controleren: {upload.organisation}", done, len(found.uploads))
+            check.upload(upload)
+    finally:
+        if check.ahead is not None:
+            check.ahead.close()
     skipped_per_partner: dict[str, int] = {}
     for entry in found.skipped:
         skipped_per_partner[entry.organisation] = skipped_per_partner.get(entry.organisation, 0) + 1

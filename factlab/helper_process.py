@@ -51,10 +51,11 @@ class CallFailed(RuntimeError):
 class HelperProcess:
     """One child process, called in order; see the module docstring.
 
-    ``purpose`` completes the message when it dies: "het hulpproces voor {purpose} ...".
+    ``purpose`` completes the message when it dies: "het hulpproces voor {purpose} ...";
+    ``environment`` is added to what the child inherits (the key aside).
     """
 
-    def __init__(self, purpose: str) -> None:
+    def __init__(self, purpose: str, environment: dict[str, str] | None = None) -> None:
         self._purpose = purpose
         # Here, not at the top: the child runs this module and need not load the key code.
         from factlab.keys import ENVIRONMENT_VARIABLE as KEY_VARIABLE
@@ -64,7 +65,7 @@ class HelperProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             # It never needs the pseudonymisation key: it does not inherit the managed one.
-            env={k: v for k, v in os.environ.items() if k != KEY_VARIABLE},
+            env={k: v for k, v in os.environ.items() if k != KEY_VARIABLE} | (environment or {}),
         )
         assert self._process.stdin is not None and self._process.stdout is not None
         self._send = Connection(os.dup(self._process.stdin.fileno()), readable=False)
@@ -130,6 +131,11 @@ class HelperProcess:
         if failed is not None:
             raise CallFailed(failed)
         return results
+
+    def kill(self) -> None:
+        """End the process at once, in the middle of a call if need be: the caller waiting for
+        its reply gets :class:`ProcessGone`; :meth:`stop` still cleans up after it."""
+        self._process.kill()
 
     def stop(self) -> None:
         """End the process: close its input, then wait briefly (kill if it does not end)."""

@@ -39,8 +39,8 @@ from typing import Any
 import polars as pl
 
 from factlab.catalogue import DOMAINS, load_catalogue
-from factlab.names import ORGANISATION_PATTERN
 from factlab.helper_process import CallFailed, HelperProcess, ProcessGone
+from factlab.names import ORGANISATION_PATTERN
 from factlab.schemas import areas
 from factlab.schemas.audit import CheckOutcome, QualitySummary
 from factlab.schemas.disclosure import DEFAULT_RULES, DisclosureRules

@@ -1,0 +1,188 @@
+"""Reading ahead: a large check reads its uploads in reader processes, and ends exactly as a
+check in one process would (ids, receipts, feedback, checked rows), also when its readers die
+and when the check is killed and run again."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from factlab import arrival
+from factlab.config import load_config
+from factlab.edition import RunSettings, check_edition
+from factlab.intake import FEEDBACK_FOLDER
+from factlab.workspace import STATE_FILE, WORKSPACE_FOLDER, Workspace
+from tests import hostile
+
+EDITION = "2026"
+
+
+def _with_odd_uploads(gemeente: Path) -> Path:
+    """The gemeente's uploads plus a copy under another name (a duplicate, whose read is not
+    taken), a workbook, and random bytes (quarantined)."""
+    uploads = gemeente / "uploads"
+    partner = min(p for p in uploads.iterdir() if p.is_dir())
+    first = min(f for f in partner.iterdir() if f.is_file())
+    shutil.copy(first, partner / f"kopie-{first.name}")
+    table = [list[object](row) for row in [hostile.HEADER, *hostile.rows(30)]]
+    (partner / "werkboek.xlsx").write_bytes(hostile.xlsx(table))
+    (partner / "rommel.csv").write_bytes(os.urandom(4096))
+    return uploads
+
+
+def _settings(gemeente: Path, out: Path) -> RunSettings:
+    config = load_config(gemeente / "factlab.toml")
+    return RunSettings(gemeente / "uploads", out, EDITION, config, config.period)
+
+
+def _outcome(gemeente: Path, out: Path) -> dict[str, object]:
+    """Everything a check leaves: receipts (without their time), feedback, checked rows."""
+    state = Workspace(out, EDITION).load()
+    rows = {}
+    for delivery in state.deliveries:
+        if delivery.rows:
+            parts = sorted((out / WORKSPACE_FOLDER / EDITION / delivery.rows).glob("*.parquet"))
+            rows[delivery.id] = pl.concat([pl.read_parquet(p) for p in parts]).to_dicts()
+    feedback = {}
+    for path in sorted((gemeente / "uploads").rglob(f"{FEEDBACK_FOLDER}/*")):
+        text = path.read_text(encoding="utf-8")
+        if path.name.endswith(arrival.RECEIPT_SUFFIX):
+            receipt = json.loads(text)
+            receipt.pop("ontvangen")
+            text = json.dumps(receipt)
+        feedback[path.relative_to(gemeente).as_posix()] = text
+    return {
+        "receipts": [d.receipt.as_json(received=False) for d in state.deliveries],
+        "deliveries": [(d.id, d.organisation, d.name, d.consumed) for d in state.deliveries],
+        "rows": rows,
+        "feedback": feedback,
+    }
+
+
+def _read_ahead(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Make every check read ahead (two readers) and count the reads it takes from them."""
+    monkeypatch.setattr(arrival, "LARGE_CHECK_BYTES", 0)
+    monkeypatch.setattr(arrival.os, "cpu_count", lambda: 2)
+    taken: list[int] = []
+    original = arrival._ReadAhead.take
+
+    def counted(self: arrival._ReadAhead, upload: object, rows_dir: Path) -> object:
+        read = original(self, upload, rows_dir)  # type: ignore[arg-type]
+        taken.append(read is not None)
+        return read
+
+    monkeypatch.setattr(arrival._ReadAhead, "take", counted)
+    return taken
+
+
+@pytest.fixture
+def serial(synth_source: Path, tmp_path: Path) -> dict[str, object]:
+    """What a check in one process leaves on the odd uploads."""
+    gemeente = tmp_path / "serieel"
+    shutil.copytree(synth_source, gemeente)
+    _with_odd_uploads(gemeente)
+    check_edition(_settings(gemeente, tmp_path / "serieel-uit"))
+    return _outcome(gemeente, tmp_path / "serieel-uit")
+
+
+def test_reading_ahead_ends_as_a_check_in_one_process(
+    gemeente: Path, tmp_path: Path, serial: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken = _read_ahead(monkeypatch)
+    _with_odd_uploads(gemeente)
+    out = tmp_path / "uit"
+    check_edition(_settings(gemeente, out))
+    assert sum(taken) >= 3, "the check read everything itself"
+    assert _outcome(gemeente, out) == serial
+    assert not (out / WORKSPACE_FOLDER / EDITION / arrival.READ_AHEAD_FOLDER).exists()
+    receipts = serial["receipts"]
+    assert isinstance(receipts, list)
+    statuses = [r["status"] for r in receipts]
+    assert statuses.count("dubbele_aanlevering") == 1 and statuses.count("quarantaine") == 1
+    assert statuses.count("verwerkt") == len(statuses) - 2
+
+
+def test_when_the_readers_die_the_check_reads_itself_and_ends_the_same(
+    gemeente: Path, tmp_path: Path, serial: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken = _read_ahead(monkeypatch)
+    started: list[arrival._ReadAhead] = []
+    original = arrival._ReadAhead.__init__
+
+    def keep(self: arrival._ReadAhead, *args: object) -> None:
+        original(self, *args)  # type: ignore[arg-type]
+        started.append(self)
+
+    monkeypatch.setattr(arrival._ReadAhead, "__init__", keep)
+
+    def kill_readers(what: str, done: int, total: int) -> None:
+        if done == 1:
+            for reader in started[0]._readers:
+                reader.kill()
+
+    _with_odd_uploads(gemeente)
+    out = tmp_path / "uit"
+    check_edition(_settings(gemeente, out), kill_readers)
+    assert started and not any(reader.alive for reader in started[0]._readers)
+    assert not all(taken), "no read fell back to the check"
+    assert _outcome(gemeente, out) == serial
+
+
+_SCRIPT = """
+import sys
+from pathlib import Path
+from factlab import arrival
+from factlab.config import load_config
+from factlab.edition import RunSettings, check_edition
+
+arrival.LARGE_CHECK_BYTES = 0
+arrival.os.cpu_count = lambda: 2
+started = arrival.HelperProcess.__init__
+def announce(self, *args):
+    started(self, *args)
+    print(self.pid, flush=True)
+arrival.HelperProcess.__init__ = announce
+gemeente, out = Path(sys.argv[1]), Path(sys.argv[2])
+config = load_config(gemeente / "factlab.toml")
+check_edition(RunSettings(gemeente / "uploads", out, "2026", config, config.period))
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return "\nState:\tZ" in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.parametrize("point", ["gelezen", "aangenomen"])
+def test_a_killed_check_that_read_ahead_leaves_no_reader_and_reruns_to_the_same_end(
+    gemeente: Path, tmp_path: Path, serial: dict[str, object], point: str
+) -> None:
+    _with_odd_uploads(gemeente)
+    out = tmp_path / "uit"
+    command = [sys.executable, "-c", _SCRIPT, str(gemeente), str(out)]
+    env = {**os.environ, arrival.KILL_ENVIRONMENT: point}
+    killed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    readers = [int(line) for line in killed.stdout.split()]
+    assert len(readers) == 2
+    deadline = time.monotonic() + 5
+    while not all(map(_gone, readers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert all(map(_gone, readers)), "a reader outlived the killed check"
+    assert (out / WORKSPACE_FOLDER / EDITION / STATE_FILE).is_file()
+    env.pop(arrival.KILL_ENVIRONMENT)
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert _outcome(gemeente, out) == serial
+    assert not (out / WORKSPACE_FOLDER / EDITION / arrival.READ_AHEAD_FOLDER).exists()
