@@ -629,8 +629,14 @@ def check_uploads(
     workspace: Workspace,
     settings: CheckSettings,
     progress: Callable[[str, int, int], None] | None = None,
+    *,
+    spare_core: Callable[[], None] | None = None,
 ) -> CheckResult:
-    """Check every complete new upload into the open edition; the workspace must be locked."""
+    """Check every complete new upload into the open edition; the workspace must be locked.
+
+    ``spare_core`` is called before the uploads are read when they are read in this process
+    only (a small check), so that other work can use the core the check leaves free.
+    """
     state = workspace.load()
     if not settings.uploads.is_dir():
         raise FactlabError(f"uploadmap {settings.uploads} bestaat niet")
@@ -653,6 +659,8 @@ def check_uploads(
     check = _Check(workspace, state, settings, sum(u.size for u in found.uploads))
     report = progress or (lambda what, done, total: None)
     check.ahead = _reading_ahead(check, found.uploads)
+    if check.ahead is None and spare_core is not None:
+        spare_core()
     try:
         for done, upload in enumerate(found.uploads):
             report(f"controleren: {upload.organisation}", done, len(found.uploads))

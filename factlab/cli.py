@@ -38,6 +38,7 @@ from factlab.errors import DEBUG_VARIABLE, FactlabError, unexpected
 from factlab.files import set_umask
 from factlab.intake import Skipped
 from factlab.keys import PseudonymKey, ephemeral_key, managed_key_from_environment
+from factlab.quality import prestart as prestart_quality
 from factlab.receipts import Outcome, status_counts
 from factlab.safe_text import neutralise
 from factlab.schemas.records import OPEN, PROCESSED, UNDER_REVIEW
@@ -117,7 +118,7 @@ def _run(
     """Check every upload (and say what happened to each), then close the edition for review."""
     key = _key(key_mode, settings.edition)
     with _progress_bar("controleren") as progress:
-        checked = check_edition(settings, progress)
+        checked = check_edition(settings, progress, spare_core=prestart_quality)
     _print_outcomes(checked.outcomes, checked.skipped)
     with _progress_bar("sluiten") as progress:
         return close(

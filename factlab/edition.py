@@ -254,13 +254,22 @@ def open_new(settings: RunSettings) -> EditionState:
         return open_edition(settings, workspace)
 
 
-def check_edition(settings: RunSettings, progress: Progress | None = None) -> CheckResult:
-    """Check every complete new upload into the open edition (opening it if needed)."""
+def check_edition(
+    settings: RunSettings,
+    progress: Progress | None = None,
+    *,
+    spare_core: Callable[[], None] | None = None,
+) -> CheckResult:
+    """Check every complete new upload into the open edition (opening it if needed).
+
+    ``spare_core`` is called when the check reads in this process alone, leaving a core free
+    (a large check reads on every core): a close that follows starts its quality helper there.
+    """
     if not settings.uploads.is_dir():
         raise FactlabError(f"uploadmap {settings.uploads} bestaat niet")
     with Workspace(settings.out, settings.edition) as workspace:
         open_edition(settings, workspace)
-        return check_uploads(workspace, settings.check, progress)
+        return check_uploads(workspace, settings.check, progress, spare_core=spare_core)
 
 
 def close(
@@ -415,8 +424,8 @@ def run_edition(
     On an edition that is already closed, new files are refused (they belong in a new
     edition, or wait for a rejection) and the edition is reported as it is.
     """
-    prestart_quality()  # Great Expectations imports while the uploads are checked
-    checked = check_edition(settings, progress)
+    # Great Expectations imports while the uploads are checked, if the check leaves a core free.
+    checked = check_edition(settings, progress, spare_core=prestart_quality)
     closed = close(
         settings, key, incomplete_reason=incomplete_reason, progress=progress, closed_by=closed_by
     )

@@ -90,7 +90,11 @@ def serial(synth_source: Path, tmp_path: Path) -> dict[str, object]:
     gemeente = tmp_path / "serieel"
     shutil.copytree(synth_source, gemeente)
     _with_odd_uploads(gemeente)
-    check_edition(_settings(gemeente, tmp_path / "serieel-uit"))
+    spared: list[int] = []
+    check_edition(
+        _settings(gemeente, tmp_path / "serieel-uit"), spare_core=lambda: spared.append(1)
+    )
+    assert spared == [1], "a check in one process leaves a core for the quality helper"
     return _outcome(gemeente, tmp_path / "serieel-uit")
 
 
@@ -100,7 +104,9 @@ def test_reading_ahead_ends_as_a_check_in_one_process(
     taken = _read_ahead(monkeypatch)
     _with_odd_uploads(gemeente)
     out = tmp_path / "uit"
-    check_edition(_settings(gemeente, out))
+    spared: list[int] = []
+    check_edition(_settings(gemeente, out), spare_core=lambda: spared.append(1))
+    assert not spared, "the readers use every core"
     assert sum(taken) >= 3, "the check read everything itself"
     assert _outcome(gemeente, out) == serial
     assert not (out / WORKSPACE_FOLDER / EDITION / arrival.READ_AHEAD_FOLDER).exists()
