@@ -25,10 +25,12 @@ import importlib
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,14 +70,49 @@ def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def _tree_rss_mb(root: int) -> int:
+    """The resident memory of ``root`` and every process below it, now (from /proc)."""
+    parents: dict[int, int] = {}
+    resident: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = dict(
+                line.split(":", 1) for line in (entry / "status").read_text().splitlines()
+            )
+        except (OSError, ValueError):
+            continue
+        parents[int(entry.name)] = int(fields.get("PPid", "0"))
+        resident[int(entry.name)] = int(fields.get("VmRSS", "0 kB").split()[0])
+    tree = {root}
+    grew = True
+    while grew:
+        below = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= below
+        grew = bool(below)
+    return sum(resident.get(pid, 0) for pid in tree) // 1024
+
+
+def _sample_tree(root: int, peak: list[int], done: threading.Event) -> None:
+    """Every 50 ms, the whole process tree's resident memory; keeps the highest."""
+    while not done.wait(0.05):
+        peak[0] = max(peak[0], _tree_rss_mb(root))
+
+
 def _child(arguments: list[str]) -> dict[str, Any]:
     """Run a measuring child; its JSON line plus wall seconds, its own peak RSS and the load."""
     load = _load()
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
         started = time.perf_counter()
         process = subprocess.Popen([sys.executable, *arguments], stdout=stdout, stderr=stderr)
+        tree_peak, done = [0], threading.Event()
+        sampler = threading.Thread(target=_sample_tree, args=(process.pid, tree_peak, done))
+        sampler.start()
         _, status, usage = os.wait4(process.pid, 0)  # this child's rusage alone
         wall = time.perf_counter() - started
+        done.set()
+        sampler.join()
         process.returncode = os.waitstatus_to_exitcode(status)
         stdout.seek(0)
         stderr.seek(0)
@@ -84,13 +121,18 @@ def _child(arguments: list[str]) -> dict[str, Any]:
         result = json.loads(stdout.read().strip().splitlines()[-1])
     main_mb = round(usage.ru_maxrss / 1024)
     helper_mb = result.pop("helper_peak_rss_mb", 0)
+    readers_mb = result.pop("readers_peak_rss_mb", 0)
     return result | {
         "wall_s": round(wall, 2),
-        # The measured process and its quality helper together (an upper bound: both peaks
-        # added), so moving work into the helper never hides memory.
-        "peak_rss_mb": main_mb + helper_mb,
+        # The measured process and its helpers, so moving work into a helper never hides
+        # memory: the higher of the quality helper's and the process's peaks added (an upper
+        # bound), and the whole process tree sampled every 50 ms (the readers of a large check
+        # run before the quality helper starts).
+        "peak_rss_mb": max(main_mb + helper_mb, tree_peak[0]),
         "peak_rss_main_mb": main_mb,
         "peak_rss_helper_mb": helper_mb,
+        "peak_rss_reader_mb": readers_mb,
+        "peak_rss_tree_sampled_mb": tree_peak[0],
         "load_before": load,
     }
 
@@ -195,6 +237,9 @@ def _child_factlab(config_path: Path, uploads: Path, scratch: Path, *, prepare_o
         json.dumps(
             {
                 "helper_peak_rss_mb": _helper_peak_rss_mb(),
+                # The highest of the processes this one waited for: the check's readers.
+                "readers_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+                // 1024,
                 "rows": rows,
                 "files": len(outcome.outcomes),
                 "files_quarantined": sum(o.receipt.status != "verwerkt" for o in outcome.outcomes),
