@@ -25,6 +25,7 @@ by the next preparation once they are an hour old).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import secrets
@@ -47,6 +48,8 @@ _NO_KEY = 1 << 40  # where a row without key sorts: after every key (nulls last)
 _ORDER = ["pc6_sleutel", "postcode", "huisnummer"]
 # A preparation takes seconds: its temporary files older than this were left by a killed one.
 _LEFTOVER_SECONDS = 3600
+#: Held while a copy is prepared, so that processes needing it at once prepare it once.
+LOCK_FILE = ".voorbereiden.lock"
 
 # Two capital letters, in order: an Enum's physical value is (first - A) * 26 + (second - A).
 _LETTER_PAIRS = pl.Enum(
@@ -80,11 +83,31 @@ def prepared_path(csv: Path, cache: Path | None = None) -> Path:
 
 
 def prepare(csv: Path, cache: Path | None = None) -> Path:
-    """Parse ``csv`` once into the prepared copy, unless it is there already; returns its path."""
+    """Parse ``csv`` once into the prepared copy, unless it is there already; returns its path.
+
+    Processes that need the same copy at once (the reader processes of a large check, workers
+    sharing a cache) prepare it once: the first holds a lock beside it, the others wait for
+    the lock and then find the copy. (On a file system without working locks they prepare it
+    each; the rename into place keeps the copy whole either way.)
+    """
     target = prepared_path(csv, cache)
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    # One per cache folder, never removed (removing a held lock file lets a third process lock
+    # a new one), and not named like a leftover (".<name>.parquet.*").
+    lock = os.open(target.parent / LOCK_FILE, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not target.is_file():
+            _prepare(csv, target)
+    finally:
+        os.close(lock)  # releases the lock
+    return target
+
+
+def _prepare(csv: Path, target: Path) -> None:
+    """Write the copy beside ``target`` under a name of its own, then rename it into place."""
     _remove_leftovers(target.parent)
     # A name of its own, also when runs on several machines share the cache.
     partial = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
@@ -107,7 +130,6 @@ def prepare(csv: Path, cache: Path | None = None) -> Path:
         partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)
-    return target
 
 
 class _OutOfOrder(Exception):

@@ -41,7 +41,7 @@ import polars as pl
 
 from factlab.catalogue import load_catalogue
 from factlab.config import EditionConfig, Period
-from factlab.connectors.cbs_prepared import read_pc6hnr_addresses
+from factlab.connectors.cbs_prepared import prepare, read_pc6hnr_addresses
 from factlab.connectors.partner_files import ReadCounts, UnreadableFile
 from factlab.errors import FactlabError
 from factlab.feedback import CSV_SUFFIX, MARKDOWN_SUFFIX, Feedback, feedback, percent_nl
@@ -622,7 +622,13 @@ def _reading_ahead(check: _Check, uploads: list[Upload]) -> _ReadAhead | None:
         or sum(u.size for u in readable) < LARGE_CHECK_BYTES
     ):
         return None
-    return _ReadAhead(check.workspace.path / READ_AHEAD_FOLDER, readable, check.settings)
+    ahead = _ReadAhead(check.workspace.path / READ_AHEAD_FOLDER, readable, check.settings)
+    try:  # while the readers start (they wait for the copy at their first address lookup)
+        prepare(check.settings.config.address_table)
+    except BaseException:
+        ahead.close()
+        raise
+    return ahead
 
 
 def check_uploads(
@@ -658,9 +664,15 @@ def check_uploads(
         return CheckResult([], found.skipped, state)
     check = _Check(workspace, state, settings, sum(u.size for u in found.uploads))
     report = progress or (lambda what, done, total: None)
+    # The CBS copy is made (on first use) or found before any upload is read: a CBS table that
+    # cannot be read stops the check with its own message, instead of quarantining every
+    # partner's upload for what is the gemeente's reference data.
     check.ahead = _reading_ahead(check, found.uploads)
-    if check.ahead is None and spare_core is not None:
-        spare_core()
+    if check.ahead is None:
+        if spare_core is not None:
+            spare_core()
+        if any(upload.withdraws is None for upload in found.uploads):
+            prepare(settings.config.address_table)
     try:
         for done, upload in enumerate(found.uploads):
             report(f"controleren: {upload.organisation}", done, len(found.uploads))

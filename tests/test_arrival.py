@@ -19,6 +19,7 @@ import pytest
 from factlab import arrival
 from factlab.config import load_config
 from factlab.edition import RunSettings, check_edition
+from factlab.errors import ReferenceFileError
 from factlab.intake import FEEDBACK_FOLDER
 from factlab.workspace import STATE_FILE, WORKSPACE_FOLDER, Workspace
 from tests import hostile
@@ -149,6 +150,7 @@ from pathlib import Path
 from factlab import arrival
 from factlab.config import load_config
 from factlab.edition import RunSettings, check_edition
+from factlab.errors import ReferenceFileError
 
 arrival.LARGE_CHECK_BYTES = 0
 arrival.os.cpu_count = lambda: 2
@@ -192,3 +194,19 @@ def test_a_killed_check_that_read_ahead_leaves_no_reader_and_reruns_to_the_same_
     assert rerun.returncode == 0, rerun.stderr
     assert _outcome(gemeente, out) == serial
     assert not (out / WORKSPACE_FOLDER / EDITION / arrival.READ_AHEAD_FOLDER).exists()
+
+
+@pytest.mark.parametrize("ahead", [False, True], ids=["in-een-proces", "vooruit-gelezen"])
+def test_a_cbs_table_that_cannot_be_read_stops_the_check_before_any_upload_is_taken(
+    gemeente: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ahead: bool
+) -> None:
+    """The gemeente's reference data, not the partners' files: nothing quarantined."""
+    if ahead:
+        _read_ahead(monkeypatch)
+    settings = _settings(gemeente, tmp_path / "uit")
+    settings.config.address_table.write_text("dit;is;geen;cbs\n1;2;3;4\n", encoding="utf-8")
+    uploads = sorted(p for p in (gemeente / "uploads").rglob("*") if p.is_file())
+    with pytest.raises(ReferenceFileError, match="geen CBS-tabel"):
+        check_edition(settings)
+    assert sorted(p for p in (gemeente / "uploads").rglob("*") if p.is_file()) == uploads
+    assert not Workspace(tmp_path / "uit", EDITION).load().deliveries

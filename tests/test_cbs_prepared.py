@@ -1,7 +1,10 @@
 """The prepared CBS table gives exactly what the CSV gives, is made once per release, and
 filtering to the postcodes present keeps every row of those postcodes."""
 
+import fcntl
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +17,7 @@ from hypothesis import strategies as st
 
 from factlab.connectors.cbs import read_pc6hnr
 from factlab.connectors.cbs_prepared import (
+    LOCK_FILE,
     cache_folder,
     postcode_key,
     prepare,
@@ -33,6 +37,11 @@ TABLE = (
     " 1503ac ;3;04790102;047901;0479\n"
 )
 KEY = ["postcode", "huisnummer"]
+
+
+def _files(cache: Path) -> Iterator[Path]:
+    """What the cache folder holds besides its lock file."""
+    return (p for p in cache.iterdir() if p.name != LOCK_FILE)
 
 
 @pytest.fixture
@@ -72,7 +81,7 @@ def test_made_once_per_release(csv: Path, tmp_path: Path) -> None:
     second = prepare(csv, cache)
     assert second != first
     assert read_pc6hnr_prepared(csv, ["1234AB"], cache=cache).height == 1
-    assert [p.name for p in cache.iterdir() if p.name.startswith(".")] == []  # no temp left
+    assert [p.name for p in _files(cache) if p.name.startswith(".")] == []  # no temp left
 
 
 def test_a_wrong_table_is_the_csv_reader_error_and_leaves_no_copy(tmp_path: Path) -> None:
@@ -308,9 +317,7 @@ def test_one_row_out_of_order_near_the_end_is_sorted(
     copy = _copy(path, tmp_path / "cache")
     assert copy.equals(_sorted_whole(path)) and copy.height == 10_000
     assert copy.get_column("pc6_sleutel").is_sorted()
-    assert [p.name for p in (tmp_path / "cache").iterdir()] == [
-        prepare(path, tmp_path / "cache").name
-    ]
+    assert [p.name for p in _files(tmp_path / "cache")] == [prepare(path, tmp_path / "cache").name]
 
 
 def test_postcodes_in_order_at_first_only_are_sorted_per_key_range(
@@ -359,7 +366,7 @@ def test_a_table_unreadable_halfway_leaves_no_copy_and_no_spill(tmp_path: Path) 
     path = _write(tmp_path / "pc6hnr.csv", lines)
     with pytest.raises(ReferenceFileError, match="kan niet als CSV gelezen worden"):
         prepare(path, tmp_path / "cache")
-    assert list((tmp_path / "cache").iterdir()) == []
+    assert list(_files(tmp_path / "cache")) == []
 
 
 @pytest.mark.parametrize(
@@ -428,4 +435,32 @@ def test_what_a_killed_preparation_left_is_removed_by_the_next(csv: Path, tmp_pa
     for path in (stale_copy, stale_spill):
         os.utime(path, (two_hours_ago, two_hours_ago))
     copy = prepare(csv, cache)
-    assert sorted(p.name for p in cache.iterdir()) == sorted([copy.name, fresh_copy.name])
+    assert sorted(p.name for p in _files(cache)) == sorted([copy.name, fresh_copy.name])
+
+
+def test_a_copy_being_prepared_elsewhere_is_waited_for_and_used(csv: Path, tmp_path: Path) -> None:
+    """Two processes needing the copy at once (a large check's readers) prepare it once."""
+    cache = tmp_path / "cache"
+    target = prepared_path(csv, cache)
+    cache.mkdir()
+    lock = os.open(cache / LOCK_FILE, os.O_CREAT | os.O_RDWR, 0o644)
+    fcntl.flock(lock, fcntl.LOCK_EX)  # another process is preparing
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from factlab.connectors.cbs_prepared import prepare\n"
+        "print(prepare(Path(sys.argv[1]), Path(sys.argv[2])))\n"
+    )
+    waiting = subprocess.Popen(
+        [sys.executable, "-c", script, str(csv), str(cache)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        time.sleep(2)
+        assert waiting.poll() is None, "it did not wait for the preparation under way"
+        read_pc6hnr_prepared(csv, cache=tmp_path / "elders")  # the other process's copy ...
+        prepared_path(csv, tmp_path / "elders").replace(target)  # ... lands, then the lock goes
+        made = target.stat().st_mtime_ns
+    finally:
+        os.close(lock)
+    out, _ = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0 and Path(out.strip()) == target
+    assert target.stat().st_mtime_ns == made, "it prepared the copy a second time"
