@@ -23,6 +23,7 @@ from factlab.errors import ReferenceFileError
 from factlab.intake import FEEDBACK_FOLDER
 from factlab.workspace import STATE_FILE, WORKSPACE_FOLDER, Workspace
 from tests import hostile
+from tests.processes import ended
 
 EDITION = "2026"
 
@@ -165,13 +166,6 @@ check_edition(RunSettings(gemeente / "uploads", out, "2026", config, config.peri
 """
 
 
-def _gone(pid: int) -> bool:
-    try:
-        return "\nState:\tZ" in Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return True
-
-
 @pytest.mark.parametrize("point", ["gelezen", "aangenomen"])
 def test_a_killed_check_that_read_ahead_leaves_no_reader_and_reruns_to_the_same_end(
     gemeente: Path, tmp_path: Path, serial: dict[str, object], point: str
@@ -185,9 +179,9 @@ def test_a_killed_check_that_read_ahead_leaves_no_reader_and_reruns_to_the_same_
     readers = [int(line) for line in killed.stdout.split()]
     assert len(readers) == 2
     deadline = time.monotonic() + 5
-    while not all(map(_gone, readers)) and time.monotonic() < deadline:
+    while not all(map(ended, readers)) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert all(map(_gone, readers)), "a reader outlived the killed check"
+    assert all(map(ended, readers)), "a reader outlived the killed check"
     assert (out / WORKSPACE_FOLDER / EDITION / STATE_FILE).is_file()
     env.pop(arrival.KILL_ENVIRONMENT)
     rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)

@@ -10,40 +10,12 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from factlab.helper_process import CallFailed, HelperProcess
 from factlab.keys import ENVIRONMENT_VARIABLE
-
-
-def _ended(pid: int) -> bool:
-    """Gone, or a zombie nobody reaps (its parent was killed)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return True
-    return "\nState:\tZ" in status
-
-
-def _helpers_of(parent: int) -> list[int]:
-    """The helper processes this process started (found in /proc, as an operator would)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes()
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if (
-            b"factlab.helper_process" in command
-            and int(stat.rsplit(")", 1)[1].split()[1]) == parent
-        ):
-            found.append(int(entry.name))
-    return found
+from tests.processes import ended
 
 
 def test_calls_are_answered_in_order_and_unwanted_replies_dropped() -> None:
@@ -61,7 +33,7 @@ def test_calls_are_answered_in_order_and_unwanted_replies_dropped() -> None:
         assert helper.alive
     finally:
         helper.stop()
-    assert _ended(helper.pid)
+    assert ended(helper.pid)
 
 
 def test_a_failing_call_names_the_exception_type_only_and_the_helper_stays_usable() -> None:
@@ -92,13 +64,13 @@ def test_the_helper_ends_at_once_and_quietly_when_its_parent_is_killed_mid_call(
     )
     assert parent.stdout is not None and parent.stderr is not None
     child = int(parent.stdout.readline())
-    assert not _ended(child)
+    assert not ended(child)
     parent.send_signal(signal.SIGKILL)
     parent.wait()
     deadline = time.monotonic() + 5  # not after the call: at once
-    while not _ended(child) and time.monotonic() < deadline:
+    while not ended(child) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _ended(child), "the helper outlived the close that started it"
+    assert ended(child), "the helper outlived the close that started it"
     assert "Traceback" not in parent.stderr.read()  # the child shares its parent's stderr
 
 

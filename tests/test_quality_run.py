@@ -21,25 +21,7 @@ from factlab.quality import Quality, QualityRun, check_households
 from factlab.schemas.audit import AuditRecord
 from tests.households_factory import gemeente as area
 from tests.households_factory import households
-
-
-def _helpers_of(parent: int) -> list[int]:
-    """The helper processes this process started (found in /proc, as an operator would)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes()
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if (
-            b"factlab.helper_process" in command
-            and int(stat.rsplit(")", 1)[1].split()[1]) == parent
-        ):
-            found.append(int(entry.name))
-    return found
+from tests.processes import helpers_of
 
 
 def test_a_helper_that_dies_is_replaced_and_gives_the_same_verdict(tmp_path: Path) -> None:
@@ -47,7 +29,7 @@ def test_a_helper_that_dies_is_replaced_and_gives_the_same_verdict(tmp_path: Pat
     expected = check_households(table, tmp_path / "eerst")
     run = QualityRun(tmp_path / "tweede")
     run.households(table)
-    for pid in _helpers_of(os.getpid()):
+    for pid in helpers_of(os.getpid()):
         os.kill(pid, signal.SIGKILL)
     assert run.result() == expected
     assert (tmp_path / "tweede" / "index.html").is_file()
