@@ -64,7 +64,7 @@ from factlab.errors import FactlabError
 from factlab.feedback import percent_nl
 from factlab.files import atomic_write_bytes, atomic_write_text
 from factlab.keys import PseudonymKey
-from factlab.link import link
+from factlab.link import LINKED_COLUMNS, link
 from factlab.names import file_stem
 from factlab.pseudonymise import pseudonymise
 from factlab.publish import publish_report, publish_tables
@@ -400,7 +400,8 @@ class Closing:
                 report(f"pseudonimiseren: {delivery.organisation}", done, len(accepted))
                 # Part by part, as the check wrote them: memory stays bounded on a huge upload.
                 for part in sorted((self.workspace.path / str(delivery.rows)).glob("*.parquet")):
-                    rows = pl.read_parquet(part)
+                    # What the link reads, and the address it is keyed by (not the dates).
+                    rows = pl.read_parquet(part, columns=["adres_sleutel", *LINKED_COLUMNS])
                     if rows.height:
                         staging.write(pseudonymise(rows, key))
             checkpoint("gestaged")

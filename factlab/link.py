@@ -15,6 +15,9 @@ import polars as pl
 
 from factlab.schemas.households import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA
 
+#: The columns of the staged rows the link reads, besides the pseudonym.
+LINKED_COLUMNS = ("wijk_code", "buurt_code", "voorziening", "domein", "organisatie")
+
 LINK_SQL = """
 WITH households AS (
     SELECT
