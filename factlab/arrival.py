@@ -531,8 +531,15 @@ class _ReadAhead:
     a reader that died) the check reads itself; ``voorlezen/`` is emptied before and after.
     """
 
-    def __init__(self, folder: Path, uploads: list[Upload], settings: CheckSettings) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        uploads: list[Upload],
+        settings: CheckSettings,
+        spare_core: Callable[[], None] | None = None,
+    ) -> None:
         shutil.rmtree(folder, ignore_errors=True)  # a killed check's
+        self._spare_core = spare_core
         folder.mkdir(parents=True, mode=0o700)
         self._folder = folder
         self._settings = settings
@@ -559,7 +566,14 @@ class _ReadAhead:
     def _serve(self, reader: HelperProcess) -> None:
         """One thread per reader: the next upload in turn, until none is left or it died."""
         try:
-            while (item := self._todo.get()) is not None:
+            while True:
+                try:
+                    item = self._todo.get_nowait()
+                except queue.Empty:  # this reader is done: its core is free for what follows
+                    self._free_core()
+                    item = self._todo.get()
+                if item is None:
+                    return
                 upload, rows_dir = item
                 future = self._results[upload][1]
                 try:
@@ -576,6 +590,16 @@ class _ReadAhead:
                 last = self._serving == 0
             if last:  # nobody reads what is left: the check does
                 self._drain()
+
+    def _free_core(self) -> None:
+        """Call ``spare_core`` once, when the first reader runs out of uploads."""
+        with self._lock:
+            spare, self._spare_core = self._spare_core, None
+        if spare is not None:
+            try:
+                spare()
+            except Exception:  # only a head start: what it starts is started again when needed
+                log.warning("kon het werk na de controle niet vooraf starten")
 
     def _drain(self) -> None:
         while True:
@@ -610,8 +634,13 @@ class _ReadAhead:
         shutil.rmtree(self._folder, ignore_errors=True)
 
 
-def _reading_ahead(check: _Check, uploads: list[Upload]) -> _ReadAhead | None:
-    """Read ahead for a large check on more than one core; else the check reads each upload."""
+def _reading_ahead(
+    check: _Check, uploads: list[Upload], spare_core: Callable[[], None] | None
+) -> _ReadAhead | None:
+    """Read ahead for a large check on more than one core; else the check reads each upload.
+
+    ``spare_core`` is called when the first reader runs out of uploads (see check_uploads).
+    """
     pending = {(d.organisation, d.name) for d in check.state.deliveries if not d.consumed}
     readable = [
         u for u in uploads if u.withdraws is None and (u.organisation, u.name) not in pending
@@ -622,7 +651,8 @@ def _reading_ahead(check: _Check, uploads: list[Upload]) -> _ReadAhead | None:
         or sum(u.size for u in readable) < LARGE_CHECK_BYTES
     ):
         return None
-    ahead = _ReadAhead(check.workspace.path / READ_AHEAD_FOLDER, readable, check.settings)
+    folder = check.workspace.path / READ_AHEAD_FOLDER
+    ahead = _ReadAhead(folder, readable, check.settings, spare_core)
     try:  # while the readers start (they wait for the copy at their first address lookup)
         prepare(check.settings.config.address_table)
     except BaseException:
@@ -640,8 +670,9 @@ def check_uploads(
 ) -> CheckResult:
     """Check every complete new upload into the open edition; the workspace must be locked.
 
-    ``spare_core`` is called before the uploads are read when they are read in this process
-    only (a small check), so that other work can use the core the check leaves free.
+    ``spare_core`` is called as soon as a core is free for other work (a close's quality
+    helper): before the uploads are read when they are read in this process only (a small
+    check), when the first reader process runs out of uploads when they are read ahead.
     """
     state = workspace.load()
     if not settings.uploads.is_dir():
@@ -667,7 +698,7 @@ def check_uploads(
     # The CBS copy is made (on first use) or found before any upload is read: a CBS table that
     # cannot be read stops the check with its own message, instead of quarantining every
     # partner's upload for what is the gemeente's reference data.
-    check.ahead = _reading_ahead(check, found.uploads)
+    check.ahead = _reading_ahead(check, found.uploads, spare_core)
     if check.ahead is None:
         if spare_core is not None:
             spare_core()

@@ -262,8 +262,9 @@ def check_edition(
 ) -> CheckResult:
     """Check every complete new upload into the open edition (opening it if needed).
 
-    ``spare_core`` is called when the check reads in this process alone, leaving a core free
-    (a large check reads on every core): a close that follows starts its quality helper there.
+    ``spare_core`` is called as soon as the check leaves a core free (at once when it reads in
+    this process alone; when its first reader runs out of uploads when it reads ahead): a close
+    that follows starts its quality helper there.
     """
     if not settings.uploads.is_dir():
         raise FactlabError(f"uploadmap {settings.uploads} bestaat niet")
@@ -424,7 +425,7 @@ def run_edition(
     On an edition that is already closed, new files are refused (they belong in a new
     edition, or wait for a rejection) and the edition is reported as it is.
     """
-    # Great Expectations imports while the uploads are checked, if the check leaves a core free.
+    # Great Expectations imports while the uploads are checked, on a core the check leaves free.
     checked = check_edition(settings, progress, spare_core=prestart_quality)
     closed = close(
         settings, key, incomplete_reason=incomplete_reason, progress=progress, closed_by=closed_by
