@@ -539,10 +539,10 @@ class _ReadAhead:
         spare_core: Callable[[], None] | None = None,
     ) -> None:
         shutil.rmtree(folder, ignore_errors=True)  # a killed check's
-        self._spare_core = spare_core
         folder.mkdir(parents=True, mode=0o700)
         self._folder = folder
         self._settings = settings
+        self._spare_core = spare_core
         self._todo: queue.SimpleQueue[tuple[Upload, Path] | None] = queue.SimpleQueue()
         self._results: dict[Upload, tuple[Path, Future[_Read | None]]] = {}
         for index, upload in enumerate(uploads):
