@@ -499,6 +499,16 @@ class _Check:
 
 # ---------------------------------------------------------------------- reading ahead
 
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, as a container or ``taskset`` sets
+    it), not every core of the machine."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # no affinity on this platform
+        return os.cpu_count() or 1
+
+
 #: A reader process's reference data, loaded by its first read (a reader serves one check).
 _READER_REFERENCE: list[_Reference] = []
 
@@ -549,7 +559,7 @@ class _ReadAhead:
             rows_dir = folder / f"{index:05d}"
             self._results[upload] = (rows_dir, Future())
             self._todo.put((upload, rows_dir))
-        cores = os.cpu_count() or 1
+        cores = usable_cores()
         readers = min(MAX_READERS, cores, len(uploads))
         # The readers share the cores: polars in each uses its share, not all of them.
         threads = {"POLARS_MAX_THREADS": str(max(1, cores // readers))}
@@ -647,7 +657,7 @@ def _reading_ahead(
     ]
     if (
         len(readable) < 2
-        or min(MAX_READERS, os.cpu_count() or 1) < 2
+        or min(MAX_READERS, usable_cores()) < 2
         or sum(u.size for u in readable) < LARGE_CHECK_BYTES
     ):
         return None

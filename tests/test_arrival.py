@@ -73,7 +73,7 @@ def _outcome(gemeente: Path, out: Path) -> dict[str, object]:
 def _read_ahead(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Make every check read ahead (two readers) and count the reads it takes from them."""
     monkeypatch.setattr(arrival, "LARGE_CHECK_BYTES", 0)
-    monkeypatch.setattr(arrival.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(arrival, "usable_cores", lambda: 2)
     taken: list[int] = []
     original = arrival._ReadAhead.take
 
@@ -154,7 +154,7 @@ from factlab.edition import RunSettings, check_edition
 from factlab.errors import ReferenceFileError
 
 arrival.LARGE_CHECK_BYTES = 0
-arrival.os.cpu_count = lambda: 2
+arrival.usable_cores = lambda: 2
 started = arrival.HelperProcess.__init__
 def announce(self, *args):
     started(self, *args)
@@ -204,3 +204,14 @@ def test_a_cbs_table_that_cannot_be_read_stops_the_check_before_any_upload_is_ta
         check_edition(settings)
     assert sorted(p for p in (gemeente / "uploads").rglob("*") if p.is_file()) == uploads
     assert not Workspace(tmp_path / "uit", EDITION).load().deliveries
+
+
+def test_readers_are_counted_by_the_cores_this_process_may_use() -> None:
+    """A container or ``taskset`` limiting the check to one core gets no reader processes."""
+    allowed = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(allowed)})
+        assert arrival.usable_cores() == 1
+    finally:
+        os.sched_setaffinity(0, allowed)
+    assert arrival.usable_cores() == len(allowed)
