@@ -68,6 +68,12 @@ def postcode_key(postcode: pl.Expr) -> pl.Expr:
     return pl.when(postcode.str.len_bytes() == 6).then(number * 676 + letters)
 
 
+def postcode_of_key(key: pl.Expr) -> pl.Expr:
+    """The postcode of a :func:`postcode_key`: 1016029 -> ``1503AB`` (its inverse)."""
+    number = (key // 676).cast(pl.String).str.zfill(4)
+    return pl.format("{}{}", number, pl.lit(pl.Series(_LETTER_PAIRS.categories)).gather(key % 676))
+
+
 def cache_folder() -> Path:
     """Where prepared copies live: ``$FACTLAB_CACHE`` or ``~/.cache/factlab``, then ``cbs``."""
     base = os.environ.get(CACHE_ENVIRONMENT) or Path.home() / ".cache" / "factlab"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from factlab.connectors.cbs_prepared import postcode_key, prefixed, prepare
+from factlab.connectors.cbs_prepared import postcode_key, postcode_of_key, prefixed, prepare
 
 PLACED = "geplaatst"
 UNKNOWN = "onbekend"
@@ -75,10 +75,11 @@ class AddressIndex:
         table = (
             prepared.select(
                 _address_key(pl.col("pc6_sleutel"), pl.col("huisnummer")).alias(_KEY),
-                # The area codes as categories (a few thousand of each): 4 bytes a row instead of
-                # a 16-byte string view, so a check's reader process holds the national table
-                # in ~0.9 GB, not ~1.4 GB.
-                pl.all().exclude(_CODES),
+                "pc6_sleutel",
+                # Not the postcode and huisnummer: the key gives them back for the rows found.
+                # The area codes as categories (a few thousand of each): 4 bytes a row instead
+                # of a 16-byte string view. So a check's reader process holds the national
+                # table in ~0.45 GB, not ~1.4 GB, and reads it in 0.5 s, not 0.75 s.
                 *(pl.col(name).cast(pl.Categorical) for name in _CODES),
             )
             .drop_nulls(_KEY)  # a postcode that is no PC6: no address of a batch matches it
@@ -90,10 +91,10 @@ class AddressIndex:
         # at a time, so that only one column is ever held twice.
         for name in table.columns:
             table = table.with_columns(table.get_column(name).rechunk())
+        self._table = table
         self._keys = table.get_column(_KEY).set_sorted()
         self._postcodes = table.get_column("pc6_sleutel")
         self._unique = bool((self._keys.diff().drop_nulls() > 0).all())
-        self._columns = table.drop(_KEY, "pc6_sleutel")
 
     @classmethod
     def load(cls, csv: Path) -> AddressIndex:
@@ -128,5 +129,14 @@ class AddressIndex:
         # of the keys' postcodes only, as reading the prepared copy does.
         postcodes = (wanted // 100_000).unique().implode()
         kept = positions.filter(self._postcodes.gather(positions).is_in(postcodes))
-        rows = self._columns[kept].lazy().with_columns(pl.col(_CODES).cast(pl.String))
+        pc6 = pl.col("pc6_sleutel")
+        rows = (
+            self._table[kept]
+            .lazy()
+            .select(
+                postcode_of_key(pc6).alias("postcode"),
+                (pl.col(_KEY) - pc6.cast(pl.Int64) * 100_000).alias("huisnummer"),
+                pl.col(_CODES).cast(pl.String),
+            )
+        )
         return prefixed(rows).collect()

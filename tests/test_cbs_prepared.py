@@ -20,6 +20,7 @@ from factlab.connectors.cbs_prepared import (
     LOCK_FILE,
     cache_folder,
     postcode_key,
+    postcode_of_key,
     prepare,
     prepared_path,
     read_pc6hnr_addresses,
@@ -110,6 +111,13 @@ def test_postcode_key_orders_postcodes_and_rejects_the_rest() -> None:
     assert keys[:5] == sorted(keys[:5]) and len(set(keys[:5])) == 5
     assert keys[0] == 1000 * 676 and keys[3] == 1503 * 676 + 1
     assert keys[5:] == [None, None]
+
+
+@given(st.lists(st.from_regex(r"\A[0-9]{4}[A-Z]{2}\Z"), max_size=20))
+def test_the_postcode_of_a_key_is_the_postcode_it_was_made_from(postcodes: list[str]) -> None:
+    frame = pl.DataFrame({"p": postcodes}, schema={"p": pl.String})
+    back = frame.select(postcode_of_key(postcode_key(pl.col("p")))).to_series().to_list()
+    assert back == postcodes  # also 0123AB: the number keeps its leading zero
 
 
 @settings(max_examples=30, deadline=None)
