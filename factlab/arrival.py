@@ -12,13 +12,13 @@ then a rerun, loses nothing and counts nothing twice):
 4. write the receipt and Dutch feedback into the partner's ``terugkoppeling/`` folder;
 5. remove the upload from the partner folder and mark it consumed.
 
-A rerun after a kill between 3 and 5 finds the upload still in place with exactly the content
-of a recorded, unconsumed delivery, and only finishes 4 and 5. A large check does step 2 ahead,
-in reader processes (one per core, :class:`_ReadAhead`), and takes each result in this same
-order, so a check on many cores ends exactly as one in a single process. Any failure while reading one
-file (an exception, a limit) quarantines that file with a receipt and the check goes on with
-the others: one hostile file never stops the edition. Logs name organisation and delivery id,
-never a file name (partner-chosen, it may carry anything) and never a cell value.
+A rerun after a kill between 3 and 5 finds the upload still in place with exactly the content of
+a recorded, unconsumed delivery, and only finishes 4 and 5. A large check does step 2 ahead, in
+reader processes (one per core, :class:`_ReadAhead`), and takes each result in this same order,
+so a check on many cores ends exactly as one in a single process. Any failure while reading one
+file (an exception, a limit) quarantines that file with a receipt and the check goes on with the
+others: one hostile file never stops the edition. Logs name organisation and delivery id, never
+a file name (partner-chosen, it may carry anything) and never a cell value.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ WHOLE_TABLE_AFTER_ROWS = 500_000
 #: Uploads of this many bytes together (some 500 k rows) make a large check: it holds the
 #: table whole from the start, and reads the uploads in reader processes (:class:`_ReadAhead`).
 LARGE_CHECK_BYTES = 25 << 20
-#: At most this many reader processes (one per core): each holds the CBS table (~400 MB).
+#: At most this many reader processes (one per core): each holds the CBS table (~0.55 GB).
 MAX_READERS = 4
 READ_AHEAD_FOLDER = "voorlezen"
 
