@@ -661,14 +661,9 @@ def _reading_ahead(
         or sum(u.size for u in readable) < LARGE_CHECK_BYTES
     ):
         return None
-    folder = check.workspace.path / READ_AHEAD_FOLDER
-    ahead = _ReadAhead(folder, readable, check.settings, spare_core)
-    try:  # while the readers start (they wait for the copy at their first address lookup)
-        prepare(check.settings.config.address_table)
-    except BaseException:
-        ahead.close()
-        raise
-    return ahead
+    return _ReadAhead(
+        check.workspace.path / READ_AHEAD_FOLDER, readable, check.settings, spare_core
+    )
 
 
 def check_uploads(
@@ -705,16 +700,16 @@ def check_uploads(
         return CheckResult([], found.skipped, state)
     check = _Check(workspace, state, settings, sum(u.size for u in found.uploads))
     report = progress or (lambda what, done, total: None)
-    # The CBS copy is made (on first use) or found before any upload is read: a CBS table that
-    # cannot be read stops the check with its own message, instead of quarantining every
-    # partner's upload for what is the gemeente's reference data.
     check.ahead = _reading_ahead(check, found.uploads, spare_core)
-    if check.ahead is None:
-        if spare_core is not None:
-            spare_core()
+    if check.ahead is None and spare_core is not None:
+        spare_core()
+    try:
+        # The CBS copy is made (on first use) or found before any upload is read, while the
+        # readers start (they wait for it at their first address lookup): a CBS table that
+        # cannot be read stops the check with its own message, instead of quarantining every
+        # partner's upload for what is the gemeente's reference data.
         if any(upload.withdraws is None for upload in found.uploads):
             prepare(settings.config.address_table)
-    try:
         for done, upload in enumerate(found.uploads):
             report(f"controleren: {upload.organisation}", done, len(found.uploads))
             check.upload(upload)
