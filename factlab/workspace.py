@@ -100,9 +100,6 @@ class Workspace:
     def raw_path(self, delivery_id: str) -> Path:
         return self.path / RAW_FOLDER / delivery_id
 
-    def rows_path(self, delivery_id: str) -> Path:
-        return self.path / ROWS_FOLDER / f"{delivery_id}.parquet"
-
     def store_raw(self, source: Path, delivery_id: str) -> str:
         """Copy an upload into the workspace (0600, fsynced); returns its relative path."""
         self._assert_locked()
@@ -149,6 +146,15 @@ def state_text(state: EditionState) -> str:
 
 
 _DELIVERIES_KEY = "leveringen"
+
+
+def private_folder(folder: Path) -> None:
+    """Make ``folder`` and its parent (``rijen/``, ``voorlezen/``, ``terugkoppeling/`` in the
+    workspace) readable by the service account only (0700), whatever the umask: they hold
+    checked rows and feedback, so addresses."""
+    for each in (folder.parent, folder):
+        each.mkdir(exist_ok=True, mode=0o700)
+        os.chmod(each, 0o700)
 
 
 class _EncodedDeliveries:

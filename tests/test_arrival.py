@@ -70,6 +70,17 @@ def _outcome(gemeente: Path, out: Path) -> dict[str, object]:
     }
 
 
+def _not_private(out: Path) -> list[str]:
+    """What in the edition's workspace others than the service account could read: every
+    folder must be 0700 and every file 0600, whatever the umask (they hold addresses)."""
+    found = []
+    for path in [out / WORKSPACE_FOLDER, *(out / WORKSPACE_FOLDER).rglob("*")]:
+        wanted = 0o700 if path.is_dir() else 0o600
+        if path.stat().st_mode & 0o777 != wanted:
+            found.append(f"{path.relative_to(out)}: {path.stat().st_mode & 0o777:o}")
+    return found
+
+
 def _read_ahead(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Make every check read ahead (two readers) and count the reads it takes from them."""
     monkeypatch.setattr(arrival, "LARGE_CHECK_BYTES", 0)
@@ -97,6 +108,7 @@ def serial(synth_source: Path, tmp_path: Path) -> dict[str, object]:
         _settings(gemeente, tmp_path / "serieel-uit"), spare_core=lambda: spared.append(1)
     )
     assert spared == [1], "a check in one process leaves a core for the quality helper"
+    assert _not_private(tmp_path / "serieel-uit") == []
     return _outcome(gemeente, tmp_path / "serieel-uit")
 
 
@@ -111,6 +123,7 @@ def test_reading_ahead_ends_as_a_check_in_one_process(
     assert spared == [1], "called once, when the first reader ran out of uploads"
     assert sum(taken) >= 3, "the check read everything itself"
     assert _outcome(gemeente, out) == serial
+    assert _not_private(out) == []
     assert not (out / WORKSPACE_FOLDER / EDITION / arrival.READ_AHEAD_FOLDER).exists()
     receipts = serial["receipts"]
     assert isinstance(receipts, list)
