@@ -566,7 +566,16 @@ class _ReadAhead:
         readers = min(MAX_READERS, cores, len(uploads))
         # The readers share the cores: polars in each uses its share, not all of them.
         threads = {"POLARS_MAX_THREADS": str(max(1, cores // readers))}
-        self._readers = [HelperProcess("het lezen van de uploads", threads) for _ in range(readers)]
+        self._readers: list[HelperProcess] = []
+        try:
+            for _ in range(readers):
+                self._readers.append(HelperProcess("het lezen van de uploads", threads))
+        except OSError:  # no process to be had (a process or memory limit): none at all
+            for reader in self._readers:
+                reader.kill()
+                reader.stop()
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         self._serving = len(self._readers)
         self._lock = threading.Lock()
         self._threads = [
@@ -664,9 +673,15 @@ def _reading_ahead(
         or sum(u.size for u in readable) < LARGE_CHECK_BYTES
     ):
         return None
-    return _ReadAhead(
-        check.workspace.path / READ_AHEAD_FOLDER, readable, check.settings, spare_core
-    )
+    try:
+        return _ReadAhead(
+            check.workspace.path / READ_AHEAD_FOLDER, readable, check.settings, spare_core
+        )
+    except OSError as error:  # the check reads each upload itself, as a small check does
+        log.warning(
+            "geen leesprocessen te starten (%s): de controle leest zelf", type(error).__name__
+        )
+        return None
 
 
 def check_uploads(

@@ -158,6 +158,31 @@ def test_when_the_readers_die_the_check_reads_itself_and_ends_the_same(
     assert _outcome(gemeente, out) == serial
 
 
+def test_when_no_reader_process_can_be_started_the_check_reads_itself(
+    gemeente: Path, tmp_path: Path, serial: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken = _read_ahead(monkeypatch)
+    started: list[int] = []
+    original = arrival.HelperProcess.__init__
+
+    def second_fails(self: arrival.HelperProcess, *args: object) -> None:
+        if started:
+            raise OSError("Resource temporarily unavailable")  # as fork under a process limit
+        original(self, *args)  # type: ignore[arg-type]
+        started.append(self.pid)
+
+    monkeypatch.setattr(arrival.HelperProcess, "__init__", second_fails)
+    _with_odd_uploads(gemeente)
+    out = tmp_path / "uit"
+    check_edition(_settings(gemeente, out))
+    assert started and not taken, "it read ahead with what it had"
+    assert _outcome(gemeente, out) == serial
+    deadline = time.monotonic() + 5
+    while not ended(started[0]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ended(started[0]), "the reader that did start was left running"
+
+
 _SCRIPT = """
 import sys
 from pathlib import Path
