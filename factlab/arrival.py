@@ -552,7 +552,7 @@ class _ReadAhead:
         spare_core: Callable[[], None] | None = None,
     ) -> None:
         shutil.rmtree(folder, ignore_errors=True)  # a killed check's
-        folder.mkdir(parents=True, mode=0o700)
+        private_folder(folder)
         self._folder = folder
         self._settings = settings
         self._spare_core = spare_core

@@ -104,7 +104,7 @@ class Workspace:
         """Copy an upload into the workspace (0600, fsynced); returns its relative path."""
         self._assert_locked()
         target = self.raw_path(delivery_id)
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_folder(target.parent)
         partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         with (
             source.open("rb") as reader,
