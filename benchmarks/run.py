@@ -194,6 +194,12 @@ def _child_imports() -> None:
 def _child_factlab(config_path: Path, uploads: Path, scratch: Path, *, prepare_only: bool) -> None:
     """Measuring child: imports, then every stage of one edition as its progress reports it."""
     started = time.perf_counter()
+    if not prepare_only:  # what `factlab run` does before its imports
+        from factlab.launch import head_start
+        from factlab.quality_helper import prestart
+
+        if head_start(["run", "--uploads", str(uploads)]):
+            prestart()
     from factlab.config import load_config
     from factlab.edition import RunSettings, run_edition
     from factlab.keys import ephemeral_key

@@ -40,6 +40,7 @@ from pathlib import Path
 import polars as pl
 
 from factlab.catalogue import load_catalogue
+from factlab.check_size import LARGE_CHECK_BYTES
 from factlab.config import EditionConfig, Period
 from factlab.connectors.cbs_prepared import prepare, read_pc6hnr_addresses
 from factlab.connectors.partner_files import ReadCounts, UnreadableFile
@@ -92,9 +93,6 @@ CHECK_BATCH_ROWS = 200_000
 #: Rows looked up in the CBS table, per check, after which the table is held whole: reading
 #: the national table (~0.5 s, ~360 MB) costs what two or three nationally spread batches cost.
 WHOLE_TABLE_AFTER_ROWS = 500_000
-#: Uploads of this many bytes together (some 500 k rows) make a large check: it holds the
-#: table whole from the start, and reads the uploads in reader processes (:class:`_ReadAhead`).
-LARGE_CHECK_BYTES = 25 << 20
 #: At most this many reader processes (one per core): each holds the CBS table (~0.55 GB).
 MAX_READERS = 4
 READ_AHEAD_FOLDER = "voorlezen"

@@ -38,7 +38,8 @@ from factlab.errors import DEBUG_VARIABLE, FactlabError, unexpected
 from factlab.files import set_umask
 from factlab.intake import Skipped
 from factlab.keys import PseudonymKey, ephemeral_key, managed_key_from_environment
-from factlab.quality import prestart as prestart_quality
+from factlab.launch import UPLOADS_OPTION
+from factlab.quality_helper import prestart as prestart_quality
 from factlab.receipts import Outcome, status_counts
 from factlab.safe_text import neutralise
 from factlab.schemas.records import OPEN, PROCESSED, UNDER_REVIEW
@@ -286,7 +287,7 @@ def synth(
 
 
 UploadsOption = Annotated[
-    Path, typer.Option("--uploads", help="Uploadmap met per organisatie een submap.")
+    Path, typer.Option(UPLOADS_OPTION, help="Uploadmap met per organisatie een submap.")
 ]
 OutOption = Annotated[
     Path, typer.Option("--out", help="Uitvoermap; de editie komt in <out>/<editie>/.")

@@ -51,7 +51,7 @@ from factlab.config import (
 from factlab.errors import FactlabError
 from factlab.intake import Skipped
 from factlab.keys import PseudonymKey
-from factlab.quality import prestart as prestart_quality
+from factlab.quality_helper import prestart as prestart_quality
 from factlab.receipts import Outcome
 from factlab.schemas.records import (
     OPEN,

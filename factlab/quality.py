@@ -12,9 +12,10 @@ Great Expectations 1.x validates pandas frames; it runs in an ephemeral context 
 folder, nothing written but the Data Docs into ``<out>/<edition>/kwaliteit/``) with usage
 statistics off. Its cost is fixed, not per row (1.6 s of import, then a few hundredths of a
 second per checkpoint and half a second of Data Docs rendering), so it runs in a helper process
-beside the close (:class:`QualityRun`, :mod:`factlab.helper_process`): started with the close,
-it imports while the close links, validates the household table while the tables are
-protected, and only the table suite and the Data Docs (rendered once, for both suites) remain
+beside the close (:class:`QualityRun`, :mod:`factlab.helper_process`): started before the run
+imports anything when it can (:mod:`factlab.quality_helper`, :mod:`factlab.launch`), or else
+with the close, it imports while the run checks and links, validates the household table while
+the tables are protected, and only the table suite and the Data Docs (rendered once, for both suites) remain
 between the written tables and the report. Each suite is handed to the store whole, and the
 household suite sees distinct values only (:func:`distinct_rows`). Importing it in a background
 thread was measured and dropped: the import holds the GIL (docs/schaal.md).
@@ -25,12 +26,7 @@ Data Docs load their styling from CDNs, so the run also keeps a self-contained s
 
 from __future__ import annotations
 
-import gc
-import logging
-import os
 import re
-import sys
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +37,7 @@ import polars as pl
 from factlab.catalogue import DOMAINS, load_catalogue
 from factlab.helper_process import CallFailed, HelperProcess, ProcessGone
 from factlab.names import ORGANISATION_PATTERN
+from factlab.quality_helper import helper, import_great_expectations, keep
 from factlab.schemas import areas
 from factlab.schemas.audit import CheckOutcome, QualitySummary
 from factlab.schemas.disclosure import DEFAULT_RULES, DisclosureRules
@@ -94,21 +91,6 @@ class _Expect:
     kwargs: dict[str, Any]
 
 
-def _import_great_expectations() -> None:
-    if "great_expectations" in sys.modules:
-        return
-    os.environ["GX_ANALYTICS_ENABLED"] = "false"  # before the import: no usage statistics
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)  # not in a -v run's log
-    # The import makes millions of objects and no garbage: without the collector it takes
-    # 1.65 s instead of 1.95 s. Frozen afterwards, later collections skip what it made.
-    gc.disable()
-    try:
-        import great_expectations  # noqa: F401
-    finally:
-        gc.freeze()
-        gc.enable()
-
-
 def _new_context(gx: Any, docs_dir: Path) -> Any:
     from great_expectations.data_context.types.base import (
         DataContextConfig,
@@ -146,7 +128,7 @@ _CONTEXTS: dict[str, Any] = {}
 
 def _validate(docs_dir: str, batches: list[Batch]) -> tuple[Check, ...]:
     """Validate each (name, frame, expectations) as a checkpoint (runs in the helper process)."""
-    _import_great_expectations()
+    import_great_expectations()
     import great_expectations as gx
 
     if docs_dir not in _CONTEXTS:
@@ -189,41 +171,6 @@ def _build_docs(docs_dir: str) -> None:
         context.build_data_docs()  # once, for all suites: a rebuild per checkpoint costs seconds
 
 
-#: Helper processes no close is using, kept for the next close of this process (the test
-#: suite then imports Great Expectations once per worker, not once per close).
-_IDLE: list[HelperProcess] = []
-_IDLE_LOCK = threading.Lock()
-
-
-def _helper() -> HelperProcess:
-    """An idle helper process, or a new one that starts importing Great Expectations now."""
-    while True:
-        with _IDLE_LOCK:
-            helper = _IDLE.pop() if _IDLE else None
-        if helper is None:
-            break
-        if helper.alive:
-            return helper
-        helper.stop()
-    helper = HelperProcess("de kwaliteitscontrole")
-    helper.call(_import_great_expectations, wanted=False)
-    return helper
-
-
-def _keep(helper: HelperProcess) -> None:
-    with _IDLE_LOCK:
-        _IDLE.append(helper)
-
-
-def prestart() -> None:
-    """Start a helper process now, for a close that follows (``factlab run`` checks the
-    uploads first: Great Expectations imports meanwhile, on the other core)."""
-    with _IDLE_LOCK:
-        if _IDLE:
-            return
-    _keep(_helper())
-
-
 class QualityRun:
     """The quality suites of one close, run in a helper process beside it.
 
@@ -238,7 +185,7 @@ class QualityRun:
         self._docs = str(docs_dir.resolve())  # GE wants absolute
         #: Each suite handed over (by name), to validate again in a new helper if need be.
         self._suites: dict[str, list[Batch]] = {}
-        self._helper: HelperProcess | None = _helper()
+        self._helper: HelperProcess | None = helper()
 
     def _submit(self, suite: str, batches: list[Batch]) -> None:
         if not batches:
@@ -282,7 +229,7 @@ class QualityRun:
             self._drop()
             checks = self._collect()  # a new helper process, everything again
         assert self._helper is not None
-        _keep(self._helper)
+        keep(self._helper)
         self._helper = None
         # In the suites' own order (GE reorders its results): the verdict then reads exactly
         # as :meth:`expected` when all pass.
@@ -294,14 +241,14 @@ class QualityRun:
 
     def _collect(self) -> list[tuple[Check, ...]]:
         if self._helper is None:
-            self._helper = _helper()
+            self._helper = helper()
             for batches in self._suites.values():
                 self._helper.call(_validate, self._docs, batches)
         self._helper.call(_build_docs, self._docs, wanted=False)
         try:
             return self._helper.replies()
         except CallFailed as error:
-            _keep(self._helper)
+            keep(self._helper)
             self._helper = None
             raise RuntimeError(
                 f"de kwaliteitscontrole kon niet worden uitgevoerd ({error})"
@@ -316,7 +263,7 @@ class QualityRun:
         """The close stopped early: the helper goes back, its suites left to finish unread."""
         if self._helper is not None:
             self._helper.forget()
-            _keep(self._helper)
+            keep(self._helper)
         self._helper = None
 
 

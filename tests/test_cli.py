@@ -13,7 +13,7 @@ import pytest
 
 from factlab.cli import DEMO_REVIEWER
 
-FACTLAB = [sys.executable, "-m", "factlab.cli"]
+FACTLAB = [sys.executable, "-m", "factlab"]
 
 
 def _factlab(

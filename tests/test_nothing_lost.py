@@ -58,7 +58,7 @@ def _factlab(*args: str, kill_at: str | None = None) -> subprocess.CompletedProc
     if kill_at:
         env[KILL_ENVIRONMENT] = kill_at
     return subprocess.run(
-        [sys.executable, "-m", "factlab.cli", *args],
+        [sys.executable, "-m", "factlab", *args],
         env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
 

@@ -120,7 +120,7 @@ def test_huge_file_is_streamed_in_bounded_memory(tmp_path: Path) -> None:
     n = _write_huge(root / "uploads" / "groot" / "levering.csv", HUGE_BYTES)
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "factlab.cli", "run", "--uploads", str(root / "uploads"),
+        [sys.executable, "-m", "factlab", "run", "--uploads", str(root / "uploads"),
          "--out", str(root / "uit"), "--edition", "2026", "--config", str(config)],
         capture_output=True, text=True, timeout=600, check=False,
         env={**os.environ, DEBUG_VARIABLE: "1"},  # a failure shows its cause (synthetic data)

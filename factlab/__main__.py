@@ -1,0 +1,5 @@
+"""``python -m factlab``: the ``factlab`` command (:mod:`factlab.launch`)."""
+
+from factlab.launch import main
+
+main()

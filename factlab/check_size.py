@@ -1,0 +1,30 @@
+"""What makes a check large: it then reads its uploads in reader processes, one per core
+(:mod:`factlab.arrival`), and ``factlab run`` leaves the start of the quality helper to the
+check, which starts it when a reader runs out of uploads (:mod:`factlab.launch`).
+
+Standard library only: the launcher reads it before anything else is imported.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Uploads of this many bytes together (some 500 k rows) make a large check: it holds the CBS
+#: table whole from the start, and reads the uploads in reader processes.
+LARGE_CHECK_BYTES = 25 << 20
+
+
+def holds_at_least(folder: Path, limit: int) -> bool:
+    """Whether the files below ``folder`` hold ``limit`` bytes or more (counting stops there;
+    links are not followed, and what cannot be read counts for nothing)."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                continue
+            if total >= limit:
+                return True
+    return False
