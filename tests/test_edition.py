@@ -28,7 +28,7 @@ from factlab.keys import PseudonymKey, derive_edition_key, ephemeral_key
 from factlab.schemas.audit import AuditRecord, KeyRecord, Totals
 from factlab.schemas.records import Receipt
 from factlab.staging import STAGING_FOLDER
-from factlab.workspace import WORKSPACE_FOLDER
+from factlab.workspace import REJECTIONS_FOLDER, WORKSPACE_FOLDER
 from tests.leakscan import scan_for_leaks
 
 MASTER = b"factlab-test-master-key-32-bytes!"
@@ -166,9 +166,13 @@ def test_uploads_consumed_with_feedback_in_each_partner_folder(run, gemeente: Pa
         assert receipt == outcome.receipt.as_json()
     assert not (out / STAGING_FOLDER).exists()
     assert len(result.outcomes) == len(list((result.edition_dir / "ontvangst").rglob("*.json")))
-    # The workspace keeps the record, but no raw file, row or partner-chosen name.
+    # The workspace keeps the record (the state, the receipts' rejected rows), but no raw file,
+    # row or partner-chosen name.
     workspace = out / WORKSPACE_FOLDER / "2026"
-    assert [p.name for p in workspace.iterdir()] == ["editie.json"]
+    assert sorted(p.name for p in workspace.iterdir()) == [REJECTIONS_FOLDER, "editie.json"]
+    assert {p.name for p in (workspace / REJECTIONS_FOLDER).iterdir()} <= {
+        f"{d.delivery}.json" for d in (o.receipt for o in result.outcomes)
+    }
     state = json.loads((workspace / "editie.json").read_text())
     assert state["status"] == "gepubliceerd"
     assert {d["naam"] for d in state["leveringen"]} == {""}

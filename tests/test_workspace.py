@@ -19,7 +19,7 @@ from factlab.schemas.records import (
     Receipt,
     Rejection,
 )
-from factlab.workspace import Workspace, state_text
+from factlab.workspace import REJECTIONS_FOLDER, Workspace
 
 ATTEMPTS_PER_PROCESS = 2_600
 PROCESSES = 4
@@ -99,25 +99,33 @@ def _delivery(number: int, *, rejections: int, consumed: bool = False) -> Delive
     )  # fmt: skip
 
 
-def test_a_saved_state_is_the_states_json_on_every_save(tmp_path: Path) -> None:
-    """The state file reuses each delivery's encoded JSON between saves; what it writes must
-    stay exactly what encoding the whole state writes, as deliveries come, change and go."""
+def test_a_saved_state_loads_as_saved_with_its_rejected_rows_apart(tmp_path: Path) -> None:
+    """Every save gives back the state as it was, as deliveries come, change and go (also to a
+    new process); the rejected rows are not in the state file but in a file per delivery,
+    written once, not again when the same receipt is saved with a changed delivery."""
     state = EditionState("2026", OPEN, "2026-03-01T09:00:00Z", "/u", "/c.toml", None, ("a", "b"))
     with Workspace(tmp_path, "2026") as workspace:
         workspace.save(state)
-        assert workspace.state_path.read_text(encoding="utf-8") == state_text(state)
+        assert workspace.load() == state
         for number in range(1, 6):
             state = replace(
                 state, deliveries=(*state.deliveries, _delivery(number, rejections=number * 3))
             )
             workspace.save(state)
-            assert workspace.state_path.read_text(encoding="utf-8") == state_text(state)
+            assert workspace.load() == state
+            assert "postcode_ongeldig" not in workspace.state_path.read_text(encoding="utf-8")
+            rejections = workspace.path / REJECTIONS_FOLDER / f"L{number:04d}.json"
+            written = rejections.stat().st_ino
             consumed = replace(state.deliveries[-1], consumed=True)  # same receipt, new delivery
             state = replace(state, deliveries=(*state.deliveries[:-1], consumed))
             workspace.save(state)
-            assert workspace.state_path.read_text(encoding="utf-8") == state_text(state)
+            assert workspace.load() == state
+            assert rejections.stat().st_ino == written  # not written again
+            assert oct(rejections.stat().st_mode & 0o777) == oct(0o600)
         state = replace(state, deliveries=state.deliveries[1:3], state=PUBLISHED, closed="nu")
         workspace.save(state)
-        text = workspace.state_path.read_text(encoding="utf-8")
-        assert text == state_text(state)
         assert workspace.load() == state
+    with Workspace(tmp_path, "2026") as again:  # what a later command reads
+        assert again.load() == state
+        again.save(state)  # a new process writes each delivery's rejected rows once more
+        assert again.load() == state
