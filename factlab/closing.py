@@ -396,14 +396,20 @@ class Closing:
         report = progress or (lambda what, done, total: None)
         accepted = [d for d in self.state.current() if d.status == PROCESSED]
         with Staging(self.workspace.out, self.state.edition) as staging:
-            for done, delivery in enumerate(accepted):
-                report(f"pseudonimiseren: {delivery.organisation}", done, len(accepted))
-                # Part by part, as the check wrote them: memory stays bounded on a huge upload.
-                for part in sorted((self.workspace.path / str(delivery.rows)).glob("*.parquet")):
-                    # What the link reads, and the address it is keyed by (not the dates).
-                    rows = pl.read_parquet(part, columns=["adres_sleutel", *LINKED_COLUMNS])
-                    if rows.height:
-                        staging.write(pseudonymise(rows, key))
+            report("pseudonimiseren", 0, len(accepted))
+            parts = [
+                part
+                for delivery in accepted
+                for part in sorted((self.workspace.path / str(delivery.rows)).glob("*.parquet"))
+            ]
+            # What the link reads, and the address it is keyed by (not the dates), streamed
+            # through the hash into one staged file: memory stays bounded on a huge edition.
+            checked = [
+                pl.scan_parquet(part).select("adres_sleutel", *LINKED_COLUMNS).cast(pl.String)
+                for part in parts
+            ]
+            if checked and pl.concat(checked).select(pl.len()).collect().item():
+                staging.write(pseudonymise(pl.concat(checked), key))
             checkpoint("gestaged")
             report("koppelen per huishouden", len(accepted), len(accepted))
             self.households = link(staging.connection, staging.files)  # type: ignore[arg-type]  # connected in __enter__

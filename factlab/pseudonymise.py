@@ -18,15 +18,19 @@ Every row is hashed, duplicates included. Hashing each distinct address once and
 pseudonyms back was measured slower at this hash speed: on 4.2 M rows holding 1.6 M distinct
 addresses, hashing every row took 2.6 s and unique + hash + join 5.7-7 s (2 cores, load ~7;
 docs/schaal.md). Where a caller already holds a table of distinct addresses (normalisation per
-distinct raw value), :func:`hmac_sha256_hex` on that table hashes each address once per edition.
+distinct raw value), :func:`hmac_sha256_hex` over that table hashes each address once per edition.
 """
 
 from __future__ import annotations
+
+from typing import TypeVar
 
 import polars as pl
 import polars_hash as plh
 
 from factlab.keys import PseudonymKey
+
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 
 def hmac_key(key: PseudonymKey) -> str:
@@ -34,20 +38,18 @@ def hmac_key(key: PseudonymKey) -> str:
     return key.secret.hex()
 
 
-def hmac_sha256_hex(messages: pl.Series, key: str) -> pl.Series:
-    """HMAC-SHA256 of each message (UTF-8) under the UTF-8 bytes of ``key``, as lowercase hex."""
-    return (
-        messages.rename("message")
-        .to_frame()
-        .select(plh.col("message").chash.hmac_sha256(key=key))
-        .to_series()
-        .rename("pseudonym")
-    )
+def hmac_sha256_hex(column: str, key: str) -> pl.Expr:
+    """HMAC-SHA256 of each text in ``column`` (UTF-8) under the UTF-8 bytes of ``key``, as
+    lowercase hex."""
+    return plh.col(column).chash.hmac_sha256(key=key)
 
 
-def pseudonymise(
-    frame: pl.DataFrame, key: PseudonymKey, address_column: str = "adres_sleutel"
-) -> pl.DataFrame:
-    """Swap ``address_column`` for a ``pseudoniem`` column; every other column is kept."""
-    pseudonyms = hmac_sha256_hex(frame.get_column(address_column), hmac_key(key))
-    return frame.with_columns(pseudonyms.rename("pseudoniem")).drop(address_column)
+def pseudonymise(frame: Frame, key: PseudonymKey, address_column: str = "adres_sleutel") -> Frame:
+    """Swap ``address_column`` for a ``pseudoniem`` column; every other column is kept.
+
+    On a lazy frame the hash is part of the query: the close streams every checked row through
+    it into the staging area in one pass on all cores (0.9-1.0 s for 4.2 M rows, against 1.6-2.7
+    s reading, hashing and writing part by part).
+    """
+    pseudonyms = hmac_sha256_hex(address_column, hmac_key(key))
+    return frame.with_columns(pseudonyms.alias("pseudoniem")).drop(address_column)

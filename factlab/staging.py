@@ -50,12 +50,16 @@ class Staging:
         )
         return self
 
-    def write(self, frame: pl.DataFrame) -> Path:
-        """Store one upload's pseudonymised rows; returns the staged file."""
+    def write(self, rows: pl.DataFrame | pl.LazyFrame) -> Path:
+        """Store pseudonymised rows (a lazy frame is streamed, in bounded memory); returns the
+        staged file."""
         target = self.path / f"rijen-{len(self._files):05d}.parquet"
         # Uncompressed: pseudonyms are random hex, which zstd spends seconds on at national size
         # (2.5 s for 4.2 M rows, against 0.7 s) to halve files that live for minutes.
-        frame.write_parquet(target, compression="uncompressed", statistics=False)
+        if isinstance(rows, pl.LazyFrame):
+            rows.sink_parquet(target, compression="uncompressed", statistics=False)
+        else:
+            rows.write_parquet(target, compression="uncompressed", statistics=False)
         self._files.append(target)
         return target
 
