@@ -219,7 +219,7 @@ def _child_factlab(config_path: Path, uploads: Path, scratch: Path, *, prepare_o
     names = {
         "start": "voorbereiden: editie openen, uploads zoeken",
         "controleren": "controleren: lezen, valideren, plaatsen (één keer per upload)",
-        "pseudonimiseren": "pseudonimiseren (per upload)",
+        "pseudonimiseren": "pseudonimiseren (alle gecontroleerde rijen in één stroom)",
         "koppelen per huishouden": "koppelen (de kwaliteitscontrole loopt in een eigen proces)",
         "publiceren": "publiceren: analyse, openbaarmaking, tabellen, rapport, oordeel kwaliteit",
         "klaar": "opruimen",
