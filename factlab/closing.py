@@ -402,14 +402,15 @@ class Closing:
                 for delivery in accepted
                 for part in sorted((self.workspace.path / str(delivery.rows)).glob("*.parquet"))
             ]
-            # What the link reads, and the address it is keyed by (not the dates), streamed
-            # through the hash into one staged file: memory stays bounded on a huge edition.
-            checked = [
-                pl.scan_parquet(part).select("adres_sleutel", *LINKED_COLUMNS).cast(pl.String)
-                for part in parts
-            ]
-            if checked and pl.concat(checked).select(pl.len()).collect().item():
-                staging.write(pseudonymise(pl.concat(checked), key))
+            if parts:
+                # What the link reads, and the address it is keyed by (not the dates), streamed
+                # through the hash into one staged file: memory stays bounded on a huge edition.
+                checked = pl.concat(
+                    pl.scan_parquet(part).select("adres_sleutel", *LINKED_COLUMNS).cast(pl.String)
+                    for part in parts
+                )
+                if checked.select(pl.len()).collect().item():  # from the files' metadata
+                    staging.write(pseudonymise(checked, key))
             checkpoint("gestaged")
             report("koppelen per huishouden", len(accepted), len(accepted))
             self.households = link(staging.connection, staging.files)  # type: ignore[arg-type]  # connected in __enter__

@@ -15,8 +15,8 @@ second per checkpoint and half a second of Data Docs rendering), so it runs in a
 beside the close (:class:`QualityRun`, :mod:`factlab.helper_process`): started before the run
 imports anything when it can (:mod:`factlab.quality_helper`, :mod:`factlab.launch`), or else
 with the close, it imports while the run checks and links, validates the household table while
-the tables are protected, and only the table suite and the Data Docs (rendered once, for both suites) remain
-between the written tables and the report. Each suite is handed to the store whole, and the
+the tables are protected, and only the table suite and the Data Docs (rendered once, for both
+suites) remain between the written tables and the report. Each suite is handed to the store whole, and the
 household suite sees distinct values only (:func:`distinct_rows`). Importing it in a background
 thread was measured and dropped: the import holds the GIL (docs/schaal.md).
 
