@@ -17,8 +17,13 @@ a recorded, unconsumed delivery, and only finishes 4 and 5. A large check does s
 reader processes (one per core, :class:`_ReadAhead`), and takes each result in this same order,
 so a check on many cores ends exactly as one in a single process. Any failure while reading one
 file (an exception, a limit) quarantines that file with a receipt and the check goes on with the
-others: one hostile file never stops the edition. Logs name organisation and delivery id, never
-a file name (partner-chosen, it may carry anything) and never a cell value.
+others: one hostile file never stops the edition. A file whose reading ended the process that
+read it (a crash in a library, the memory killer) is read once more in a process of its own:
+after a reader process died on it, or when a rerun finds the copy a killed check made of it in
+step 1. If that process ends too, the file is quarantined; a kill of the check at any point
+therefore still reruns to the same end, and a file that crashes its reader stops the edition
+at most once. Logs name organisation and delivery id, never a file name (partner-chosen, it
+may carry anything) and never a cell value.
 """
 
 from __future__ import annotations
@@ -86,6 +91,9 @@ log = logging.getLogger(__name__)
 RECEIPT_SUFFIX = ".ontvangst.json"
 SKIPPED_PAGE = "overgeslagen.md"
 KILL_ENVIRONMENT = "FACTLAB_TEST_KILL_AT"
+#: A test's stand-in for a file that crashes its reader: reading an upload of this name ends the
+#: process reading it, wherever it is read (a kill point names a point of the check's own process).
+CRASH_ENVIRONMENT = "FACTLAB_TEST_CRASH_READING"
 STAGED_COLUMNS = ("adres_sleutel", "wijk_code", "buurt_code", "voorziening", "domein")
 #: Rows per batch while checking: each batch is validated, placed and written as one part, so
 #: this bounds the check's memory on a huge upload (the test holds 6 M rows under 2 GB).
@@ -101,6 +109,12 @@ READ_AHEAD_FOLDER = "voorlezen"
 def checkpoint(point: str) -> None:
     """Die here, without cleaning up, if a kill-and-rerun test asks for it."""
     if os.environ.get(KILL_ENVIRONMENT) == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _crash_if_asked(upload: Upload) -> None:
+    """End this process as a reader crash would, if a test names this upload."""
+    if os.environ.get(CRASH_ENVIRONMENT) == upload.name:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -192,6 +206,7 @@ def _read(
     upload: Upload, stored: Path, rows_dir: Path, settings: CheckSettings, reference: _Reference
 ) -> _Read:
     """Validate and place every row of the stored copy; the placed rows go to ``rows_dir``."""
+    _crash_if_asked(upload)
     partner = settings.config.partner(upload.organisation)
     limits = settings.config.read_limits
     started = time.monotonic()
@@ -242,20 +257,56 @@ def _read_guarded(
     upload: Upload, stored: Path, rows_dir: Path, settings: CheckSettings, reference: _Reference
 ) -> _Read:
     """Read one file; any failure quarantines it (with a reference for the maintainer)."""
-    empty = dict.fromkeys(PLACEMENTS, 0)
     try:
         return _read(upload, stored, rows_dir, settings, reference)
     except UnreadableFile as error:
-        return _Read(None, empty, {}, {}, str(error))
-    except Exception as error:  # isolation is the point: one file never stops the check
-        reference_id = uuid.uuid4().hex[:8]
-        return _Read(
-            None, empty, {}, {},
-            "het bestand kon niet worden gelezen door een onverwachte fout; de beheerder kan "
-            f"die terugvinden onder referentie {reference_id}",
-            # Only the type: a library's message may quote a cell.
-            failure=(reference_id, type(error).__name__),
-        )  # fmt: skip
+        return _Read(None, dict.fromkeys(PLACEMENTS, 0), {}, {}, str(error))
+    # Isolation is the point: one file never stops the check. A panic in polars' Rust code
+    # arrives as a BaseException, not an Exception.
+    except (Exception, pl.exceptions.PanicException) as error:
+        return _failed(
+            "het bestand kon niet worden gelezen door een onverwachte fout", type(error).__name__
+        )
+
+
+def _failed(what: str, failure: str) -> _Read:
+    """A quarantine for an unexpected failure; the maintainer's log gets its reference and
+    ``failure`` (only a type: a library's message may quote a cell)."""
+    reference_id = uuid.uuid4().hex[:8]
+    return _Read(
+        None, dict.fromkeys(PLACEMENTS, 0), {}, {},
+        f"{what}; de beheerder vindt de oorzaak onder referentie {reference_id}",
+        failure=(reference_id, failure),
+    )  # fmt: skip
+
+
+def read_apart(upload: Upload, stored: Path, rows_dir: Path, settings: CheckSettings) -> _Read:
+    """In a process of its own: read the stored copy of an upload (see :func:`_read_apart`)."""
+    return _read_guarded(upload, stored, rows_dir, settings, _Reference(settings.config))
+
+
+def _read_apart(upload: Upload, stored: Path, rows_dir: Path, settings: CheckSettings) -> _Read:
+    """Read an upload whose reading ended a process before, in a process of its own; if that
+    one ends too, the file is quarantined instead of ending the check."""
+    try:
+        reader = HelperProcess("het lezen van één upload", unset=(KILL_ENVIRONMENT,))
+    except OSError as error:  # no process to be had: read here, as a small check does
+        log.warning("geen leesproces te starten (%s): de controle leest zelf", type(error).__name__)
+        return _read_guarded(upload, stored, rows_dir, settings, _Reference(settings.config))
+    try:
+        reader.call(read_apart, upload, stored, rows_dir, settings)
+        read: _Read = reader.replies()[0]
+        return read
+    except (ProcessGone, CallFailed) as error:
+        for part in rows_dir.glob("*.parquet"):
+            part.unlink()
+        return _failed(
+            "het bestand kon niet worden gelezen: het proces dat het las stopte onverwacht, "
+            "ook bij een tweede poging",
+            type(error).__name__,
+        )
+    finally:
+        reader.stop()
 
 
 # ---------------------------------------------------------------------- partner feedback
@@ -431,7 +482,14 @@ class _Check:
             return
         self._take_in(upload, new_id, name, received)
 
+    def _ended_a_check(self, upload: Upload, new_id: str) -> bool:
+        """True if a check was killed while it read this upload: the copy it made in step 1 is
+        still there, under the id this delivery gets again, with the same content."""
+        copy = self.workspace.raw_path(new_id)
+        return copy.is_file() and same_content(copy, upload.path)
+
     def _take_in(self, upload: Upload, new_id: str, name: str, received: str) -> None:
+        suspect = self._ended_a_check(upload, new_id)
         stored = self.workspace.store_raw(upload.path, new_id)
         if not upload.unchanged():
             self.workspace.remove(stored)
@@ -448,7 +506,10 @@ class _Check:
         read = self.ahead.take(upload, rows_dir) if self.ahead else None
         if read is None:
             stored_path = self.workspace.path / stored
-            read = _read_guarded(upload, stored_path, rows_dir, self.settings, self.reference)
+            if suspect or (self.ahead is not None and self.ahead.ended_a_reader(upload)):
+                read = _read_apart(upload, stored_path, rows_dir, self.settings)
+            else:
+                read = _read_guarded(upload, stored_path, rows_dir, self.settings, self.reference)
         if read.failure:
             log.error("onverwachte fout bij het lezen van een bestand (ref %s): %s", *read.failure)
         previous = self._current_named(upload)
@@ -538,8 +599,9 @@ class _ReadAhead:
     next upload in turn and writes its checked rows into ``voorlezen/`` in the workspace; the
     check itself goes on exactly as before, in order, and only takes a result when it reaches
     that upload (moving the rows under the delivery's id), so ids, receipts and kill points are
-    those of a check in one process. Whatever is not taken (a duplicate, an upload that changed,
-    a reader that died) the check reads itself; ``voorlezen/`` is emptied before and after.
+    those of a check in one process. Whatever is not taken (a duplicate, an upload that changed)
+    the check reads itself, and an upload a reader died on in a process of its own;
+    ``voorlezen/`` is emptied before and after.
     """
 
     def __init__(
@@ -556,6 +618,7 @@ class _ReadAhead:
         self._spare_core = spare_core
         self._todo: queue.SimpleQueue[tuple[Upload, Path] | None] = queue.SimpleQueue()
         self._results: dict[Upload, tuple[Path, Future[_Read | None]]] = {}
+        self._ended_readers: set[Upload] = set()  # uploads a reader died reading
         for index, upload in enumerate(uploads):
             rows_dir = folder / f"{index:05d}"
             self._results[upload] = (rows_dir, Future())
@@ -567,7 +630,10 @@ class _ReadAhead:
         self._readers: list[HelperProcess] = []
         try:
             for _ in range(readers):
-                self._readers.append(HelperProcess("het lezen van de uploads", threads))
+                # A kill point is the check's own: a reader dies only as a crash would.
+                self._readers.append(
+                    HelperProcess("het lezen van de uploads", threads, unset=(KILL_ENVIRONMENT,))
+                )
         except OSError:  # no process to be had (a process or memory limit): none at all
             for reader in self._readers:
                 reader.kill()
@@ -600,6 +666,8 @@ class _ReadAhead:
                     reader.call(read_ahead, upload, rows_dir, self._settings)
                     future.set_result(reader.replies()[0])
                 except ProcessGone:
+                    with self._lock:
+                        self._ended_readers.add(upload)
                     future.set_result(None)
                     return
                 except (CallFailed, OSError, TypeError):  # read by the check instead
@@ -630,6 +698,12 @@ class _ReadAhead:
             if item is not None:
                 self._results[item[0]][1].set_result(None)
 
+    def ended_a_reader(self, upload: Upload) -> bool:
+        """True if a reader process died while it read ``upload`` (once :meth:`take` gave
+        None for it)."""
+        with self._lock:
+            return upload in self._ended_readers
+
     def take(self, upload: Upload, rows_dir: Path) -> _Read | None:
         """The upload's read, its checked rows moved into ``rows_dir``; None if it has none."""
         rows_from, future = self._results.pop(upload, (None, None))
@@ -638,6 +712,7 @@ class _ReadAhead:
         private_folder(rows_dir)
         for part in sorted(rows_from.glob("*.parquet")):
             os.replace(part, rows_dir / part.name)
+            checkpoint("gelezen")  # where a check reading in one process writes this part
         return read
 
     def close(self) -> None:

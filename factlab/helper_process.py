@@ -52,10 +52,17 @@ class HelperProcess:
     """One child process, called in order; see the module docstring.
 
     ``purpose`` completes the message when it dies: "het hulpproces voor {purpose} ...";
-    ``environment`` is added to what the child inherits (the key aside).
+    ``environment`` is added to what the child inherits (the key aside), and the variables in
+    ``unset`` are not inherited.
     """
 
-    def __init__(self, purpose: str, environment: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        purpose: str,
+        environment: dict[str, str] | None = None,
+        *,
+        unset: tuple[str, ...] = (),
+    ) -> None:
         self._purpose = purpose
         # Here, not at the top: the child runs this module and need not load the key code.
         from factlab.keys import ENVIRONMENT_VARIABLE as KEY_VARIABLE
@@ -65,7 +72,8 @@ class HelperProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             # It never needs the pseudonymisation key: it does not inherit the managed one.
-            env={k: v for k, v in os.environ.items() if k != KEY_VARIABLE} | (environment or {}),
+            env={k: v for k, v in os.environ.items() if k not in (KEY_VARIABLE, *unset)}
+            | (environment or {}),
         )
         assert self._process.stdin is not None and self._process.stdout is not None
         self._send = Connection(os.dup(self._process.stdin.fileno()), readable=False)

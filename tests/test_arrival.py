@@ -20,7 +20,7 @@ from factlab import arrival
 from factlab.config import load_config
 from factlab.edition import RunSettings, check_edition
 from factlab.errors import ReferenceFileError
-from factlab.intake import FEEDBACK_FOLDER
+from factlab.intake import FEEDBACK_FOLDER, Upload
 from factlab.workspace import STATE_FILE, WORKSPACE_FOLDER, Workspace
 from tests import hostile
 from tests.processes import ended
@@ -156,6 +156,90 @@ def test_when_the_readers_die_the_check_reads_itself_and_ends_the_same(
     assert _outcome(gemeente, out) == serial
 
 
+CRASHED = "het proces dat het las stopte onverwacht, ook bij een tweede poging"
+
+
+def _crashing(outcome: dict[str, object], serial: dict[str, object], name: str) -> dict:
+    """The receipt of the upload ``name``, after checking that every other upload ended as in
+    a check in one process that was not asked to crash."""
+    receipts, expected = outcome["receipts"], serial["receipts"]
+    assert isinstance(receipts, list) and isinstance(expected, list)
+    assert len(receipts) == len(expected)
+    (crashed,) = [r for r in receipts if r["bestand"] == name]
+    others = [r for r in receipts if r["bestand"] != name]
+    assert others == [r for r in expected if r["bestand"] != name]
+    return crashed
+
+
+def test_a_file_that_crashes_its_reader_is_quarantined_and_the_others_are_checked(
+    gemeente: Path, tmp_path: Path, serial: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its reader dies, and so does the process that reads it once more: the file is
+    quarantined with a receipt, and the check itself goes on."""
+    taken = _read_ahead(monkeypatch)
+    _with_odd_uploads(gemeente)
+    monkeypatch.setenv(arrival.CRASH_ENVIRONMENT, "werkboek.xlsx")
+    out = tmp_path / "uit"
+    check_edition(_settings(gemeente, out))
+    crashed = _crashing(_outcome(gemeente, out), serial, "werkboek.xlsx")
+    assert crashed["status"] == "quarantaine" and CRASHED in crashed["reden"]
+    assert sum(taken) >= 3, "the other uploads were read ahead"
+    feedback = gemeente / "uploads" / crashed["organisatie"] / FEEDBACK_FOLDER
+    (page,) = feedback.glob("werkboek*.terugkoppeling.md")
+    assert CRASHED in page.read_text(encoding="utf-8")
+    assert not (out / WORKSPACE_FOLDER / EDITION / arrival.READ_AHEAD_FOLDER).exists()
+
+
+_CRASH_SCRIPT = """
+import sys
+from pathlib import Path
+from factlab.config import load_config
+from factlab.edition import RunSettings, check_edition
+
+gemeente, out = Path(sys.argv[1]), Path(sys.argv[2])
+config = load_config(gemeente / "factlab.toml")
+check_edition(RunSettings(gemeente / "uploads", out, "2026", config, config.period))
+"""
+
+
+def test_a_file_that_crashes_a_check_in_one_process_is_quarantined_by_the_rerun(
+    gemeente: Path, tmp_path: Path, serial: dict[str, object]
+) -> None:
+    """A small check reads in its own process, so the crash ends it once; the rerun reads that
+    file in a process of its own, which ends too, and quarantines it."""
+    _with_odd_uploads(gemeente)
+    out = tmp_path / "uit"
+    command = [sys.executable, "-c", _CRASH_SCRIPT, str(gemeente), str(out)]
+    env = {**os.environ, arrival.CRASH_ENVIRONMENT: "werkboek.xlsx"}
+    crashed_run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert crashed_run.returncode == -signal.SIGKILL, crashed_run.stderr
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "Traceback" not in rerun.stderr
+    crashed = _crashing(_outcome(gemeente, out), serial, "werkboek.xlsx")
+    assert crashed["status"] == "quarantaine" and CRASHED in crashed["reden"]
+
+
+def test_a_panic_in_a_library_quarantines_the_file_and_the_check_goes_on(
+    gemeente: Path, tmp_path: Path, serial: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """polars reports a panic in its Rust code as a BaseException, not an Exception."""
+    original = arrival.open_delivery
+    workbook = next(_with_odd_uploads(gemeente).rglob("werkboek.xlsx")).read_bytes()
+
+    def panics(upload: Upload, *args: object) -> object:
+        if upload.path.read_bytes() == workbook:  # its stored copy
+            raise pl.exceptions.PanicException("index out of bounds")
+        return original(upload, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(arrival, "open_delivery", panics)
+    out = tmp_path / "uit"
+    check_edition(_settings(gemeente, out))
+    crashed = _crashing(_outcome(gemeente, out), serial, "werkboek.xlsx")
+    assert crashed["status"] == "quarantaine"
+    assert "onverwachte fout" in crashed["reden"] and "index" not in crashed["reden"]
+
+
 def test_when_no_reader_process_can_be_started_the_check_reads_itself(
     gemeente: Path, tmp_path: Path, serial: dict[str, object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -163,10 +247,10 @@ def test_when_no_reader_process_can_be_started_the_check_reads_itself(
     started: list[int] = []
     original = arrival.HelperProcess.__init__
 
-    def second_fails(self: arrival.HelperProcess, *args: object) -> None:
+    def second_fails(self: arrival.HelperProcess, *args: object, **kwargs: object) -> None:
         if started:
             raise OSError("Resource temporarily unavailable")  # as fork under a process limit
-        original(self, *args)  # type: ignore[arg-type]
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
         started.append(self.pid)
 
     monkeypatch.setattr(arrival.HelperProcess, "__init__", second_fails)
@@ -192,8 +276,8 @@ from factlab.errors import ReferenceFileError
 arrival.LARGE_CHECK_BYTES = 0
 arrival.usable_cores = lambda: 2
 started = arrival.HelperProcess.__init__
-def announce(self, *args):
-    started(self, *args)
+def announce(self, *args, **kwargs):
+    started(self, *args, **kwargs)
     print(self.pid, flush=True)
 arrival.HelperProcess.__init__ = announce
 gemeente, out = Path(sys.argv[1]), Path(sys.argv[2])
