@@ -33,10 +33,10 @@ import io
 import re
 import stat
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, overload
 
 import polars as pl
 
@@ -97,7 +97,7 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _DELIMITERS = (";", ",", "\t")
 _SNIFF_BYTES = 1 << 16
-_CHUNK_BYTES = 1 << 20
+_CHUNK_BYTES = 1 << 19  # decoded, a block stays below the 1 M-character line limit
 #: The first read of a text file is small: detecting the format and finding the header read
 #: only the first lines, three times per file (the blocks' boundaries change no line).
 _FIRST_CHUNK_BYTES = 1 << 16
@@ -279,6 +279,47 @@ def _encoding(path: Path, head: bytes) -> str:
     return "utf-8" if _is_utf8(path) else "cp1252"
 
 
+class _LineBlock(Sequence[str]):
+    """Consecutive lines of a file, kept as their text joined by line breaks.
+
+    Split into a list of lines only when something reads them one by one (a quote, the
+    header, a line over a limit): most blocks of most files go to polars as this text and are
+    never split, which saves a third of reading a plain CSV file.
+    """
+
+    __slots__ = ("_count", "_lines", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._count = text.count("\n") + 1
+        self._lines: list[str] | None = None
+
+    @property
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = self.text.split("\n")
+        return self._lines
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        return self.lines[index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.lines)
+
+
+def _has_blank_line(joined: bytes) -> bool:
+    """Whether lines joined by line breaks include an empty one (searched in the encoded text:
+    a search in a Python string holding any non-ASCII character is several times slower)."""
+    return not joined or joined[:1] == b"\n" or joined[-1:] == b"\n" or b"\n\n" in joined
+
+
 @dataclass
 class _Lines:
     """Physical lines of a text file, in blocks, with every kind of line ending (LF, CRLF, CR).
@@ -293,7 +334,7 @@ class _Lines:
     consumed: int = 0  # lines yielded so far
     text: str = ""  # the lines of the block last yielded, joined by line breaks
 
-    def blocks(self) -> Iterator[list[str]]:
+    def blocks(self) -> Iterator[_LineBlock]:
         decoder = codecs.getincrementaldecoder(self.encoding)(errors="replace")
         pending = ""
         with self.path.open("rb") as handle:
@@ -310,30 +351,29 @@ class _Lines:
                     held = ""
                 if "\r" in text:
                     text = text.replace("\r\n", "\n").replace("\r", "\n")
-                cut = text.rfind("\n") + 1 if raw else len(text)
-                lines = text[:cut].split("\n")
-                if raw:
-                    lines.pop()  # the empty string after the last line break
-                    self.text = text[: cut - 1]
-                elif lines and lines[-1] == "":
-                    lines.pop()
-                    self.text = text[:-1]
-                else:
-                    self.text = text
+                if raw:  # the lines up to the last line break; the rest waits for more
+                    cut = text.rfind("\n") + 1
+                    block = _LineBlock(text[: cut - 1]) if cut else None
+                else:  # the end of the file: a last line needs no line break
+                    cut = len(text)
+                    block = _LineBlock(text.removesuffix("\n")) if text else None
                 pending = text[cut:] + held
-                self._check(lines, pending)
-                if lines:
-                    self.consumed += len(lines)
-                    yield lines
+                self._check(block, pending)
+                if block is not None:
+                    self.text = block.text
+                    self.consumed += len(block)
+                    yield block
                 if not raw:
                     return
 
-    def _check(self, lines: list[str], pending: str) -> None:
+    def _check(self, block: _LineBlock | None, pending: str) -> None:
         limit = self.limits.max_line_chars
         if len(pending) > limit:
-            raise LineTooLong.of(self.limits, regel=count_nl(self.consumed + len(lines) + 1))
-        if lines and max(map(len, lines)) > limit:
-            index = next(i for i, line in enumerate(lines) if len(line) > limit)
+            lines = len(block) if block is not None else 0
+            raise LineTooLong.of(self.limits, regel=count_nl(self.consumed + lines + 1))
+        # Only a block longer than the limit can hold a line longer than the limit.
+        if block is not None and len(block.text) > limit and max(map(len, block)) > limit:
+            index = next(i for i, line in enumerate(block) if len(line) > limit)
             raise LineTooLong.of(self.limits, regel=count_nl(self.consumed + index + 1))
 
 
@@ -401,7 +441,7 @@ class _Records:
     def __post_init__(self) -> None:
         self._closed = _closed_rows(self.delimiter)
 
-    def blocks(self) -> Iterator[tuple[list[str], bool]]:
+    def blocks(self) -> Iterator[tuple[Sequence[str], bool]]:
         """(rows, whether any holds a quote) per block of lines."""
         open_row: list[str] = []  # lines of a row whose quoted cell is still open
         open_fields = open_line = open_rij = 0
@@ -484,7 +524,7 @@ def _delimiter(header: str) -> str:
     return best
 
 
-def _split(records: list[str], delimiter: str) -> list[list[str]]:
+def _split(records: Iterable[str], delimiter: str) -> list[list[str]]:
     try:
         return list(csv.reader(records, delimiter=delimiter))
     except csv.Error:
@@ -493,7 +533,7 @@ def _split(records: list[str], delimiter: str) -> list[list[str]]:
 
 # rows, row number of the first, whether any has a quote, and the rows joined by line breaks
 # when that text is at hand
-_Block = tuple[list[str], int, bool, str | None]
+_Block = tuple[Sequence[str], int, bool, str | None]
 
 
 @dataclass
@@ -546,7 +586,11 @@ class _CsvTable:
                 if records.rows - header_row > self.limits.max_rows:
                     raise TooManyRows.of(self.limits)
                 if len(rows) > skip:
-                    yield rows[skip:], first + skip, quoted, None if skip else records.text
+                    yield (
+                        (rows[skip:], first + skip, quoted, None)
+                        if skip
+                        else (rows, first, quoted, records.text)
+                    )
 
         return names, blocks()
 
@@ -556,15 +600,19 @@ class _CsvTable:
             yield self._parse(rows, first_row, names, quoted, text)
 
     def _parse(
-        self, rows: list[str], first_row: int, names: list[str], quoted: bool, joined: str | None
+        self,
+        rows: Sequence[str],
+        first_row: int,
+        names: list[str],
+        quoted: bool,
+        joined: str | None,
     ) -> pl.DataFrame:
-        if joined is not None and "" not in rows:
-            text = joined
-        else:
-            text = "\n".join(row or self.delimiter for row in rows)  # an empty line: blank row
+        data = joined.encode("utf-8") if joined is not None else b""
+        if joined is None or _has_blank_line(data):  # an empty line is a blank row
+            data = "\n".join(row or self.delimiter for row in rows).encode("utf-8")
         try:
             frame: pl.DataFrame | None = pl.read_csv(
-                io.BytesIO(text.encode("utf-8")),
+                io.BytesIO(data),
                 has_header=False,
                 schema=dict.fromkeys(names, pl.String),
                 separator=self.delimiter,
@@ -587,13 +635,22 @@ class _CsvTable:
                 [r[i] or None if i < len(r) else None for r in split] for i in range(len(names))
             ]
             frame = _frame(_row_numbers(first_row, len(rows)), names, columns)
-        if max(map(len, rows)) > self.limits.max_cell_chars:
-            _check_cells(frame, self.limits)
+        _check_cells(frame, self.limits)
         return frame
 
 
 def _check_cells(frame: pl.DataFrame, limits: ReadLimits) -> None:
+    """Refuse a cell longer than ``max_cell_chars``, naming the first row that holds one.
+
+    Its length in bytes is at hand without reading it and never below its length in
+    characters, so characters are counted only in a frame with a cell that long in bytes.
+    """
     cells = [c for c in frame.columns if c != SOURCE_ROW]
+    if not cells:
+        return
+    longest = frame.select(pl.max_horizontal(pl.col(c).str.len_bytes().max() for c in cells))
+    if (longest.item() or 0) <= limits.max_cell_chars:
+        return
     too_long = frame.filter(
         pl.any_horizontal(
             pl.col(c).str.len_chars().fill_null(0) > limits.max_cell_chars for c in cells
