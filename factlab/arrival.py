@@ -28,7 +28,6 @@ may carry anything) and never a cell value.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
@@ -51,7 +50,7 @@ from factlab.connectors.cbs_prepared import prepare, read_pc6hnr_addresses
 from factlab.connectors.partner_files import ReadCounts, UnreadableFile
 from factlab.errors import FactlabError
 from factlab.feedback import CSV_SUFFIX, MARKDOWN_SUFFIX, Feedback, feedback, percent_nl
-from factlab.files import atomic_write_bytes, atomic_write_text, same_content
+from factlab.files import atomic_write_bytes, atomic_write_text, json_text, same_content
 from factlab.helper_process import CallFailed, HelperProcess, ProcessGone
 from factlab.intake import (
     FEEDBACK_FOLDER,
@@ -320,7 +319,7 @@ def _write_feedback(upload: Upload, receipt: Receipt, written: Feedback) -> None
     """Receipt and feedback in the partner's own folder, under a name derived safely."""
     folder = feedback_folder(upload)
     stem = file_stem(upload.name)
-    text = json.dumps(receipt.as_json(), ensure_ascii=False, indent=2) + "\n"
+    text = json_text(receipt.as_json())
     atomic_write_text(folder / f"{stem}{RECEIPT_SUFFIX}", text)
     atomic_write_text(folder / f"{stem}{MARKDOWN_SUFFIX}", written.markdown)
     atomic_write_bytes(folder / f"{stem}{CSV_SUFFIX}", written.csv)

@@ -14,13 +14,12 @@ into primary and secondary per table is the one thing the published tables do no
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from factlab.attack import is_protected
 from factlab.disclose import CONTRACTS, Protected
-from factlab.files import atomic_write_text
+from factlab.files import atomic_write_text, json_text
 from factlab.schemas.disclosure import MIN_ROUNDING, MIN_THRESHOLD, DisclosureRules
 
 CERTIFICATE = "openbaarmaking.json"
@@ -86,7 +85,7 @@ class Certificate:
     onderdrukte_cellen: tuple[SuppressedCell, ...]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+        return json_text(asdict(self))
 
     def public(self) -> PublicCertificate:
         """What the report's verantwoording may show: nothing the published tables do not."""

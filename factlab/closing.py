@@ -47,7 +47,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -62,7 +61,7 @@ from factlab.difference import check_difference
 from factlab.disclose import DisclosureError, DisclosureRules, Protected
 from factlab.errors import FactlabError
 from factlab.feedback import percent_nl
-from factlab.files import atomic_write_bytes, atomic_write_text
+from factlab.files import atomic_write_bytes, atomic_write_text, json_text
 from factlab.keys import PseudonymKey
 from factlab.link import LINKED_COLUMNS, link
 from factlab.names import file_stem
@@ -200,10 +199,6 @@ def _software() -> dict[str, str]:
     return versions
 
 
-def _json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
-
-
 def _stop_if_failed(checked: Quality, edition_dir: Path) -> None:
     """A failed quality check withdraws what was written (Data Docs stay, to explain why)."""
     if checked.passed:
@@ -320,7 +315,7 @@ def _publish(workspace: Workspace, state: EditionState, review: Path) -> Closed:
         if certificate.is_file():
             data = json.loads(certificate.read_text(encoding="utf-8"))
             data[RELEASE_KEY] = record.as_json()
-            atomic_write_text(certificate, _json(data))
+            atomic_write_text(certificate, json_text(data))
         if target.exists():
             raise FactlabError(
                 f"{target} bestaat al; Factlab publiceert er niet overheen. Verplaats die map "
@@ -537,7 +532,7 @@ class Closing:
         current = self.state.current()
         for delivery in current:
             folder = self.edition_dir / RECEIPTS_FOLDER / delivery.organisation
-            text = _json(delivery.receipt.as_json(received=False))
+            text = json_text(delivery.receipt.as_json(received=False))
             atomic_write_text(folder / f"{file_stem(delivery.name)}.json", text)
         checkpoint("ontvangst")
         closed_state = replace(self.state, incomplete_reason=self.incomplete_reason)

@@ -10,6 +10,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import orjson
+
 #: Factlab's processes create files 0640 and folders 0750: readable by the service account's
 #: group (analysts, the privacy officer), never by every user of the machine. Record-level and
 #: staging data get 0600/0700 explicitly (see docs/privacy.md).
@@ -68,3 +70,15 @@ def same_content(first: Path, second: Path) -> bool:
                 return False
             if not chunk:
                 return True
+
+
+def json_text(data: object) -> str:
+    """``data`` as UTF-8 JSON indented by two spaces, ending in a line break: how receipts, the
+    audit record and the certificate are written for people to read.
+
+    The same text as ``json.dumps(data, ensure_ascii=False, indent=2) + "\\n"`` for what Factlab
+    writes (text, integers, booleans, null; tested), by orjson: the standard library's encoder
+    is pure Python as soon as it indents, and a national check's 48 receipts (63 k rejected
+    rows) took it 0.3 s, against 0.015 s.
+    """
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()

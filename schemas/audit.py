@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from factlab.files import json_text
 from factlab.schemas.receipt import COUNT_KEYS
 from factlab.schemas.records import Receipt, total_counts
 
@@ -284,7 +285,7 @@ class AuditRecord:
 
     def to_text(self) -> str:
         """The bytes of ``audit.json``: UTF-8 JSON, keys in the order above, indented."""
-        return json.dumps(self.as_json(), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+        return json_text(self.as_json())
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AuditRecord:

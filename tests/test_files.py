@@ -1,11 +1,14 @@
 """Atomic writes: complete or absent, never half, and with ordinary permissions."""
 
+import json
 import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from factlab.files import atomic_write_bytes, atomic_write_text, same_content
+from factlab.files import atomic_write_bytes, atomic_write_text, json_text, same_content
 
 
 def test_write_replaces_whole_file_and_leaves_no_temporary(tmp_path: Path) -> None:
@@ -58,3 +61,17 @@ def test_same_content_compares_bytes_not_names(tmp_path: Path) -> None:
     assert same_content(one, two)
     assert not same_content(one, three)
     assert not same_content(one, Path(__file__))
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(_JSON)
+def test_json_text_is_the_standard_indented_json(data: object) -> None:
+    """Receipts, audit records and certificates read exactly as the standard library wrote
+    them (text in any script, control characters, nesting, empty containers)."""
+    assert json_text(data) == json.dumps(data, ensure_ascii=False, indent=2) + "\n"
