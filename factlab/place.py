@@ -9,6 +9,7 @@ receipt; nothing is dropped silently.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import polars as pl
@@ -59,6 +60,13 @@ def _address_key(pc6_key: pl.Expr, huisnummer: pl.Expr) -> pl.Expr:
     return pc6_key.cast(pl.Int64) * 100_000 + huisnummer
 
 
+#: The index as it is held, saved beside the prepared copy it is built from (same name, this
+#: ending; the number changes with its columns): every reader process of a large check loads
+#: it, and reading it takes 0.17-0.24 s where building it from the prepared copy takes
+#: 0.36-0.57 s (national table).
+INDEX_SUFFIX = ".adresindex-1.arrow"
+
+
 class AddressIndex:
     """The whole prepared CBS table in memory, sorted by an integer address key.
 
@@ -71,7 +79,16 @@ class AddressIndex:
     address's and whose postcode is one of those keys' postcodes.
     """
 
-    def __init__(self, prepared: pl.LazyFrame) -> None:
+    def __init__(self, table: pl.DataFrame) -> None:
+        """``table`` as :meth:`build` makes it."""
+        self._table = table
+        self._keys = table.get_column(_KEY).set_sorted()
+        self._postcodes = table.get_column("pc6_sleutel")
+        self._unique = bool((self._keys.diff().drop_nulls() > 0).all())
+
+    @staticmethod
+    def build(prepared: pl.LazyFrame) -> pl.DataFrame:
+        """The table the index holds, from the prepared copy: sorted by the address key."""
         table = (
             prepared.select(
                 _address_key(pl.col("pc6_sleutel"), pl.col("huisnummer")).alias(_KEY),
@@ -91,15 +108,25 @@ class AddressIndex:
         # at a time, so that only one column is ever held twice.
         for name in table.columns:
             table = table.with_columns(table.get_column(name).rechunk())
-        self._table = table
-        self._keys = table.get_column(_KEY).set_sorted()
-        self._postcodes = table.get_column("pc6_sleutel")
-        self._unique = bool((self._keys.diff().drop_nulls() > 0).all())
+        return table
 
     @classmethod
     def load(cls, csv: Path) -> AddressIndex:
-        """The prepared copy of the CBS table ``csv`` (made on first use), held whole."""
-        return cls(pl.scan_parquet(prepare(csv)))
+        """The prepared copy of the CBS table ``csv`` (made on first use), held whole: read
+        from the index saved beside it, or built and saved (one record batch: one chunk)."""
+        prepared = prepare(csv)
+        saved = prepared.with_name(prepared.stem + INDEX_SUFFIX)
+        try:
+            return cls(pl.read_ipc(saved))
+        except (OSError, pl.exceptions.PolarsError):  # not saved yet, or not readable
+            table = cls.build(pl.scan_parquet(prepared))
+        partial = saved.with_name(f".{saved.name}.{os.getpid()}.tmp")
+        try:  # only a shortcut for the next check: a cache that cannot take it is no error
+            table.write_ipc(partial, record_batch_size=max(table.height, 1))
+            os.replace(partial, saved)
+        except OSError:
+            partial.unlink(missing_ok=True)
+        return cls(table)
 
     def rows(self, addresses: pl.DataFrame) -> pl.DataFrame:
         """The table's rows of the (``postcode``, ``huisnummer``) in ``addresses``."""

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from factlab.connectors.cbs import read_pc6hnr
-from factlab.connectors.cbs_prepared import CACHE_ENVIRONMENT, read_pc6hnr_addresses
+from factlab.connectors.cbs_prepared import CACHE_ENVIRONMENT, prepare, read_pc6hnr_addresses
 from factlab.errors import ReferenceFileError
-from factlab.place import AddressIndex, place, placement_counts
+from factlab.place import INDEX_SUFFIX, AddressIndex, place, placement_counts
 
 
 def _write(path: Path, text: str) -> Path:
@@ -126,3 +126,22 @@ def test_the_address_index_finds_what_reading_the_prepared_copy_finds(
     assert found.schema == expected.schema
     assert found.sort(key).equals(expected.sort(key))
     assert place(valid, found, "GM0479").equals(place(valid, expected, "GM0479"))
+
+
+def test_the_address_index_is_saved_beside_the_prepared_copy_and_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A later check reads the saved index instead of building it, with the same rows; a
+    saved index that cannot be read is built and saved again."""
+    monkeypatch.setenv(CACHE_ENVIRONMENT, str(tmp_path / "cache"))
+    csv = _write(tmp_path / "pc6hnr.csv", ADDRESS_TABLE)
+    valid = pl.DataFrame({"postcode": ["1503AB", "1503AC", "9999ZZ"], "huisnummer": [1, 3, 5]})
+    built = AddressIndex.load(csv).rows(valid)
+    (saved,) = (tmp_path / "cache").rglob(f"*{INDEX_SUFFIX}")
+    monkeypatch.setattr(AddressIndex, "build", None)  # a second build would fail
+    assert AddressIndex.load(csv).rows(valid).equals(built)
+    monkeypatch.undo()
+    monkeypatch.setenv(CACHE_ENVIRONMENT, str(tmp_path / "cache"))
+    saved.write_bytes(saved.read_bytes()[:100])  # cut short, as by a full disk
+    assert AddressIndex.load(csv).rows(valid).equals(built)
+    assert pl.read_ipc(saved).height == AddressIndex.build(pl.scan_parquet(prepare(csv))).height
