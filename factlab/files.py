@@ -73,8 +73,8 @@ def same_content(first: Path, second: Path) -> bool:
 
 
 def json_text(data: object) -> str:
-    """``data`` as UTF-8 JSON indented by two spaces, ending in a line break: how receipts, the
-    audit record and the certificate are written for people to read.
+    """``data`` as UTF-8 JSON indented by two spaces, ending in a line break: how receipts and
+    the certificate are written for people to read.
 
     The same text as ``json.dumps(data, ensure_ascii=False, indent=2) + "\\n"`` for what Factlab
     writes (text, integers, booleans, null; tested), by orjson: the standard library's encoder

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from factlab.files import json_text
 from factlab.schemas.receipt import COUNT_KEYS
 from factlab.schemas.records import Receipt, total_counts
 
@@ -285,7 +284,7 @@ class AuditRecord:
 
     def to_text(self) -> str:
         """The bytes of ``audit.json``: UTF-8 JSON, keys in the order above, indented."""
-        return json_text(self.as_json())
+        return json.dumps(self.as_json(), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AuditRecord:
