@@ -279,12 +279,17 @@ def _failed(what: str, failure: str) -> _Read:
     )  # fmt: skip
 
 
-def read_apart(upload: Upload, stored: Path, rows_dir: Path, settings: CheckSettings) -> _Read:
-    """In a process of its own: read the stored copy of an upload (see :func:`_read_apart`)."""
+def read_stored_copy(
+    upload: Upload, stored: Path, rows_dir: Path, settings: CheckSettings
+) -> _Read:
+    """In a process of its own: read the stored copy of an upload (see
+    :func:`_read_in_own_process`)."""
     return _read_guarded(upload, stored, rows_dir, settings, _Reference(settings.config))
 
 
-def _read_apart(upload: Upload, stored: Path, rows_dir: Path, settings: CheckSettings) -> _Read:
+def _read_in_own_process(
+    upload: Upload, stored: Path, rows_dir: Path, settings: CheckSettings
+) -> _Read:
     """Read an upload whose reading ended a process before, in a process of its own; if that
     one ends too, the file is quarantined instead of ending the check."""
     try:
@@ -293,7 +298,7 @@ def _read_apart(upload: Upload, stored: Path, rows_dir: Path, settings: CheckSet
         log.warning("geen leesproces te starten (%s): de controle leest zelf", type(error).__name__)
         return _read_guarded(upload, stored, rows_dir, settings, _Reference(settings.config))
     try:
-        reader.call(read_apart, upload, stored, rows_dir, settings)
+        reader.call(read_stored_copy, upload, stored, rows_dir, settings)
         read: _Read = reader.replies()[0]
         return read
     except (ProcessGone, CallFailed) as error:
@@ -506,7 +511,7 @@ class _Check:
         if read is None:
             stored_path = self.workspace.path / stored
             if suspect or (self.ahead is not None and self.ahead.ended_a_reader(upload)):
-                read = _read_apart(upload, stored_path, rows_dir, self.settings)
+                read = _read_in_own_process(upload, stored_path, rows_dir, self.settings)
             else:
                 read = _read_guarded(upload, stored_path, rows_dir, self.settings, self.reference)
         if read.failure:
