@@ -95,7 +95,7 @@ KILL_ENVIRONMENT = "FACTLAB_TEST_KILL_AT"
 CRASH_ENVIRONMENT = "FACTLAB_TEST_CRASH_READING"
 STAGED_COLUMNS = ("adres_sleutel", "wijk_code", "buurt_code", "voorziening", "domein")
 #: Rows per batch while checking: each batch is validated, placed and written as one part, so
-#: this bounds the check's memory on a huge upload (the test holds 6 M rows under 2 GB).
+#: this bounds the check's memory on a huge upload (the test holds 6 M rows under 1 GB).
 CHECK_BATCH_ROWS = 200_000
 #: Rows looked up in the CBS table, per check, after which the table is held whole: reading
 #: the national table (~0.5 s, ~360 MB) costs what two or three nationally spread batches cost.
