@@ -27,10 +27,9 @@ Data Docs load their styling from CDNs, so the run also keeps a self-contained s
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent import futures
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -220,7 +219,9 @@ class QualityRun:
             self._submit("huishoudens", [("huishoudens", frame, expectations)])
 
         self._handed_over()
-        self._handing_over = _in_thread(hand_over)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kwaliteit")
+        self._handing_over = pool.submit(hand_over)
+        pool.shutdown(wait=False)  # the hand-over runs on; nothing else is submitted
 
     def tables(self, edition_dir: Path, rules: DisclosureRules = DEFAULT_RULES) -> None:
         """Hand over the published-tables suite over ``<edition>/tabellen/*.csv`` as written.
@@ -292,22 +293,6 @@ class QualityRun:
             self._helper.forget()
             keep(self._helper)
         self._helper = None
-
-
-def _in_thread(work: Callable[[], None]) -> Future[None]:
-    """Run ``work`` in a thread of its own; the future gives its outcome (or raises its error)."""
-    done: Future[None] = Future()
-
-    def run() -> None:
-        try:
-            work()
-        except BaseException as error:  # handed to whoever waits for it
-            done.set_exception(error)
-        else:
-            done.set_result(None)
-
-    threading.Thread(target=run, daemon=True).start()
-    return done
 
 
 def _run(batches: Iterable[Batch], docs_dir: Path) -> Quality:
