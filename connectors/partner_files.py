@@ -332,7 +332,6 @@ class _Lines:
     encoding: str
     limits: ReadLimits
     consumed: int = 0  # lines yielded so far
-    text: str = ""  # the lines of the block last yielded, joined by line breaks
 
     def blocks(self) -> Iterator[_LineBlock]:
         decoder = codecs.getincrementaldecoder(self.encoding)(errors="replace")
@@ -360,7 +359,6 @@ class _Lines:
                 pending = text[cut:] + held
                 self._check(block, pending)
                 if block is not None:
-                    self.text = block.text
                     self.consumed += len(block)
                     yield block
                 if not raw:
@@ -448,7 +446,7 @@ class _Records:
         for lines in self.lines.blocks():
             first_line = self.lines.consumed - len(lines) + 1
             if not open_row:
-                text = self.lines.text  # "\n".join(lines)
+                text = lines.text
                 if self._whole_rows(text):
                     self.rows += len(lines)
                     self.text = text
