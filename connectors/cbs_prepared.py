@@ -115,8 +115,7 @@ def prepare(csv: Path, cache: Path | None = None) -> Path:
 def _prepare(csv: Path, target: Path) -> None:
     """Write the copy beside ``target`` under a name of its own, then rename it into place."""
     _remove_leftovers(target.parent)
-    # A name of its own, also when runs on several machines share the cache.
-    partial = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    partial = partial_beside(target)
     try:
         with read_pc6hnr_keyed(csv, postcode_key(pl.col("postcode"))) as (rows, order):
             way: str = order
@@ -138,14 +137,22 @@ def _prepare(csv: Path, target: Path) -> None:
         partial.unlink(missing_ok=True)
 
 
+def partial_beside(target: Path) -> Path:
+    """Where to write a file of the cache before renaming it into place as ``target``: a name
+    of its own (also when runs on several machines share the cache), which the next
+    preparation removes if a killed run left it behind."""
+    return target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
 class _OutOfOrder(Exception):
     """The CSV turned out not to have each postcode's rows together."""
 
 
 def _remove_leftovers(folder: Path) -> None:
-    """Remove the partial copies and spill folders of preparations killed halfway."""
+    """Remove the partial copies and spill folders of preparations killed halfway, and the
+    partial address indexes of checks killed while saving one (:mod:`factlab.place`)."""
     limit = time.time() - _LEFTOVER_SECONDS
-    for path in folder.glob(".*.parquet.*"):
+    for path in [*folder.glob(".*.parquet.*"), *folder.glob(".*.arrow.*")]:
         try:
             if path.lstat().st_mtime >= limit:
                 continue

@@ -296,7 +296,7 @@ def _read_in_own_process(
         reader = HelperProcess("het lezen van één upload", unset=(KILL_ENVIRONMENT,))
     except OSError as error:  # no process to be had: read here, as a small check does
         log.warning("geen leesproces te starten (%s): de controle leest zelf", type(error).__name__)
-        return _read_guarded(upload, stored, rows_dir, settings, _Reference(settings.config))
+        return read_stored_copy(upload, stored, rows_dir, settings)
     try:
         reader.call(read_stored_copy, upload, stored, rows_dir, settings)
         read: _Read = reader.replies()[0]

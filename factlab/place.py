@@ -9,12 +9,17 @@ receipt; nothing is dropped silently.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import polars as pl
 
-from factlab.connectors.cbs_prepared import postcode_key, postcode_of_key, prefixed, prepare
+from factlab.connectors.cbs_prepared import (
+    partial_beside,
+    postcode_key,
+    postcode_of_key,
+    prefixed,
+    prepare,
+)
 
 PLACED = "geplaatst"
 UNKNOWN = "onbekend"
@@ -120,11 +125,13 @@ class AddressIndex:
             return cls(pl.read_ipc(saved))
         except (OSError, pl.exceptions.PolarsError):  # not saved yet, or not readable
             table = cls.build(pl.scan_parquet(prepared))
-        partial = saved.with_name(f".{saved.name}.{os.getpid()}.tmp")
+        partial = partial_beside(saved)
         try:  # only a shortcut for the next check: a cache that cannot take it is no error
             table.write_ipc(partial, record_batch_size=max(table.height, 1))
-            os.replace(partial, saved)
+            partial.replace(saved)
         except OSError:
+            pass
+        finally:
             partial.unlink(missing_ok=True)
         return cls(table)
 

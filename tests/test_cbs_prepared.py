@@ -435,12 +435,14 @@ def test_what_a_killed_preparation_left_is_removed_by_the_next(csv: Path, tmp_pa
     stale_copy = cache / ".pc6hnr-0123.parquet.4242.tmp"
     stale_spill = cache / ".pc6hnr-0123.parquet.abc123"
     fresh_copy = cache / ".pc6hnr-0123.parquet.4343.tmp"  # another run preparing right now
+    stale_index = cache / ".pc6hnr-0123.adresindex-1.arrow.4444.5f3a.tmp"  # a killed check's
     stale_copy.write_bytes(b"half")
     (stale_spill / "3.arrow").parent.mkdir()
     (stale_spill / "3.arrow").write_bytes(b"rows")
     fresh_copy.write_bytes(b"half")
+    stale_index.write_bytes(b"half")
     two_hours_ago = time.time() - 7200
-    for path in (stale_copy, stale_spill):
+    for path in (stale_copy, stale_spill, stale_index):
         os.utime(path, (two_hours_ago, two_hours_ago))
     copy = prepare(csv, cache)
     assert sorted(p.name for p in _files(cache)) == sorted([copy.name, fresh_copy.name])
