@@ -115,6 +115,10 @@ class DuplicateTracker:
         return earlier | ~hashes.select(pl.struct("h1", "h2").is_first_distinct()).to_series()
 
 
+#: The address fields, postcode first; the postbus rule reads them all.
+_ADDRESS_FIELDS = ("postcode", "huisnummer", "huisletter", "huisnummertoevoeging")
+
+
 def _per_row_working_columns(frame: pl.DataFrame) -> pl.DataFrame:
     """The working columns, each computed on every row (the reference for :func:`_working_columns`)."""
     number, letter, suffix = addresses.canonical_parts(
@@ -123,6 +127,7 @@ def _per_row_working_columns(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(
         pc=addresses.postcode(pl.col("postcode")),
         nr=number,
+        postbus=addresses.is_postbus(*(pl.col(c) for c in _ADDRESS_FIELDS)),
         letter=letter,
         suffix=suffix,
         code=pl.col("voorziening").str.strip_chars(),
@@ -146,22 +151,25 @@ def per_distinct(frame: pl.DataFrame, raw: list[str], **derived: pl.Expr) -> pl.
 def _working_columns(frame: pl.DataFrame) -> pl.DataFrame:
     """The working columns the rules read (see :mod:`factlab.schemas.delivery`).
 
-    Address suffixes and dates are parsed once per distinct raw value; the result equals
-    :func:`_per_row_working_columns` (tested on generated deliveries).
+    Address suffixes, the postbus test of the number fields and dates are computed once per
+    distinct raw value; the result equals :func:`_per_row_working_columns` (tested on generated
+    deliveries).
     """
-    number, letter, suffix = addresses.canonical_parts(
-        pl.col("huisnummer"), pl.col("huisletter"), pl.col("huisnummertoevoeging")
-    )
+    house = _ADDRESS_FIELDS[1:]
+    number, letter, suffix = addresses.canonical_parts(*(pl.col(c) for c in house))
     frame = per_distinct(
-        frame, ["huisnummer", "huisletter", "huisnummertoevoeging"], nr=number, letter=letter,
-        suffix=suffix,
+        frame, list(house), nr=number, letter=letter, suffix=suffix,
+        _postbus_nummer=addresses.is_postbus(*(pl.col(c) for c in house)),
     )  # fmt: skip
     frame = per_distinct(frame, ["startdatum"], start=parse_date(pl.col("startdatum")))
     frame = per_distinct(frame, ["einddatum"], eind=parse_date(pl.col("einddatum")))
-    working = ("pc", "nr", "letter", "suffix", "code", "start", "eind")
+    working = ("pc", "nr", "postbus", "letter", "suffix", "code", "start", "eind")
     return frame.with_columns(
-        pc=addresses.postcode(pl.col("postcode")), code=pl.col("voorziening").str.strip_chars()
-    ).select(*(c for c in frame.columns if c not in working), *working)
+        pc=addresses.postcode(pl.col("postcode")),
+        # A postbus in any address field (is_postbus is an "any" over the fields).
+        postbus=addresses.is_postbus(pl.col("postcode")) | pl.col("_postbus_nummer"),
+        code=pl.col("voorziening").str.strip_chars(),
+    ).select(*(c for c in frame.columns if c not in (*working, "_postbus_nummer")), *working)
 
 
 def broken_rules(work: pl.DataFrame, catalogue_codes: frozenset[str]) -> pl.DataFrame:

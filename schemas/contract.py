@@ -25,6 +25,7 @@ from factlab.schemas.delivery import RULES, RowRule
 WORKING_COLUMNS: dict[str, type[pl.DataType]] = {
     "pc": pl.String,
     "nr": pl.Int64,
+    "postbus": pl.Boolean,
     "letter": pl.String,
     "suffix": pl.String,
     "code": pl.String,
