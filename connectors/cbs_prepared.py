@@ -68,12 +68,6 @@ def postcode_key(postcode: pl.Expr) -> pl.Expr:
     return pl.when(postcode.str.len_bytes() == 6).then(number * 676 + letters)
 
 
-def postcode_of_key(key: pl.Expr) -> pl.Expr:
-    """The postcode of a :func:`postcode_key`: 1016029 -> ``1503AB`` (its inverse)."""
-    number = (key // 676).cast(pl.String).str.zfill(4)
-    return pl.format("{}{}", number, pl.lit(pl.Series(_LETTER_PAIRS.categories)).gather(key % 676))
-
-
 def cache_folder() -> Path:
     """Where prepared copies live: ``$FACTLAB_CACHE`` or ``~/.cache/factlab``, then ``cbs``."""
     base = os.environ.get(CACHE_ENVIRONMENT) or Path.home() / ".cache" / "factlab"
@@ -346,17 +340,21 @@ def read_pc6hnr_prepared(
 def prefixed(copy: pl.LazyFrame) -> pl.LazyFrame:
     """Rows of the copy as :func:`factlab.connectors.cbs.read_pc6hnr` gives them: codes prefixed
     (the copy keeps them without, which makes preparing cheaper)."""
-    return copy.select(
-        "postcode",
-        "huisnummer",
-        buurt_code="BU" + pl.col("buurt"),
-        wijk_code="WK" + pl.col("wijk"),
-        gemeente_code="GM" + pl.col("gemeente"),
-    )
+    return copy.select("postcode", "huisnummer", *area_codes())
 
 
-def _address_key(pc6_key: pl.Expr, huisnummer: pl.Expr) -> pl.Expr:
-    """One integer per (postcode, huisnummer): huisnummers are below 100 000."""
+def area_codes() -> list[pl.Expr]:
+    """``buurt_code``, ``wijk_code`` and ``gemeente_code`` of the copy's rows, prefixed."""
+    return [
+        ("BU" + pl.col("buurt")).alias("buurt_code"),
+        ("WK" + pl.col("wijk")).alias("wijk_code"),
+        ("GM" + pl.col("gemeente")).alias("gemeente_code"),
+    ]
+
+
+def address_key(pc6_key: pl.Expr, huisnummer: pl.Expr) -> pl.Expr:
+    """One integer per (postcode, huisnummer), for huisnummers below 100 000 (a larger one's
+    key is also another postcode's: compare the postcodes too)."""
     return pc6_key.cast(pl.Int64) * 100_000 + huisnummer
 
 
@@ -370,23 +368,24 @@ def read_pc6hnr_addresses(
     those few rows, on one integer, costs a tenth of joining it against its postcodes' rows.
     Same columns as :func:`read_pc6hnr_prepared`; rows as its rows filtered to the addresses.
     """
+    pc6 = postcode_key(pl.col("postcode"))
+    # The postcode with the key: a key is also another postcode's, for a huisnummer of 100 000
+    # or more.
     wanted = (
-        addresses.select(
-            _sleutel=_address_key(postcode_key(pl.col("postcode")), pl.col("huisnummer"))
-        )
+        addresses.select(pc6.alias("pc6_sleutel"), _sleutel=address_key(pc6, pl.col("huisnummer")))
         .drop_nulls()
         .unique()
     )
     scan = pl.scan_parquet(prepare(csv, cache))
     if wanted.is_empty():
         return prefixed(scan.head(0)).collect()
-    postcodes = wanted.get_column("_sleutel") // 100_000
+    postcodes = wanted.get_column("pc6_sleutel")
     found = (
         scan.filter(  # the range lets Parquet statistics skip row groups
             pl.col("pc6_sleutel").is_between(postcodes.min(), postcodes.max())
             & pl.col("pc6_sleutel").is_in(postcodes.unique().implode())
         )
-        .with_columns(_sleutel=_address_key(pl.col("pc6_sleutel"), pl.col("huisnummer")))
-        .join(wanted.lazy(), on="_sleutel", how="semi", maintain_order="left")
+        .with_columns(_sleutel=address_key(pl.col("pc6_sleutel"), pl.col("huisnummer")))
+        .join(wanted.lazy(), on=["_sleutel", "pc6_sleutel"], how="semi", maintain_order="left")
     )
     return prefixed(found).collect()

@@ -148,13 +148,13 @@ class TooSlow(UnreadableFile):
 
 
 class _Reference:
-    """The catalogue, and the address table's rows for the addresses a batch holds.
+    """The catalogue, and the address table's rows for placing the addresses a batch holds.
 
     The CBS table is parsed once per release into a prepared copy
     (:mod:`factlab.connectors.cbs_prepared`); a batch reads only the rows of its own addresses,
     until the check has looked up :data:`WHOLE_TABLE_AFTER_ROWS` rows (or from the start, with
     ``whole_table``: a check of :data:`LARGE_CHECK_BYTES`): from then on the table is
-    held whole (:class:`factlab.place.AddressIndex`, the same rows). A gemeente's check never
+    held whole (:class:`factlab.place.AddressIndex`, the same placement). A gemeente's check never
     holds it; a national one reads it once instead of once per batch.
     """
 
@@ -166,16 +166,17 @@ class _Reference:
         self._looked_up = WHOLE_TABLE_AFTER_ROWS if whole_table else 0
         self._index: AddressIndex | None = None
 
-    def addresses(self, valid: pl.DataFrame) -> pl.DataFrame:
-        """The address table's rows for the addresses (postcode, huisnummer) in ``valid``."""
+    def place(self, valid: pl.DataFrame) -> pl.DataFrame:
+        """:func:`factlab.place.place` of ``valid``: each address in its buurt and wijk."""
         self._looked_up += valid.height
         if self._index is None and self._looked_up > WHOLE_TABLE_AFTER_ROWS:
             self._index = AddressIndex.load(self._config.address_table)
         if self._index is not None:
-            return self._index.rows(valid)
-        return read_pc6hnr_addresses(
+            return self._index.place(valid, self._config.gemeente_code)
+        table = read_pc6hnr_addresses(
             self._config.address_table, valid.select("postcode", "huisnummer")
         )
+        return place(valid, table, self._config.gemeente_code)
 
 
 @dataclass(frozen=True)
@@ -226,9 +227,7 @@ def _read(
             duplicate_mask=duplicates.mask(raw),
         )
         tally = tally.add(checked)
-        placed = place(
-            checked.valid, reference.addresses(checked.valid), settings.config.gemeente_code
-        )
+        placed = reference.place(checked.valid)
         for outcome, n in placement_counts(placed).items():
             placements[outcome] += n
         for code, n in placed.group_by("voorziening").len().iter_rows():
