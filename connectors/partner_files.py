@@ -36,7 +36,7 @@ import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, overload
+from typing import AnyStr, Protocol, overload
 
 import polars as pl
 
@@ -280,24 +280,25 @@ def _encoding(path: Path, head: bytes) -> str:
 
 
 class _LineBlock(Sequence[str]):
-    """Consecutive lines of a file, kept as their text joined by line breaks.
+    """Consecutive lines of a file, kept as their UTF-8 bytes joined by line breaks.
 
-    Split into a list of lines only when something reads them one by one (a quote, the
-    header, a line over a limit): most blocks of most files go to polars as this text and are
-    never split, which saves a third of reading a plain CSV file.
+    Decoded and split into lines only when something reads them one by one (a quote, the
+    header, a line over a limit): most blocks of most files go to polars as these bytes and
+    are never decoded, which saves a third of reading a plain CSV file and, for a UTF-8 file,
+    the decoding and encoding again of every byte.
     """
 
-    __slots__ = ("_count", "_lines", "text")
+    __slots__ = ("_count", "_lines", "data")
 
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self._count = text.count("\n") + 1
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._count = data.count(b"\n") + 1
         self._lines: list[str] | None = None
 
     @property
     def lines(self) -> list[str]:
         if self._lines is None:
-            self._lines = self.text.split("\n")
+            self._lines = self.data.decode("utf-8", errors="replace").split("\n")
         return self._lines
 
     def __len__(self) -> int:
@@ -312,6 +313,11 @@ class _LineBlock(Sequence[str]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.lines)
+
+
+def _characters(data: bytes) -> int:
+    """Characters in UTF-8 bytes whose end may cut a character in two (not counted)."""
+    return len(data.decode("utf-8", errors="ignore"))
 
 
 def _has_blank_line(joined: bytes) -> bool:
@@ -334,29 +340,38 @@ class _Lines:
     consumed: int = 0  # lines yielded so far
 
     def blocks(self) -> Iterator[_LineBlock]:
-        decoder = codecs.getincrementaldecoder(self.encoding)(errors="replace")
-        pending = ""
+        # A UTF-8 file (checked whole when it was opened) is cut into lines as the bytes it
+        # holds: a line break, a quote and a delimiter are one byte that is never part of
+        # another character. Any other encoding is decoded, then encoded as UTF-8.
+        decoder = (
+            None
+            if self.encoding == "utf-8"
+            else codecs.getincrementaldecoder(self.encoding)(errors="replace")
+        )
+        pending = b""
         with self.path.open("rb") as handle:
             while True:
                 raw = handle.read(_CHUNK_BYTES if handle.tell() else _FIRST_CHUNK_BYTES)
                 if handle.tell() > self.limits.max_file_bytes:  # it grew since it was opened
                     raise FileTooLarge.of(self.limits)
-                text = pending + decoder.decode(raw, final=not raw)
-                if "\x00" in text:
+                data = pending + (
+                    raw if decoder is None else decoder.decode(raw, final=not raw).encode("utf-8")
+                )
+                if b"\x00" in data:
                     raise BinaryFile()
-                if raw and text.endswith("\r"):  # maybe half a CRLF: decide with the next chunk
-                    text, held = text[:-1], "\r"
+                if raw and data.endswith(b"\r"):  # maybe half a CRLF: decide with the next chunk
+                    data, held = data[:-1], b"\r"
                 else:
-                    held = ""
-                if "\r" in text:
-                    text = text.replace("\r\n", "\n").replace("\r", "\n")
+                    held = b""
+                if b"\r" in data:
+                    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
                 if raw:  # the lines up to the last line break; the rest waits for more
-                    cut = text.rfind("\n") + 1
-                    block = _LineBlock(text[: cut - 1]) if cut else None
+                    cut = data.rfind(b"\n") + 1
+                    block = _LineBlock(data[: cut - 1]) if cut else None
                 else:  # the end of the file: a last line needs no line break
-                    cut = len(text)
-                    block = _LineBlock(text.removesuffix("\n")) if text else None
-                pending = text[cut:] + held
+                    cut = len(data)
+                    block = _LineBlock(data.removesuffix(b"\n")) if data else None
+                pending = data[cut:] + held
                 self._check(block, pending)
                 if block is not None:
                     self.consumed += len(block)
@@ -364,13 +379,15 @@ class _Lines:
                 if not raw:
                     return
 
-    def _check(self, block: _LineBlock | None, pending: str) -> None:
+    def _check(self, block: _LineBlock | None, pending: bytes) -> None:
         limit = self.limits.max_line_chars
-        if len(pending) > limit:
+        # Bytes are never fewer than the characters they hold: characters are counted only
+        # where the bytes pass the limit.
+        if len(pending) > limit and _characters(pending) > limit:
             lines = len(block) if block is not None else 0
             raise LineTooLong.of(self.limits, regel=count_nl(self.consumed + lines + 1))
         # Only a block longer than the limit can hold a line longer than the limit.
-        if block is not None and len(block.text) > limit and max(map(len, block)) > limit:
+        if block is not None and len(block.data) > limit and max(map(len, block)) > limit:
             index = next(i for i, line in enumerate(block) if len(line) > limit)
             raise LineTooLong.of(self.limits, regel=count_nl(self.consumed + index + 1))
 
@@ -421,6 +438,20 @@ def _closed_rows(delimiter: str) -> re.Pattern[str]:
     return re.compile(rf"{row}(?:\n{row})*+")
 
 
+def _whole_rows(text: AnyStr, quote: AnyStr, closed: re.Pattern[AnyStr]) -> bool:
+    """True if every line of ``text`` (starting outside quotes) is a whole row (``closed``: the
+    pattern of :func:`_closed_rows`, for text or for its UTF-8 bytes).
+
+    Quick when every run of quotes is even (``""``, as many exports write an empty cell):
+    such a run at the start of a cell opens and closes it, anywhere else it is text.
+    """
+    return (
+        quote not in text
+        or quote not in text.replace(quote + quote, quote[:0])
+        or bool(closed.fullmatch(text))
+    )
+
+
 @dataclass
 class _Records:
     """Rows of a CSV file as text (a row spans lines only inside a quoted cell), checked.
@@ -434,10 +465,13 @@ class _Records:
     limits: ReadLimits
     expected_fields: int | None = None
     rows: int = 0  # rows (records) yielded so far
-    text: str | None = None  # the rows last yielded joined by line breaks, when known
+    data: bytes | None = None  # the rows last yielded joined by line breaks, when known
 
     def __post_init__(self) -> None:
         self._closed = _closed_rows(self.delimiter)
+        # The same pattern over UTF-8 bytes: its quote, delimiter and line break are one byte
+        # that is never part of another character.
+        self._closed_bytes = re.compile(self._closed.pattern.encode("utf-8"))
 
     def blocks(self) -> Iterator[tuple[Sequence[str], bool]]:
         """(rows, whether any holds a quote) per block of lines."""
@@ -445,17 +479,15 @@ class _Records:
         open_fields = open_line = open_rij = 0
         for lines in self.lines.blocks():
             first_line = self.lines.consumed - len(lines) + 1
-            if not open_row:
-                text = lines.text
-                if self._whole_rows(text):
-                    self.rows += len(lines)
-                    self.text = text
-                    yield lines, '"' in text
-                    continue
-            self.text = None
+            if not open_row and _whole_rows(lines.data, b'"', self._closed_bytes):
+                self.rows += len(lines)
+                self.data = lines.data
+                yield lines, b'"' in lines.data
+                continue
+            self.data = None
             rows: list[str] = []
             for offset, line in enumerate(lines):
-                if not open_row and self._whole_rows(line):
+                if not open_row and _whole_rows(line, '"', self._closed):
                     rows.append(line)
                     continue
                 quoted, fields, quoted_delimiters = _quote_state(
@@ -484,18 +516,6 @@ class _Records:
             yield rows, True
         if open_row:
             raise UnclosedQuote(rij=count_nl(open_rij), regel=count_nl(open_line))
-
-    def _whole_rows(self, text: str) -> bool:
-        """True if every line of ``text`` (starting outside quotes) is a whole row.
-
-        Quick when every run of quotes is even (``""``, as many exports write an empty cell):
-        such a run at the start of a cell opens and closes it, anywhere else it is text.
-        """
-        return (
-            '"' not in text
-            or '"' not in text.replace('""', "")
-            or bool(self._closed.fullmatch(text))
-        )
 
     def _swallowed_a_row(self, quoted_delimiters: int) -> bool:
         """A continuation line whose quoted part holds a whole row's delimiters is a row that a
@@ -530,8 +550,8 @@ def _split(records: Iterable[str], delimiter: str) -> list[list[str]]:
 
 
 # rows, row number of the first, whether any has a quote, and the rows joined by line breaks
-# when that text is at hand
-_Block = tuple[Sequence[str], int, bool, str | None]
+# (UTF-8) when those bytes are at hand
+_Block = tuple[Sequence[str], int, bool, bytes | None]
 
 
 @dataclass
@@ -587,7 +607,7 @@ class _CsvTable:
                     yield (
                         (rows[skip:], first + skip, quoted, None)
                         if skip
-                        else (rows, first, quoted, records.text)
+                        else (rows, first, quoted, records.data)
                     )
 
         return names, blocks()
@@ -603,9 +623,9 @@ class _CsvTable:
         first_row: int,
         names: list[str],
         quoted: bool,
-        joined: str | None,
+        joined: bytes | None,
     ) -> pl.DataFrame:
-        data = joined.encode("utf-8") if joined is not None else b""
+        data = joined if joined is not None else b""
         if joined is None or _has_blank_line(data):  # an empty line is a blank row
             data = "\n".join(row or self.delimiter for row in rows).encode("utf-8")
         try:

@@ -307,6 +307,24 @@ def test_a_20_mb_line_of_1_4_million_fields_is_refused_early(tmp_path: Path) -> 
     assert peak < 1 << 30
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+@pytest.mark.parametrize("limit", [60, 400_000], ids=["kort", "langer-dan-een-leesblok"])
+def test_the_line_limit_counts_characters_not_bytes(
+    tmp_path: Path, encoding: str, limit: int
+) -> None:
+    """A line of exactly the limit in two-byte characters (twice the limit in UTF-8 bytes) is
+    read; one character more is refused, naming its line."""
+    limits = ReadLimits(max_line_chars=limit, max_cell_chars=limit)
+    header = "postcode;huisnummer;voorziening;opmerking\n1503AB;12;WMO-HH;kort\n"
+    cell = "ë" * (limit - len("1503AB;14;WMO-HH;"))
+    fits = _write(tmp_path, f"{header}1503AB;14;WMO-HH;{cell}\n".encode(encoding))
+    frame, _ = _read_all(fits, limits)
+    assert frame.get_column("opmerking").to_list() == ["kort", cell]
+    over = _write(tmp_path, f"{header}1503AB;14;WMO-HH;{cell}ë\n".encode(encoding), "b.csv")
+    refusal = _refusal(over, limits)
+    assert isinstance(refusal, LineTooLong) and "regel 3" in str(refusal)
+
+
 # --- Every limit, each with its own refusal -----------------------------------------------------
 
 
