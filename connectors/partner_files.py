@@ -97,7 +97,9 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _DELIMITERS = (";", ",", "\t")
 _SNIFF_BYTES = 1 << 16
-_CHUNK_BYTES = 1 << 19  # decoded, a block stays below the 1 M-character line limit
+#: A UTF-8 file's block of lines then stays below the default limit of 1 M characters in
+#: bytes too, so its lines are not measured one by one (see _Lines._check).
+_CHUNK_BYTES = 1 << 19
 #: The first read of a text file is small: detecting the format and finding the header read
 #: only the first lines, three times per file (the blocks' boundaries change no line).
 _FIRST_CHUNK_BYTES = 1 << 16
