@@ -12,10 +12,12 @@ never waits for the imports it is meant to overlap.
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
 import os
 import sys
 import threading
+import types
 
 from factlab.helper_process import HelperProcess
 
@@ -25,10 +27,42 @@ _IDLE: list[HelperProcess] = []
 _IDLE_LOCK = threading.Lock()
 
 
+#: Modules Great Expectations imports as it starts that only expectations Factlab never uses
+#: read from: the distribution expectations (``scipy.stats``) and their charts (``altair``).
+#: Deferred, they cost nothing until read from: 0.8-1.4 s of the 2.7-3.2 s import here
+#: (docs/schaal.md, eighth round).
+DEFERRED_MODULES = ("scipy.stats", "altair")
+
+
+class _Deferred(types.ModuleType):
+    """A module's stand-in that imports it when something first reads from it, then is it.
+
+    Only a name missing here reaches ``__getattr__``; what the import system reads of a module
+    already imported (``__spec__``) is present, so ``import altair as alt`` and
+    ``from scipy import stats`` import nothing yet.
+    """
+
+    def __getattr__(self, name: str) -> object:
+        module = sys.modules.get(self.__name__)
+        if module is self:  # the first read: import the module for real, and take its names
+            del sys.modules[self.__name__]
+            module = importlib.import_module(self.__name__)
+            self.__dict__.update(module.__dict__)
+        return getattr(module, name)
+
+
+def defer(*names: str) -> None:
+    """Put a stand-in (:class:`_Deferred`) in place of each module not imported yet."""
+    for name in names:
+        sys.modules.setdefault(name, _Deferred(name))
+
+
 def import_great_expectations() -> None:
-    """Import Great Expectations (in the helper process), without usage statistics."""
+    """Import Great Expectations (in the helper process), without usage statistics, and
+    without the modules in :data:`DEFERRED_MODULES` until they are read from."""
     if "great_expectations" in sys.modules:
         return
+    defer(*DEFERRED_MODULES)
     os.environ["GX_ANALYTICS_ENABLED"] = "false"  # before the import: no usage statistics
     logging.getLogger("great_expectations").setLevel(logging.WARNING)  # not in a -v run's log
     # The import makes millions of objects and no garbage: without the collector it takes
