@@ -49,6 +49,8 @@ CASES = {
 # prepared copy (factlab.connectors.cbs_prepared, parsed once per CBS release). "huidig": first use, the
 # copy is made inside the timed run; "voorbereid": the copy of an earlier run.
 VARIANTS = ("huidig", "voorbereid")
+#: The libraries whose import is measured alone (--case imports).
+LIBRARIES = ("polars", "duckdb", "factlab.edition", "great_expectations", "pandera.polars")
 # Issue 15's targets: (case, what, limit, unit). "path" is intake -> household table.
 TARGETS = [
     # (case, variant, what, limit, unit)
@@ -178,17 +180,27 @@ def measure_hmac() -> dict[str, Any]:
 
 
 def measure_imports() -> dict[str, Any]:
-    """Seconds to import each heavy library alone, in one fresh process (fixed costs)."""
-    return _child([__file__, "--child-imports"])
+    """Seconds to import each heavy library alone, in one fresh process (fixed costs), and Great
+    Expectations as the quality helper imports it, first thing in a fresh process of its own."""
+    libraries = _child([__file__, "--child-imports"])
+    helper = _child([__file__, "--child-imports", "--helper"])
+    libraries["stages_s"] |= helper["stages_s"]
+    return libraries
 
 
-def _child_imports() -> None:
+def _child_imports(*, helper: bool) -> None:
     stages = {}
-    for module in ("polars", "duckdb", "factlab.edition", "great_expectations", "pandera.polars"):
+    if helper:
+        from factlab.quality_helper import import_great_expectations
+
+        started = time.perf_counter()
+        import_great_expectations()
+        stages["Great Expectations in the quality helper"] = time.perf_counter() - started
+    for module in () if helper else LIBRARIES:
         started = time.perf_counter()
         importlib.import_module(module)
-        stages[f"import {module}"] = round(time.perf_counter() - started, 2)
-    print(json.dumps({"stages_s": stages}))
+        stages[f"import {module}"] = time.perf_counter() - started
+    print(json.dumps({"stages_s": {name: round(s, 2) for name, s in stages.items()}}))
 
 
 def _child_factlab(config_path: Path, uploads: Path, scratch: Path, *, prepare_only: bool) -> None:
@@ -430,6 +442,7 @@ def main() -> None:
     parser.add_argument("--prepare-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child-hmac", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child-imports", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--helper", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_factlab:
         _child_factlab(*args.child_factlab, prepare_only=args.prepare_only)
@@ -438,7 +451,7 @@ def main() -> None:
         _child_hmac()
         return
     if args.child_imports:
-        _child_imports()
+        _child_imports(helper=args.helper)
         return
     cases = args.case or ["hmac", "gemeente", "gemeente-landelijk"]
     if any(c in CASES for c in cases) and not args.inputs:
