@@ -120,6 +120,8 @@ def setup(synth_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_UI_ENABLED": "false",
         "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
+        # A close that waits for the concurrency slot asks again after this (default 30 s).
+        "PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS": "1",
         "PREFECT_WORKER_QUERY_SECONDS": "1",
         "PREFECT_WORKER_PREFETCH_SECONDS": "1",
         "FACTLAB_REPO": str(ROOT),
