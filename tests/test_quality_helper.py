@@ -1,5 +1,6 @@
 """The quality helper imports Great Expectations without what Factlab's suites never read:
-a deferred module costs nothing until it is read from, and then is the module itself."""
+a deferred module costs nothing until it is read from, and then is the module itself; a hidden
+optional dependency is not imported at all."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from factlab import quality_helper
 from factlab.quality import QualityRun
-from factlab.quality_helper import DEFERRED_MODULES, defer
+from factlab.quality_helper import DEFERRED_MODULES, HIDDEN_MODULES, defer
 from tests.households_factory import gemeente as area
 from tests.households_factory import households
 from tests.test_quality import _tables
@@ -65,7 +66,8 @@ def test_the_quality_checkpoint_never_imports_the_deferred_modules(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Both suites and their Data Docs, in a new helper process: none of the deferred modules
-    was imported there (so the saving is real), and the verdict is the suites' own."""
+    was imported there (so the saving is real), the hidden ones stayed hidden, and the verdict
+    is the suites' own."""
     monkeypatch.setattr(quality_helper, "_IDLE", [])  # a helper of this test's own
     run = QualityRun(tmp_path / "docs")
     run.households(households(seed=3, n=120, area=area()))
@@ -76,7 +78,8 @@ def test_the_quality_checkpoint_never_imports_the_deferred_modules(
     try:
         probe = "[m for m in {!r} if type(__import__('sys').modules[m]).__name__ != '_Deferred']"
         helper.call(eval, probe.format(DEFERRED_MODULES))
+        helper.call(eval, f"[__import__('sys').modules[m] for m in {HIDDEN_MODULES!r}]")
         helper.call(eval, "'great_expectations' in __import__('sys').modules")
-        assert helper.replies() == [[], True]
+        assert helper.replies() == [[], [None] * len(HIDDEN_MODULES), True]
     finally:
         helper.stop()
