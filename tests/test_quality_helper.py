@@ -78,8 +78,8 @@ def test_the_quality_checkpoint_never_imports_the_deferred_modules(
     try:
         probe = "[m for m in {!r} if type(__import__('sys').modules[m]).__name__ != '_Deferred']"
         helper.call(eval, probe.format(DEFERRED_MODULES))
-        helper.call(eval, f"[__import__('sys').modules[m] for m in {HIDDEN_MODULES!r}]")
+        helper.call(eval, f"[repr(__import__('sys').modules[m]) for m in {HIDDEN_MODULES!r}]")
         helper.call(eval, "'great_expectations' in __import__('sys').modules")
-        assert helper.replies() == [[], [None] * len(HIDDEN_MODULES), True]
+        assert helper.replies() == [[], ["None"] * len(HIDDEN_MODULES), True]
     finally:
         helper.stop()
