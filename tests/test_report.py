@@ -288,6 +288,35 @@ def real_report(published_edition: Published) -> Path:
     return (published_edition.edition_dir / "rapport.html").resolve()
 
 
+def _plots(page: str) -> list[tuple[list[dict], dict]]:
+    """(traces, layout) of every chart in ``page``, as its ``Plotly.newPlot`` call draws it."""
+    decoder = json.JSONDecoder()
+    plots = []
+    for call in re.finditer(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*", page):
+        traces, end = decoder.raw_decode(page, call.end())
+        layout, _ = decoder.raw_decode(page, page.index("{", end))
+        plots.append((traces, layout))
+    return plots
+
+
+def test_every_chart_has_the_simple_white_look_for_what_it_draws(real_report: Path) -> None:
+    """Each chart's template is plotly's "simple_white": its whole layout, and the defaults of
+    every trace type the chart draws (those of other types are left out)."""
+    import plotly.io as pio
+    from plotly.utils import PlotlyJSONEncoder
+
+    template = pio.templates["simple_white"].to_plotly_json()
+    simple_white = json.loads(json.dumps(template, cls=PlotlyJSONEncoder))
+    plots = _plots(real_report.read_text(encoding="utf-8"))
+    assert len(plots) >= 5
+    for traces, layout in plots:
+        drawn = {trace["type"] for trace in traces}
+        assert layout["template"] == {
+            "layout": simple_white["layout"],
+            "data": {kind: simple_white["data"][kind] for kind in drawn},
+        }
+
+
 @contextlib.contextmanager
 def offline_page(report: Path, width: int, height: int = 900):
     """A Chromium page with the network cut off; yields (page, requests to other hosts)."""

@@ -10,6 +10,7 @@ and legend entry, so "geheim" never looks like "average".
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,7 +58,6 @@ class Figure:
 
 def _layout(fig: go.Figure, height: int = 360, **extra: Any) -> go.Figure:
     settings: dict[str, Any] = {
-        "template": "simple_white",
         "height": height,
         "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
         "font": {"family": FONT, "size": 13},
@@ -68,8 +68,27 @@ def _layout(fig: go.Figure, height: int = 360, **extra: Any) -> go.Figure:
     return fig
 
 
+@functools.cache
+def _template(trace_types: frozenset[str]) -> go.layout.Template:
+    """Plotly's "simple_white" look, with the trace defaults of ``trace_types`` only.
+
+    Each figure carries its template into the page. The whole of "simple_white" holds the
+    defaults of 24 trace types; copying it into each figure took ~25 ms and ~5 KB of the page
+    per figure, for defaults of trace types the figure does not draw.
+    """
+    simple_white = pio.templates["simple_white"]
+    return go.layout.Template(
+        layout=simple_white.layout,
+        data={kind: simple_white.data[kind] for kind in sorted(trace_types)},
+    )
+
+
 def embed(fig: go.Figure, div_id: str) -> str:
-    """Figure as a div + script; plotly.js itself is inlined once for the whole page."""
+    """Figure as a div + script; plotly.js itself is inlined once for the whole page.
+
+    The template is set here, when every trace is in: it holds the defaults of those traces.
+    """
+    fig.update_layout(template=_template(frozenset(trace.type for trace in fig.data)))
     return pio.to_html(
         fig,
         full_html=False,
