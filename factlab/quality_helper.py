@@ -35,8 +35,13 @@ DEFERRED_MODULES = ("scipy.stats", "altair")
 
 #: Optional dependencies of Great Expectations that the helper hides from it: it then imports as
 #: it does where they are not installed. SQLAlchemy serves its SQL data sources only (Prefect is
-#: why it is installed here); Factlab validates pandas frames. 0.15-0.25 s of its import.
+#: why it is installed here); Factlab validates pandas frames. 0.2-0.6 s of its import here.
 HIDDEN_MODULES = ("sqlalchemy",)
+
+#: Held while a deferred module is imported for real, so a second thread reading from it waits
+#: for the whole module instead of finding it half imported (re-entrant: importing one deferred
+#: module may read from another).
+_IMPORTING = threading.RLock()
 
 
 class _Deferred(types.ModuleType):
@@ -48,11 +53,13 @@ class _Deferred(types.ModuleType):
     """
 
     def __getattr__(self, name: str) -> object:
+        with _IMPORTING:
+            if sys.modules.get(self.__name__) is self:  # the first read: import it for real
+                del sys.modules[self.__name__]
+                self.__dict__.update(importlib.import_module(self.__name__).__dict__)
         module = sys.modules.get(self.__name__)
-        if module is self:  # the first read: import the module for real, and take its names
-            del sys.modules[self.__name__]
-            module = importlib.import_module(self.__name__)
-            self.__dict__.update(module.__dict__)
+        if module is None:
+            raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
         return getattr(module, name)
 
 

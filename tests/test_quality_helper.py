@@ -5,7 +5,9 @@ optional dependency is not imported at all."""
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -83,3 +85,21 @@ def test_the_quality_checkpoint_never_imports_the_deferred_modules(
         assert helper.replies() == [[], ["None"] * len(HIDDEN_MODULES), True]
     finally:
         helper.stop()
+
+
+def test_a_thread_reading_a_module_being_imported_waits_for_all_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two threads read from a deferred module whose import takes half a second: the second
+    gets the name too, not a half-imported module."""
+    (tmp_path / "slow_module.py").write_text("import time\ntime.sleep(0.5)\nVALUE = 42\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "slow_module", raising=False)
+    defer("slow_module")
+    stand_in = sys.modules["slow_module"]
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(getattr, stand_in, "VALUE")
+        time.sleep(0.1)  # the first read is importing it now
+        second = pool.submit(getattr, stand_in, "VALUE")
+        assert (first.result(), second.result()) == (42, 42)
+    monkeypatch.delitem(sys.modules, "slow_module")
