@@ -15,10 +15,17 @@ from editions import Published, publish_edition
 
 from factlab.synth import synthesise
 
+_CACHE = pytest.StashKey[str]()
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """Prepared CBS copies go to a fresh folder per test process, not the user's cache."""
-    os.environ["FACTLAB_CACHE"] = tempfile.mkdtemp(prefix="factlab-cache-")
+    config.stash[_CACHE] = os.environ["FACTLAB_CACHE"] = tempfile.mkdtemp(prefix="factlab-cache-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The test process's cache folder goes when the process is done: nothing is left behind."""
+    shutil.rmtree(config.stash[_CACHE], ignore_errors=True)
 
 
 TEST_SCALE = 0.1  # ~7,000 dwellings: every kind of dirt still occurs, runs take a second

@@ -113,8 +113,11 @@ def setup(synth_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     (gemeente / "uploads").mkdir()
     url = f"http://127.0.0.1:{_free_port()}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    (root / "tmp").mkdir()
     env |= {
         "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        # The worker's runner makes a folder of its own in the temporary folder and leaves it.
+        "TMPDIR": str(root / "tmp"),
         "PREFECT_HOME": str(root / "prefect-home"),
         "PREFECT_API_URL": url,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
