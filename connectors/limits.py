@@ -22,6 +22,11 @@ def count_nl(n: int) -> str:
     return f"{n:,}".replace(",", ".")
 
 
+def percent_nl(share: float, decimals: int = 1) -> str:
+    """A share as a Dutch percentage: 0.012 -> ``1,2%``."""
+    return f"{share:.{decimals}%}".replace(".", ",")
+
+
 def bytes_nl(n: int) -> str:
     for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if n >= size and n % size == 0:

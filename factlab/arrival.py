@@ -45,11 +45,13 @@ import polars as pl
 
 from factlab.catalogue import load_catalogue
 from factlab.check_size import LARGE_CHECK_BYTES
+from factlab.checkpoints import KILL_ENVIRONMENT, checkpoint
 from factlab.config import EditionConfig, Period
 from factlab.connectors.cbs_prepared import prepare, read_pc6hnr_addresses
+from factlab.connectors.limits import percent_nl
 from factlab.connectors.partner_files import ReadCounts, UnreadableFile
 from factlab.errors import FactlabError
-from factlab.feedback import CSV_SUFFIX, MARKDOWN_SUFFIX, Feedback, feedback, percent_nl
+from factlab.feedback import CSV_SUFFIX, MARKDOWN_SUFFIX, Feedback, feedback
 from factlab.files import atomic_write_bytes, atomic_write_text, json_text, same_content
 from factlab.helper_process import CallFailed, HelperProcess, ProcessGone
 from factlab.intake import (
@@ -89,7 +91,6 @@ log = logging.getLogger(__name__)
 
 RECEIPT_SUFFIX = ".ontvangst.json"
 SKIPPED_PAGE = "overgeslagen.md"
-KILL_ENVIRONMENT = "FACTLAB_TEST_KILL_AT"
 #: A test's stand-in for a file that crashes its reader: reading an upload of this name ends the
 #: process reading it, wherever it is read (a kill point names a point of the check's own process).
 CRASH_ENVIRONMENT = "FACTLAB_TEST_CRASH_READING"
@@ -103,12 +104,6 @@ WHOLE_TABLE_AFTER_ROWS = 500_000
 #: At most this many reader processes (one per core): each holds the CBS table (~0.55 GB).
 MAX_READERS = 4
 READ_AHEAD_FOLDER = "voorlezen"
-
-
-def checkpoint(point: str) -> None:
-    """Die here, without cleaning up, if a kill-and-rerun test asks for it."""
-    if os.environ.get(KILL_ENVIRONMENT) == point:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _crash_if_asked(upload: Upload) -> None:

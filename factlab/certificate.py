@@ -21,8 +21,8 @@ from factlab.attack import is_protected
 from factlab.disclose import CONTRACTS, Protected
 from factlab.files import atomic_write_text, json_text
 from factlab.schemas.disclosure import MIN_ROUNDING, MIN_THRESHOLD, DisclosureRules
+from factlab.schemas.outputs import CERTIFICATE
 
-CERTIFICATE = "openbaarmaking.json"
 PROTECTION = (
     "Geen onderdrukte cel ligt volgens de best mogelijke aanval (lineaire programmering over "
     "alle gepubliceerde cellen, hun afrondingsintervallen en alle optelrelaties binnen en "

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -22,7 +22,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from factlab.closing import refusal
+from factlab.completeness import refusal
 from factlab.edition import (
     EditionStatus,
     RunResult,
@@ -36,14 +36,16 @@ from factlab.edition import (
 )
 from factlab.errors import DEBUG_VARIABLE, FactlabError, unexpected
 from factlab.files import set_umask
-from factlab.intake import Skipped
-from factlab.keys import PseudonymKey, ephemeral_key, managed_key_from_environment
+from factlab.keys import ephemeral_key, managed_key_from_environment
 from factlab.launch import UPLOADS_OPTION
 from factlab.quality_helper import prestart as prestart_quality
-from factlab.receipts import Outcome, status_counts
 from factlab.safe_text import neutralise
 from factlab.schemas.records import OPEN, PROCESSED, UNDER_REVIEW
-from factlab.watch import Watcher
+
+if TYPE_CHECKING:
+    from factlab.intake import Skipped
+    from factlab.keys import PseudonymKey
+    from factlab.receipts import Outcome
 
 app = typer.Typer(
     help="Factlab: samenloop van voorzieningen per huishouden, privacyvriendelijk gekoppeld.",
@@ -129,6 +131,8 @@ def _run(
 
 def _print_outcomes(outcomes: list[Outcome], skipped: list[Skipped]) -> None:
     """What a check did, per upload; names shown escaped (they are the partners' own)."""
+    from factlab.receipts import status_counts  # only after a check, which has loaded it
+
     summary = ", ".join(f"{n} {status}" for status, n in status_counts(outcomes).items())
     console.print(f"Bestanden: {summary or 'geen nieuwe'}")
     if not outcomes and not skipped:
@@ -684,6 +688,8 @@ def watch(
     deployment 'controle-bij-aankomst' start dan de controle. Met --direct controleert de
     watcher zelf. Stoppen met Ctrl-C.
     """
+    from factlab.watch import Watcher  # polars and the check: only for this command
+
     _configure_logging(False)
     announce: Callable[[list[str]], None]
     with _user_errors():

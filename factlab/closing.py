@@ -16,29 +16,18 @@ it runs. The order of effects keeps "nothing lost" and "kill and rerun gives the
 4. the state becomes ``ter_controle``: nothing is in ``<out>/<edition>/`` yet and the raw
    deliveries are kept.
 
-Then a named reviewer decides (:func:`decide`; ``[vrijgave]`` in the config says who may and how
-many distinct reviewers must, never the analyst who closed):
-
-5. the decision is recorded in the state (who, when, which close, the reason of a rejection);
-6. a rejection makes the edition ``open`` again (deliveries kept, so partners can deliver
-   again and the analyst can close again) and deletes the review folder;
-7. the last release needed adds the release record (``vrijgave``) to ``audit.json`` and
-   ``openbaarmaking.json`` in the review folder and moves the folder to ``<out>/<edition>/`` in
-   one rename; then the state becomes ``gepubliceerd`` and the workspace's raw files and rows are
-   deleted.
+Then a named reviewer decides (:mod:`factlab.review`): a release publishes the edition, a
+rejection opens it again.
 
 A kill during (2)-(4) leaves an open edition with a review folder, which the next close wipes
-and redoes (everything in it is derived); a kill during (7) is finished by the next
-``vrijgeven`` or ``close`` (the decision is already recorded); a kill during (6) leaves an open
-edition whose stale review folder the next close wipes. Outputs never depend on the key (the
-pseudonym is dropped and rows are ordered by content), so a rerun gives the same files even with
-a fresh ephemeral key.
+and redoes (everything in it is derived). Outputs never depend on the key (the pseudonym is
+dropped and rows are ordered by content), so a rerun gives the same files even with a fresh
+ephemeral key.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import logging
 import os
 import platform
@@ -51,16 +40,15 @@ from pathlib import Path
 import polars as pl
 
 from factlab import __version__
-from factlab.arrival import checkpoint
 from factlab.catalogue import load_catalogue
-from factlab.certificate import CERTIFICATE
-from factlab.config import EditionConfig, ReleaseSettings, reviewer_name
+from factlab.checkpoints import checkpoint
+from factlab.completeness import Completeness, assess, refusal
+from factlab.config import EditionConfig, ReleaseSettings
 from factlab.connectors.cbs import read_wijken, read_wijkkaart
 from factlab.connectors.cbs_prepared import read_pc6hnr_prepared
 from factlab.difference import check_difference
 from factlab.disclose import DisclosureError, DisclosureRules, Protected
 from factlab.errors import FactlabError
-from factlab.feedback import percent_nl
 from factlab.files import atomic_write_bytes, atomic_write_text, json_text
 from factlab.keys import PseudonymKey
 from factlab.link import LINKED_COLUMNS, link
@@ -68,30 +56,22 @@ from factlab.names import file_stem
 from factlab.pseudonymise import pseudonymise
 from factlab.publish import publish_report, publish_tables
 from factlab.quality import Quality, QualityRun
-from factlab.safe_text import neutralise
-from factlab.schemas.audit import (
-    RELEASE_KEY,
-    Area,
-    AuditRecord,
-    CompletenessRecord,
-    KeyRecord,
-    MissingPartner,
-    Release,
-    ReleaseRecord,
-    ReportingPeriod,
-    Totals,
+from factlab.review import (
+    REVIEW_FOLDER,
+    Closed,
+    already_published,
+    households_in,
+    publish_released,
+    review_dir,
 )
+from factlab.safe_text import neutralise
+from factlab.schemas.audit import Area, AuditRecord, KeyRecord, ReportingPeriod, Totals
+from factlab.schemas.outputs import AUDIT_FILE, HOUSEHOLDS_FILE, QUALITY_FOLDER, RECEIPTS_FOLDER
 from factlab.schemas.records import (
-    OPEN,
     PROCESSED,
     PUBLISHED,
-    QUARANTINED,
-    REJECTED,
-    RELEASED,
     UNDER_REVIEW,
-    Decision,
     EditionState,
-    total_counts,
 )
 from factlab.schemas.tables import TABLE_FOLDER
 from factlab.staging import Staging
@@ -99,97 +79,8 @@ from factlab.workspace import Workspace, now
 
 log = logging.getLogger(__name__)
 
-HOUSEHOLDS_FILE = "huishoudens.parquet"
-AUDIT_FILE = "audit.json"
-RECEIPTS_FOLDER = "ontvangst"
-QUALITY_FOLDER = "kwaliteit"
-#: Closed editions wait for review in ``<out>/.ter-controle/<edition>/``: not published yet.
-REVIEW_FOLDER = ".ter-controle"
-MAX_REVIEWER_NAME = 100
-#: Above this share of accepted rows outside the gemeente or not placeable, the edition is
-#: implausible (a wrong [editie] gemeente, or the wrong address table) and closing refuses it.
-MAX_UNPLACED_SHARE = 0.5
 HOUSEHOLDS_MODE = 0o600  # record-level, internal: the service account only
 Progress = Callable[[str, int, int], None]  # (what, done, total)
-
-
-@dataclass(frozen=True)
-class Missing:
-    """An expected partner without an accepted delivery, and why (in Dutch)."""
-
-    organisation: str
-    name: str
-    reason: str
-
-    def record(self) -> MissingPartner:
-        return MissingPartner(self.organisation, neutralise(self.name), self.reason)
-
-
-@dataclass(frozen=True)
-class Completeness:
-    """Whether an edition may close: who is missing, and what else is wrong."""
-
-    missing: tuple[Missing, ...]
-    problems: tuple[str, ...]  # reasons no explicit "incomplete" can override
-    warnings: tuple[str, ...]  # reasons an explicit "incomplete" close may override
-
-    @property
-    def complete(self) -> bool:
-        return not (self.missing or self.problems or self.warnings)
-
-    def record(self, incomplete_reason: str | None) -> CompletenessRecord:
-        """As ``audit.json`` records it, with the analyst's reason for closing it anyway."""
-        return CompletenessRecord(
-            self.complete,
-            tuple(m.record() for m in self.missing),
-            self.warnings,
-            incomplete_reason,
-        )
-
-
-def assess(state: EditionState, config: EditionConfig) -> Completeness:
-    """Completeness of an open edition (see the module docstring, step 1)."""
-    current = state.current()
-    accepted = [d for d in current if d.status == PROCESSED]
-    missing = []
-    for organisation in state.expected:
-        own = [d for d in current if d.organisation == organisation]
-        name = config.partner(organisation).naam
-        if any(d.status == PROCESSED for d in own):
-            continue
-        quarantined = [d for d in own if d.status == QUARANTINED]
-        reason = (
-            f"in quarantaine: {quarantined[-1].receipt.reason}"
-            if quarantined
-            else "niets aangeleverd"
-        )
-        missing.append(Missing(organisation, name, reason))
-    problems = [] if accepted else ["er is nog geen enkele aanlevering geaccepteerd"]
-    warnings = []
-    totals = total_counts([d.receipt for d in accepted])
-    if totals["geaccepteerd"]:
-        unplaced = (totals["niet_geplaatst"] + totals["buiten_gemeente"]) / totals["geaccepteerd"]
-        if unplaced > MAX_UNPLACED_SHARE:
-            warnings.append(
-                f"{percent_nl(unplaced)} van de geaccepteerde rijen ligt buiten gemeente "
-                f"{config.gemeente_code} of staat niet in de adrestabel; klopt [editie] gemeente, "
-                "en is [referentie] adressen de goede tabel?"
-            )
-    return Completeness(tuple(missing), tuple(problems), tuple(warnings))
-
-
-def refusal(completeness: Completeness, edition: str) -> str:
-    """The Dutch message when closing is refused."""
-    lines = [f"editie {edition!r} kan niet worden gesloten:"]
-    lines += [f"  - {problem}" for problem in completeness.problems]
-    lines += [f"  - {m.name} ({m.organisation}): {m.reason}" for m in completeness.missing]
-    lines += [f"  - {warning}" for warning in completeness.warnings]
-    if not completeness.problems:
-        lines.append(
-            "Wacht op de ontbrekende aanleveringen, of sluit de editie bewust als onvolledig met "
-            '--onvolledig "reden"; het rapport vermeldt dan wie ontbreekt en waarom.'
-        )
-    return "\n".join(lines)
 
 
 def _software() -> dict[str, str]:
@@ -240,30 +131,6 @@ def _buurten(config: EditionConfig) -> pl.DataFrame:
     )
 
 
-def review_dir(out: Path, edition: str) -> Path:
-    """Where a closed edition waits for its reviewers (never inside ``<out>/<edition>/``)."""
-    return out / REVIEW_FOLDER / edition
-
-
-@dataclass(frozen=True)
-class Closed:
-    """A closed edition: where its outputs are (the review folder while it is ter controle,
-    ``<out>/<edition>/`` once published), how many households, and its state."""
-
-    edition_dir: Path
-    households: int
-    state: EditionState
-    already: bool = False  # nothing changed: it was ter controle or published before this
-
-    @property
-    def published(self) -> bool:
-        return self.state.state == PUBLISHED
-
-
-def _households(edition_dir: Path) -> int:
-    return AuditRecord.read(edition_dir / AUDIT_FILE).totals.households
-
-
 def _to_review(
     workspace: Workspace,
     state: EditionState,
@@ -284,62 +151,6 @@ def _to_review(
     )
     workspace.save(under_review)
     return Closed(review, audit.totals.households, under_review)
-
-
-def release_record(state: EditionState) -> ReleaseRecord:
-    """Who released this edition, for audit.json and openbaarmaking.json (no OS accounts)."""
-    return ReleaseRecord(
-        required=state.reviews_required,
-        closed_by=state.closed_by,
-        released_by=tuple(Release(d.reviewer, d.time) for d in state.releases()),
-        earlier_rejections=sum(1 for d in state.decisions if d.verdict == REJECTED),
-    )
-
-
-def _sync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _publish(workspace: Workspace, state: EditionState, review: Path) -> Closed:
-    """Step 7: record the release in the outputs, move them into place in one rename, finish."""
-    target = workspace.out / state.edition
-    if (review / AUDIT_FILE).is_file():
-        record = release_record(state)
-        audit = review / AUDIT_FILE
-        atomic_write_text(audit, AuditRecord.read(audit).released(record).to_text())
-        certificate = review / CERTIFICATE
-        if certificate.is_file():
-            data = json.loads(certificate.read_text(encoding="utf-8"))
-            data[RELEASE_KEY] = record.as_json()
-            atomic_write_text(certificate, json_text(data))
-        if target.exists():
-            raise FactlabError(
-                f"{target} bestaat al; Factlab publiceert er niet overheen. Verplaats die map "
-                f"en geef de editie opnieuw vrij."
-            )
-        os.rename(review, target)  # one filesystem: all of it appears at once
-        _sync_folder(workspace.out)
-        checkpoint("verplaatst")
-    elif not (target / AUDIT_FILE).is_file():
-        raise FactlabError(
-            f"de uitvoer van editie {state.edition!r} ter controle ontbreekt ({review}); wijs "
-            "de editie af, dan kan de analist haar opnieuw sluiten"
-        )
-    return _finish(workspace, state, target)
-
-
-def _finish(workspace: Workspace, state: EditionState, edition_dir: Path) -> Closed:
-    """The state says published; raw files, rows and partner-chosen names go."""
-    deliveries = tuple(replace(d, name="", stored=None, rows=None) for d in state.deliveries)
-    published = replace(state, state=PUBLISHED, deliveries=deliveries)
-    workspace.save(published)
-    checkpoint("opruimen")
-    workspace.clear_personal_data()
-    return Closed(edition_dir, _households(edition_dir), published)
 
 
 @dataclass
@@ -549,13 +360,6 @@ class Closing:
         )
 
 
-def _already_published(workspace: Workspace, state: EditionState) -> Closed:
-    """A published edition: nothing changes (a kill may have left raw files: they go now)."""
-    workspace.clear_personal_data()
-    edition_dir = workspace.out / state.edition
-    return Closed(edition_dir, _households(edition_dir), state, already=True)
-
-
 def begin_close(
     workspace: Workspace,
     config: EditionConfig,
@@ -569,11 +373,11 @@ def begin_close(
     state = workspace.load()
     review = review_dir(workspace.out, state.edition)
     if state.state == PUBLISHED:  # closing twice changes nothing
-        return _already_published(workspace, state)
+        return already_published(workspace, state)
     if state.state == UNDER_REVIEW:
         if state.released:  # a kill interrupted the release: finish it
-            return _publish(workspace, state, review)
-        return Closed(review, _households(review), state, already=True)
+            return publish_released(workspace, state, review)
+        return Closed(review, households_in(review), state, already=True)
     completeness = assess(state, config)
     if completeness.problems or (not completeness.complete and not incomplete_reason):
         raise FactlabError(refusal(completeness, state.edition))
@@ -609,117 +413,3 @@ def close_edition(
         closing.cancel()
         raise
     return closing.finish()
-
-
-def _same(a: str | None, b: str | None) -> bool:
-    return (
-        a is not None
-        and b is not None
-        and reviewer_name(a).casefold() == reviewer_name(b).casefold()
-    )
-
-
-def _check_reviewer(name: str, state: EditionState) -> None:
-    """A user mistake in the reviewer's name is a clear Dutch error (steps 5-7)."""
-    shown = neutralise(name)
-    if not name:
-        raise FactlabError('geef de naam van de beoordelaar met --door "Voornaam Achternaam"')
-    if len(name) > MAX_REVIEWER_NAME or not name.isprintable():
-        raise FactlabError(
-            f"de naam van de beoordelaar is ongeldig: hoogstens {MAX_REVIEWER_NAME} gewone tekens"
-        )
-    if state.reviewers and not any(_same(name, r) for r in state.reviewers):
-        allowed = ", ".join(neutralise(r) for r in state.reviewers)
-        raise FactlabError(
-            f"{shown!r} mag editie {state.edition!r} niet beoordelen: de naam staat niet in "
-            f"[vrijgave] beoordelaars van de configuratie (wel: {allowed})"
-        )
-    if _same(name, state.closed_by):
-        raise FactlabError(
-            f"{shown!r} heeft editie {state.edition!r} zelf gesloten; iemand anders moet haar "
-            "beoordelen (vier ogen)"
-        )
-    if any(_same(name, d.reviewer) for d in state.releases()):
-        still = state.reviews_required - len(state.releases())
-        raise FactlabError(
-            f"{shown!r} heeft editie {state.edition!r} al vrijgegeven; er is nog {still} "
-            "vrijgave van een andere beoordelaar nodig"
-        )
-
-
-def decide(
-    workspace: Workspace,
-    reviewer: str,
-    *,
-    reject: str | None = None,
-    account: str | None = None,
-) -> Closed:
-    """A reviewer releases the edition under review, or rejects it with ``reject`` as the reason
-    (steps 5-7 of the module docstring; the workspace must be locked). Who may, and how many
-    must, was fixed from ``[vrijgave]`` when the edition closed.
-
-    A release that completes the required number publishes the edition; repeating the release
-    of an edition already released (or published) finishes what a kill interrupted.
-    """
-    state = workspace.load()
-    review = review_dir(workspace.out, state.edition)
-    name = reviewer_name(reviewer)
-    if state.state == PUBLISHED:
-        if reject is not None:
-            raise FactlabError(
-                f"editie {state.edition!r} is al gepubliceerd; afwijzen kan niet meer"
-            )
-        return _already_published(workspace, state)
-    if state.state == OPEN:
-        rejected = state.last_rejection()
-        if rejected is not None:
-            raise FactlabError(
-                f"editie {state.edition!r} is afgewezen door {neutralise(rejected.reviewer)} "
-                f"({rejected.time}): {neutralise(rejected.reason or '')}. Ze is weer open; de "
-                "analist sluit haar opnieuw met 'factlab close'."
-            )
-        raise FactlabError(
-            f"editie {state.edition!r} staat niet ter controle maar is nog open; de analist "
-            "sluit haar eerst met 'factlab close'"
-        )
-    if state.released:  # a kill interrupted the release: finish it
-        if reject is not None:
-            raise FactlabError(
-                f"editie {state.edition!r} is al vrijgegeven; afwijzen kan niet meer"
-            )
-        return _publish(workspace, state, review)
-    _check_reviewer(name, state)
-    if not (review / AUDIT_FILE).is_file():
-        raise FactlabError(
-            f"de uitvoer van editie {state.edition!r} ter controle ontbreekt ({review}); wijs de "
-            "editie af, dan kan de analist haar opnieuw sluiten"
-        )
-    households = _households(review)
-    if reject is not None:
-        reason = " ".join(reject.split())
-        if not reason:
-            raise FactlabError(
-                "geef bij afwijzen een reden: wat moet de analist nakijken of aanpassen?"
-            )
-        decision = Decision(name, REJECTED, now(), state.round, reason, account)
-        reopened = replace(
-            state,
-            state=OPEN,
-            decisions=(*state.decisions, decision),
-            closed=None,
-            closed_by=None,
-            incomplete_reason=None,
-            reviews_required=0,
-            reviewers=(),
-        )
-        workspace.save(reopened)
-        checkpoint("afgewezen")
-        shutil.rmtree(review)  # derived; the next close writes it again
-        return Closed(review, households, reopened)
-    decision = Decision(name, RELEASED, now(), state.round, None, account)
-    decided = replace(state, decisions=(*state.decisions, decision))
-    workspace.save(decided)
-    if not decided.released:
-        return Closed(review, households, decided)
-    checkpoint("vrijgegeven")
-    return _publish(workspace, decided, review)

@@ -26,19 +26,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from factlab.arrival import CheckResult, CheckSettings, check_uploads
-from factlab.closing import (
-    AUDIT_FILE,
-    HOUSEHOLDS_FILE,
-    QUALITY_FOLDER,
-    Closed,
-    Completeness,
-    assess,
-    close_edition,
-    decide,
-    review_dir,
-)
+from factlab.completeness import Completeness, assess
 from factlab.config import (
     MAX_REJECTED_SHARE,
     SETTLE_SECONDS,
@@ -49,10 +39,9 @@ from factlab.config import (
     load_config,
 )
 from factlab.errors import FactlabError
-from factlab.intake import Skipped
-from factlab.keys import PseudonymKey
 from factlab.quality_helper import prestart as prestart_quality
-from factlab.receipts import Outcome
+from factlab.review import Closed, decide, review_dir
+from factlab.schemas.outputs import HOUSEHOLDS_FILE
 from factlab.schemas.records import (
     OPEN,
     PROCESSED,
@@ -66,27 +55,16 @@ from factlab.schemas.records import (
 )
 from factlab.workspace import STATE_FILE, WORKSPACE_FOLDER, Workspace, now
 
-__all__ = [
-    "AUDIT_FILE",
-    "HOUSEHOLDS_FILE",
-    "KILL_POINTS",
-    "QUALITY_FOLDER",
-    "REJECT_KILL_POINTS",
-    "RELEASE_KILL_POINTS",
-    "RunResult",
-    "RunSettings",
-]
+# The check and the close (factlab.arrival, factlab.closing) are imported where they run: the
+# commands that only read the state or record a decision (status, open, vrijgeven, afwijzen)
+# then start without loading the pipeline (docs/schaal.md, ninth round).
+if TYPE_CHECKING:
+    from factlab.arrival import CheckResult, CheckSettings
+    from factlab.intake import Skipped
+    from factlab.keys import PseudonymKey
+    from factlab.receipts import Outcome
 
 EDITION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-#: Where a test may kill a run (check and close): while reading the first upload, after
-#: recording a delivery, after staging, after the household table, after the receipts, and
-#: after the review folder's audit.json (before the state says ter controle).
-KILL_POINTS = ("gelezen", "aangenomen", "gestaged", "huishoudens", "ontvangst", "audit")
-#: Where a test may kill a release: after the decision is recorded, after the review folder
-#: moved to ``<out>/<edition>/``, and after the state says published (before the workspace is
-#: emptied); and a rejection, after it is recorded (before the review folder is deleted).
-RELEASE_KILL_POINTS = ("vrijgegeven", "verplaatst", "opruimen")
-REJECT_KILL_POINTS = ("afgewezen",)
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -142,6 +120,8 @@ class RunSettings:
 
     @property
     def check(self) -> CheckSettings:
+        from factlab.arrival import CheckSettings
+
         return CheckSettings(
             self.uploads, self.config, self.period, self.max_rejected_share, self.settle_seconds
         )
@@ -266,6 +246,8 @@ def check_edition(
     this process alone; when its first reader runs out of uploads when it reads ahead): a close
     that follows starts its quality helper there.
     """
+    from factlab.arrival import check_uploads
+
     if not settings.uploads.is_dir():
         raise FactlabError(f"uploadmap {settings.uploads} bestaat niet")
     with Workspace(settings.out, settings.edition) as workspace:
@@ -285,6 +267,8 @@ def close(
 
     ``closed_by`` is the analyst (default: the operating-system account), who may not release it.
     """
+    from factlab.closing import close_edition
+
     with Workspace(settings.out, settings.edition) as workspace:
         closed = close_edition(
             workspace, settings.config, key, incomplete_reason=incomplete_reason,
@@ -310,7 +294,7 @@ def review_edition(
 ) -> RunResult:
     """A named reviewer releases the edition under review (published once enough have), or
     rejects it with a reason (open again). Who may and how many must was fixed from
-    ``[vrijgave]`` when the edition closed. See :func:`factlab.closing.decide`."""
+    ``[vrijgave]`` when the edition closed. See :func:`factlab.review.decide`."""
     with Workspace(out, edition) as workspace:
         closed = decide(workspace, reviewer, reject=reject, account=account())
     return RunResult.of(closed)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from factlab.connectors.limits import percent_nl
 from factlab.connectors.partner_files import ROW_COLUMN
 from factlab.safe_text import neutralise
 from factlab.schemas.delivery import RULES, RULES_BY_CODE
@@ -32,11 +33,6 @@ class Feedback:
 
     markdown: str
     csv: bytes
-
-
-def percent_nl(share: float, decimals: int = 1) -> str:
-    """A share as a Dutch percentage: 0.012 -> ``1,2%``."""
-    return f"{share:.{decimals}%}".replace(".", ",")
 
 
 def _row_list(rows: list[int]) -> str:

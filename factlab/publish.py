@@ -19,7 +19,7 @@ import xlsxwriter
 
 from factlab.analyse import analyse, receipts_tables
 from factlab.catalogue import load_catalogue
-from factlab.certificate import CERTIFICATE, build_certificate, write_certificate
+from factlab.certificate import build_certificate, write_certificate
 from factlab.connectors.cbs_gebruik import read_cbs_gebruik
 from factlab.disclose import CONTRACTS, DEFAULT_RULES, DisclosureRules, Protected, gate, protect
 from factlab.files import atomic_write_bytes, atomic_write_text
@@ -28,6 +28,7 @@ from factlab.report.compare import cbs_comparison, edition_comparison, read_prev
 from factlab.report.format import GEHEIM
 from factlab.safe_text import neutralise
 from factlab.schemas.audit import AuditRecord
+from factlab.schemas.outputs import CERTIFICATE
 
 TABLE_DIR = "tabellen"
 EXCEL_DIR = "tabellen/excel"

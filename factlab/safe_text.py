@@ -10,8 +10,10 @@ plain text everywhere, and leaves every other text exactly as it was.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:  # imported where it is used: the light commands (factlab status) show
+    import polars as pl  # names without loading polars
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_START = "^[" + re.escape("".join(FORMULA_PREFIXES)) + "]"
@@ -24,6 +26,8 @@ def neutralise(text: str) -> str:
 
 def neutralise_column(text: pl.Expr) -> pl.Expr:
     """:func:`neutralise` for a whole String column at once (nulls stay null)."""
+    import polars as pl
+
     return (
         pl.when(text.str.contains(_FORMULA_START))
         .then(pl.concat_str([pl.lit("'"), text]))

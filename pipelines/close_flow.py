@@ -30,7 +30,7 @@ from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 from pydantic import Field
 
-from factlab.closing import Closed, Closing, begin_close, review_dir
+from factlab.closing import Closing, begin_close
 from factlab.edition import (
     RunResult,
     account,
@@ -49,6 +49,7 @@ from factlab.pipelines.common import (
     redacted,
     settings,
 )
+from factlab.review import Closed, review_dir
 from factlab.safe_text import neutralise
 from factlab.schemas.audit import CloseSummary, ReleaseSummary
 from factlab.schemas.records import OPEN, UNDER_REVIEW

@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 
 from factlab import arrival
+from factlab.checkpoints import KILL_ENVIRONMENT
 from factlab.config import load_config
 from factlab.edition import RunSettings, check_edition
 from factlab.errors import ReferenceFileError
@@ -293,7 +294,7 @@ def test_a_killed_check_that_read_ahead_leaves_no_reader_and_reruns_to_the_same_
     _with_odd_uploads(gemeente)
     out = tmp_path / "uit"
     command = [sys.executable, "-c", _SCRIPT, str(gemeente), str(out)]
-    env = {**os.environ, arrival.KILL_ENVIRONMENT: point}
+    env = {**os.environ, KILL_ENVIRONMENT: point}
     killed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     readers = [int(line) for line in killed.stdout.split()]
@@ -303,7 +304,7 @@ def test_a_killed_check_that_read_ahead_leaves_no_reader_and_reruns_to_the_same_
         time.sleep(0.1)
     assert all(map(ended, readers)), "a reader outlived the killed check"
     assert (out / WORKSPACE_FOLDER / EDITION / STATE_FILE).is_file()
-    env.pop(arrival.KILL_ENVIRONMENT)
+    env.pop(KILL_ENVIRONMENT)
     rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0, rerun.stderr
     assert _outcome(gemeente, out) == serial

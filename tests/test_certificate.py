@@ -11,9 +11,10 @@ from attacker import EDITIONS
 from households_factory import analyse_area
 
 from factlab.attack import attack_tables
-from factlab.certificate import CERTIFICATE, build_certificate, write_certificate
+from factlab.certificate import build_certificate, write_certificate
 from factlab.disclose import CONTRACTS, DEFAULT_RULES, Protected
 from factlab.disclose import table_cells as true_cells
+from factlab.schemas.outputs import CERTIFICATE
 
 
 @pytest.fixture(scope="module")

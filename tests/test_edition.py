@@ -14,18 +14,12 @@ import pytest
 
 from factlab.arrival import RECEIPT_SUFFIX
 from factlab.config import load_config
-from factlab.edition import (
-    AUDIT_FILE,
-    HOUSEHOLDS_FILE,
-    RunResult,
-    RunSettings,
-    review_edition,
-    run_edition,
-)
+from factlab.edition import RunResult, RunSettings, review_edition, run_edition
 from factlab.errors import FactlabError
 from factlab.intake import FEEDBACK_FOLDER
 from factlab.keys import PseudonymKey, derive_edition_key, ephemeral_key
 from factlab.schemas.audit import AuditRecord, KeyRecord, Totals
+from factlab.schemas.outputs import AUDIT_FILE, HOUSEHOLDS_FILE
 from factlab.schemas.records import Receipt
 from factlab.staging import STAGING_FOLDER
 from factlab.workspace import REJECTIONS_FOLDER, WORKSPACE_FOLDER

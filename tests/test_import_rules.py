@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "factlab"
 #: The modules a run goes through, from upload to published edition.
 STAGES = (
     "intake", "validate", "place", "pseudonymise", "link", "analyse", "disclose", "publish",
-    "report", "closing", "arrival", "edition",
+    "report", "closing", "arrival", "edition", "review",
 )  # fmt: skip
 
 

@@ -1,6 +1,6 @@
 """Nothing lost: a run SIGKILLed at any stage, then rerun, ends exactly like an uninterrupted run.
 
-Each test kills a real ``factlab run`` subprocess at one of :data:`factlab.edition.KILL_POINTS`
+Each test kills a real ``factlab run`` subprocess at one of :data:`factlab.checkpoints.KILL_POINTS`
 (``FACTLAB_TEST_KILL_AT`` makes the process SIGKILL itself there: deterministic, and no chance
 to clean up), checks that no upload was lost by the kill (each is still in its partner folder
 or recorded in the edition's workspace with its raw file), reruns, has a reviewer release the
@@ -9,8 +9,8 @@ run and release (audit.json without its timestamps, receipts without their time 
 release records without the time of release; the Data Docs in ``kwaliteit/`` carry GE run
 times: their pages are compared by name only, and the per-run validation pages, named after the
 run time, not at all). The release is killed the same way at each of
-:data:`factlab.edition.RELEASE_KILL_POINTS` (never a half-published edition; the rerun finishes
-it), and a rejection at :data:`factlab.edition.REJECT_KILL_POINTS` (the edition is open again;
+:data:`factlab.checkpoints.RELEASE_KILL_POINTS` (never a half-published edition; the rerun finishes
+it), and a rejection at :data:`factlab.checkpoints.REJECT_KILL_POINTS` (the edition is open again;
 closing and releasing again gives the same edition). Every upload must end with a receipt in
 its partner's feedback folder, and no staging file or raw delivery may survive.
 """
@@ -29,18 +29,18 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from factlab.arrival import KILL_ENVIRONMENT, RECEIPT_SUFFIX
-from factlab.certificate import CERTIFICATE
-from factlab.closing import RELEASE_KEY, REVIEW_FOLDER
-from factlab.edition import (
-    AUDIT_FILE,
+from factlab.arrival import RECEIPT_SUFFIX
+from factlab.checkpoints import (
+    KILL_ENVIRONMENT,
     KILL_POINTS,
-    QUALITY_FOLDER,
     REJECT_KILL_POINTS,
     RELEASE_KILL_POINTS,
 )
 from factlab.intake import FEEDBACK_FOLDER
 from factlab.keys import derive_edition_key
+from factlab.review import REVIEW_FOLDER
+from factlab.schemas.audit import RELEASE_KEY
+from factlab.schemas.outputs import AUDIT_FILE, CERTIFICATE, QUALITY_FOLDER
 from factlab.staging import STAGING_FOLDER
 from factlab.workspace import STATE_FILE, WORKSPACE_FOLDER
 from tests.leakscan import scan_for_leaks

@@ -30,9 +30,9 @@ from typing import Any
 import pytest
 
 from factlab.arrival import RECEIPT_SUFFIX
-from factlab.certificate import CERTIFICATE
-from factlab.closing import REVIEW_FOLDER
 from factlab.intake import FEEDBACK_FOLDER
+from factlab.review import REVIEW_FOLDER
+from factlab.schemas.outputs import CERTIFICATE
 from factlab.workspace import STATE_FILE, WORKSPACE_FOLDER
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,13 +12,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from factlab.closing import QUALITY_FOLDER, Closing
+from factlab.closing import Closing
 from factlab.config import load_config
-from factlab.edition import AUDIT_FILE, HOUSEHOLDS_FILE, RunSettings, run_edition
+from factlab.edition import RunSettings, run_edition
 from factlab.errors import FactlabError
 from factlab.keys import ephemeral_key
 from factlab.quality import Quality, QualityRun, check_households
 from factlab.schemas.audit import AuditRecord
+from factlab.schemas.outputs import AUDIT_FILE, HOUSEHOLDS_FILE, QUALITY_FOLDER
 from tests.households_factory import gemeente as area
 from tests.households_factory import households
 from tests.processes import helpers_of

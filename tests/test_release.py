@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from factlab.certificate import CERTIFICATE
 from factlab.cli import app
-from factlab.closing import AUDIT_FILE, REVIEW_FOLDER
 from factlab.config import ConfigError, load_config
+from factlab.review import REVIEW_FOLDER
+from factlab.schemas.outputs import AUDIT_FILE, CERTIFICATE
 from factlab.workspace import RAW_FOLDER, ROWS_FOLDER, STATE_FILE, WORKSPACE_FOLDER
 
 EDITION = "2026"
@@ -88,6 +90,38 @@ def test_closing_leaves_the_edition_ter_controle_and_nothing_published(edition) 
     assert code == 0, output
     assert f"Editie {EDITION}: ter_controle" in output
     assert f"gesloten door {ANALYST}" in output and "nog 1 vrijgave(n) nodig" in output
+
+
+#: What a reviewer's command must not load: the pipeline's libraries and stages (a second of
+#: imports; the command reads, writes and moves a few files).
+PIPELINE_MODULES = (
+    "polars", "duckdb", "numpy", "pandas", "plotly", "great_expectations", "pandera",
+    "factlab.arrival", "factlab.closing", "factlab.publish",
+)  # fmt: skip
+
+
+def test_a_release_loads_none_of_the_pipeline(edition) -> None:
+    """``factlab vrijgeven`` as a reviewer runs it, in a process of its own: it publishes the
+    edition, and ``-X importtime`` (every module the process imported) shows none of the
+    pipeline's modules."""
+    _, out = edition
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "factlab", "vrijgeven", "--out", str(out),
+         "--editie", EDITION, "--door", "Bea Beoordelaar"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (out / EDITION / AUDIT_FILE).is_file()
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "factlab.review" in imported and "typer" in imported  # the list is complete
+    loaded = sorted(
+        m for m in imported if m.split(".")[0] in PIPELINE_MODULES or m in PIPELINE_MODULES
+    )
+    assert loaded == []
 
 
 def test_an_edition_is_never_published_without_a_release(edition) -> None:
