@@ -68,29 +68,44 @@ def _layout(fig: go.Figure, height: int = 360, **extra: Any) -> go.Figure:
     return fig
 
 
+def _figure(data: Any = None) -> go.Figure:
+    """A new figure without plotly's default template: :func:`embed` sets the report's own.
+
+    ``go.Figure()`` otherwise copies the whole default template ("plotly", 24 trace types)
+    into each figure, only for :func:`embed` to replace it (docs/schaal.md, ninth round).
+    """
+    return go.Figure(data, layout={"template": {}})
+
+
 @functools.cache
-def _template(trace_types: frozenset[str]) -> go.layout.Template:
-    """Plotly's "simple_white" look, with the trace defaults of ``trace_types`` only.
+def _template(trace_types: frozenset[str]) -> dict[str, Any]:
+    """Plotly's "simple_white" look, with the trace defaults of ``trace_types`` only, as the
+    JSON a figure carries into the page (made once per set of trace types).
 
     Each figure carries its template into the page. The whole of "simple_white" holds the
     defaults of 24 trace types; setting it cost each figure ~13 ms and ~4 KB of the page, for
     defaults of trace types the figure does not draw (docs/schaal.md, eighth round).
     """
     simple_white = pio.templates["simple_white"]
-    return go.layout.Template(
+    template = go.layout.Template(
         layout=simple_white.layout,
         data={kind: simple_white.data[kind] for kind in sorted(trace_types)},
     )
+    return template.to_plotly_json()
 
 
 def embed(fig: go.Figure, div_id: str) -> str:
     """Figure as a div + script; plotly.js itself is inlined once for the whole page.
 
     The template is set here, when every trace is in: it holds the defaults of those traces.
+    It is put into the figure's JSON as it is, not validated again: it was made from plotly's
+    own template (validating it took a third of the report's figures' time).
     """
-    fig.update_layout(template=_template(frozenset(trace.type for trace in fig.data)))
+    figure = fig.to_dict()
+    figure["layout"]["template"] = _template(frozenset(t["type"] for t in figure["data"]))
     return pio.to_html(
-        fig,
+        figure,
+        validate=False,
         full_html=False,
         include_plotlyjs=False,
         div_id=div_id,
@@ -135,13 +150,13 @@ def bar_figure(
     }
     if horizontal:
         trace = go.Bar(y=list(labels), x=heights, orientation="h", textposition="outside", **common)
-        fig = _layout(go.Figure(trace), height=max(300, 34 * len(labels) + 60))
+        fig = _layout(_figure(trace), height=max(300, 34 * len(labels) + 60))
         fig.update_yaxes(autorange="reversed", automargin=True)
         fig.update_xaxes(title_text=value_label, rangemode="tozero")
         fig.update_layout(margin={"r": 60})
     else:
         trace = go.Bar(x=list(labels), y=heights, textposition="outside", **common)
-        fig = _layout(go.Figure(trace))
+        fig = _layout(_figure(trace))
         fig.update_yaxes(title_text=value_label, rangemode="tozero")
         fig.update_xaxes(type="category")
     fig.update_layout(margin={"t": 30}, showlegend=False)
@@ -186,7 +201,7 @@ def heatmap_figure(div_id: str, pairs: pl.DataFrame, labels: Mapping[str, str]) 
     shown = [short(labels[n]) for n in names]
     top = max([abs(math.log2(v)) for r in z for v in r if v] or [1.0])
     top = max(top, 1.0)
-    fig = go.Figure()
+    fig = _figure()
     fig.add_trace(
         go.Heatmap(
             z=diagonal,
@@ -314,7 +329,7 @@ def map_figure(
     def klass(v: float) -> int:
         return min(len(SEQUENTIAL) - 1, max(0, next((i for i in range(5) if v < edges[i + 1]), 4)))
 
-    fig = go.Figure()
+    fig = _figure()
     label_x, label_y, label_text, label_hover, label_colour = [], [], [], [], []
     key: list[dict[str, str]] = []
     for f in sorted(features, key=lambda f: numbers[str(f["properties"].get("statcode"))]):
@@ -382,7 +397,7 @@ def share_bar_figure(
     div_id: str, labels: Sequence[str], values: Sequence[float | None], value_label: str
 ) -> str:
     """Vertical bars of shares (per cent); a secret share keeps its place, marked geheim."""
-    fig = go.Figure(
+    fig = _figure(
         go.Bar(
             x=list(labels),
             y=[v or 0 for v in values],
@@ -409,7 +424,7 @@ def grouped_share_figure(
     value_label: str,
 ) -> str:
     """Horizontal grouped bars of shares per category, one series per source (comparison)."""
-    fig = go.Figure()
+    fig = _figure()
     for i, (name, values) in enumerate(series.items()):
         fig.add_trace(
             go.Bar(
