@@ -9,9 +9,11 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from editions import Published, publish_edition
+from xdist.scheduler import LoadScopeScheduling
 
 from factlab.synth import synthesise
 
@@ -91,20 +93,41 @@ HEAVY = (
     "tests/test_analyse.py",
 )
 #: Modules whose tests are spread over the workers one by one; every other module runs on one
-#: worker (``--dist loadgroup``), so its module-scoped end-to-end run is made once.
+#: worker (:class:`ModuleScheduling`), so its module-scoped end-to-end run is made once.
 SPREAD = ("tests/test_nothing_lost.py", "tests/test_synth_gemeenten.py")
+
+
+class ModuleScheduling(LoadScopeScheduling):
+    """xdist's scheduling by scope, with a module as the scope, or a test of a module in
+    :data:`SPREAD`. The work units are handed out in the collection's order (see
+    :func:`pytest_collection_modifyitems`), each to the first worker free.
+
+    Not ``--dist loadgroup`` with ``xdist_group`` marks: since pytest 9.2 that groups nothing
+    (pytest-dev/pytest-xdist#1386, the group travels in a node id pytest no longer reads), and
+    each module's end-to-end runs were made on both workers.
+    """
+
+    def _split_scope(self, nodeid: str) -> str:  # xdist's own schedulers override this too
+        module = nodeid.split("::", 1)[0]
+        return nodeid if module in SPREAD else module
+
+
+@pytest.hookimpl(optionalhook=True)  # a run with -p no:xdist does not know the hook
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadScopeScheduling | None:
+    """:class:`ModuleScheduling` for ``--dist loadscope`` (pyproject.toml); any other
+    ``--dist`` keeps xdist's own."""
+    return ModuleScheduling(config, log) if config.getvalue("dist") == "loadscope" else None
 
 
 def _rank(nodeid: str, order: tuple[str, ...]) -> int:
     return next((i for i, prefix in enumerate(order) if nodeid.startswith(prefix)), len(order))
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the slow scenarios, group each module on one worker, and put the longest first.
+    """Mark the slow scenarios and put the longest first, each module's tests together.
 
-    The order is the same in every worker (xdist checks), and the scheduler hands out the
-    groups in this order (``--no-loadscope-reorder``), each to the first worker free.
+    The order is the same in every worker (xdist checks), and :class:`ModuleScheduling` hands
+    out the modules (and the tests of a module in :data:`SPREAD`) in this order.
     """
     order = SLOW + HEAVY
     rank: dict[str, int] = {}
@@ -115,6 +138,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if module in SPREAD:
             rank[item.nodeid] = _rank(item.nodeid, order)
         else:
-            item.add_marker(pytest.mark.xdist_group(module))
             rank[module] = min(rank.get(module, len(order)), _rank(item.nodeid, order))
     items.sort(key=lambda item: rank.get(item.nodeid, rank.get(item.nodeid.split("::")[0], 0)))
