@@ -93,7 +93,9 @@ HEAVY = (
     "tests/test_analyse.py",
 )
 #: Modules whose tests are spread over the workers one by one; every other module runs on one
-#: worker (:class:`ModuleScheduling`), so its module-scoped end-to-end run is made once.
+#: worker (:class:`ModuleScheduling`), so its module-scoped end-to-end run is made once. A
+#: module here shares its runs in session-scoped fixtures: a worker comes back to it between
+#: other modules' tests, and a module-scoped fixture would be made again each time.
 SPREAD = ("tests/test_nothing_lost.py", "tests/test_synth_gemeenten.py")
 
 

@@ -150,7 +150,10 @@ def _recorded(out: Path) -> dict[tuple[str, str], bytes]:
     }
 
 
-@pytest.fixture(scope="module")
+# Session-scoped, not module-scoped: this module's tests are spread over the workers one by one
+# (tests/conftest.py, SPREAD), between other modules' tests, and a module-scoped fixture would be
+# made again each time a worker came back to this module.
+@pytest.fixture(scope="session")
 def baseline(synth_source: Path, tmp_path_factory: pytest.TempPathFactory):
     """An uninterrupted run and release: its outputs and the upload folder it leaves."""
     root = tmp_path_factory.mktemp("baseline")
@@ -164,7 +167,7 @@ def baseline(synth_source: Path, tmp_path_factory: pytest.TempPathFactory):
     return _snapshot(root / "uit", gemeente), _uploads(gemeente), uploads_before
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def closed(synth_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An uninterrupted run, ter controle: copy it before releasing it."""
     root = tmp_path_factory.mktemp("closed")
