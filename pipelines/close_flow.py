@@ -18,6 +18,8 @@ hold the close's slot (Prefect revokes a paused run's concurrency lease and then
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -59,7 +61,12 @@ KeyMode = Literal["ephemeral", "managed"]
 RELEASE_FLOW = "factlab-vrijgeven"
 RELEASE_DEPLOYMENT = "vrijgeven"
 REVIEW_SECONDS = 14 * 24 * 3600  # a paused release waits two weeks, then fails (nothing lost)
+#: Seconds between a paused release run's checks whether the reviewer has answered: how long a
+#: decision waits before it is applied. :data:`REVIEW_POLL_VARIABLE` in the worker's environment
+#: may set it (a whole number of seconds, at least 1); 5 keeps a server with a paused run per
+#: gemeente light (docs/schaal.md: 342 gemeenten on one server).
 REVIEW_POLL_SECONDS = 5
+REVIEW_POLL_VARIABLE = "FACTLAB_REVIEW_POLL_SECONDS"
 
 
 @task(name="koppelen", persist_result=False, cache_policy=NO_CACHE)
@@ -260,6 +267,18 @@ def _summary(result: RunResult, edition: str) -> ReleaseSummary:
     )
 
 
+def review_poll_seconds(environment: Mapping[str, str]) -> int:
+    """:data:`REVIEW_POLL_SECONDS`, or the whole number of seconds ``environment`` sets."""
+    text = environment.get(REVIEW_POLL_VARIABLE, "").strip()
+    if not text:
+        return REVIEW_POLL_SECONDS
+    if not text.isdigit() or int(text) < 1:
+        raise FactlabError(
+            f"{REVIEW_POLL_VARIABLE} moet een heel aantal seconden zijn, minstens 1 (nu {text!r})"
+        )
+    return int(text)
+
+
 @flow(name=RELEASE_FLOW, log_prints=False, validate_parameters=True)
 def release_flow(out: str, edition: str | None = None) -> ReleaseSummary:
     """Vrijgeven of afwijzen: wacht op het besluit van een beoordelaar over een editie ter controle.
@@ -275,6 +294,7 @@ def release_flow(out: str, edition: str | None = None) -> ReleaseSummary:
     set_umask()
     out_path = Path(out)
     logger = get_run_logger()
+    poll_seconds = review_poll_seconds(os.environ)
     name = redacted(resolve_edition)(out_path, edition, (UNDER_REVIEW,))
     problem: str | None = None
     while True:
@@ -283,7 +303,7 @@ def release_flow(out: str, edition: str | None = None) -> ReleaseSummary:
             answer = pause_flow_run(
                 wait_for_input=Beoordeling.with_initial_data(description=status),
                 timeout=REVIEW_SECONDS,
-                poll_interval=REVIEW_POLL_SECONDS,
+                poll_interval=poll_seconds,
             )
         except FlowPauseTimeout:
             raise FactlabError(

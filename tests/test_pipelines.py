@@ -14,9 +14,16 @@ from typer.main import get_command
 
 from factlab.cli import app
 from factlab.edition import review_edition
+from factlab.errors import FactlabError
 from factlab.keys import derive_edition_key
 from factlab.pipelines.check_flow import check_flow
-from factlab.pipelines.close_flow import close_flow, release_flow
+from factlab.pipelines.close_flow import (
+    REVIEW_POLL_SECONDS,
+    REVIEW_POLL_VARIABLE,
+    close_flow,
+    release_flow,
+    review_poll_seconds,
+)
 from factlab.pipelines.deploy_check import REQUIRED, problems
 from factlab.schemas.records import PUBLISHED, UNDER_REVIEW
 from tests.leakscan import scan_for_leaks
@@ -185,3 +192,13 @@ def test_deploying_without_the_environment_is_refused() -> None:
     ready = {name: "/srv/factlab" for name in REQUIRED}
     assert problems(ready) == []
     assert "absoluut" in problems(ready | {"FACTLAB_OUT": "uitvoer"})[0]
+
+
+def test_the_release_runs_poll_interval_comes_from_the_environment() -> None:
+    """A paused release run asks every 5 s whether the reviewer answered, unless the worker's
+    environment says otherwise (the real-server test says 1); a wrong value is a clear error."""
+    assert review_poll_seconds({}) == REVIEW_POLL_SECONDS == 5
+    assert review_poll_seconds({REVIEW_POLL_VARIABLE: " 2 "}) == 2
+    for wrong in ("0", "-1", "1.5", "vijf"):
+        with pytest.raises(FactlabError, match=REVIEW_POLL_VARIABLE):
+            review_poll_seconds({REVIEW_POLL_VARIABLE: wrong})

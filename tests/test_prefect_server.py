@@ -127,6 +127,8 @@ def setup(synth_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS": "1",
         "PREFECT_WORKER_QUERY_SECONDS": "1",
         "PREFECT_WORKER_PREFETCH_SECONDS": "1",
+        # A paused release run sees the reviewer's answer within a second (default 5 s).
+        "FACTLAB_REVIEW_POLL_SECONDS": "1",
         "FACTLAB_REPO": str(ROOT),
         "FACTLAB_UPLOADS": str(gemeente / "uploads"),
         "FACTLAB_OUT": str(root / "uit"),
