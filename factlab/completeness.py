@@ -56,7 +56,7 @@ class Completeness:
 
 
 def assess(state: EditionState, config: EditionConfig) -> Completeness:
-    """Completeness of an open edition (see the module docstring, step 1)."""
+    """Completeness of an open edition (see the module docstring)."""
     current = state.current()
     accepted = [d for d in current if d.status == PROCESSED]
     missing = []

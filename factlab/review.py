@@ -73,6 +73,7 @@ class Closed:
 
 
 def households_in(edition_dir: Path) -> int:
+    """The households of the closed edition in ``edition_dir``, as its audit.json counts them."""
     return AuditRecord.read(edition_dir / AUDIT_FILE).totals.households
 
 
@@ -95,7 +96,7 @@ def _sync_folder(folder: Path) -> None:
 
 
 def publish_released(workspace: Workspace, state: EditionState, review: Path) -> Closed:
-    """Step 7: record the release in the outputs, move them into place in one rename, finish."""
+    """Step 3: record the release in the outputs, move them into place in one rename, finish."""
     target = workspace.out / state.edition
     if (review / AUDIT_FILE).is_file():
         record = release_record(state)
@@ -148,7 +149,7 @@ def _same(a: str | None, b: str | None) -> bool:
 
 
 def _check_reviewer(name: str, state: EditionState) -> None:
-    """A user mistake in the reviewer's name is a clear Dutch error (steps 5-7)."""
+    """A user mistake in the reviewer's name is a clear Dutch error (step 1)."""
     shown = neutralise(name)
     if not name:
         raise FactlabError('geef de naam van de beoordelaar met --door "Voornaam Achternaam"')
@@ -183,7 +184,7 @@ def decide(
     account: str | None = None,
 ) -> Closed:
     """A reviewer releases the edition under review, or rejects it with ``reject`` as the reason
-    (steps 5-7 of the module docstring; the workspace must be locked). Who may, and how many
+    (the steps of the module docstring; the workspace must be locked). Who may, and how many
     must, was fixed from ``[vrijgave]`` when the edition closed.
 
     A release that completes the required number publishes the edition; repeating the release
