@@ -221,7 +221,9 @@ def _by_postcode(rows: pl.LazyFrame) -> Iterator[pl.DataFrame]:
         if done:
             yield _first_in_order(frame.head(done))
         waiting = frame.slice(done)
-    if waiting is not None:
+    if waiting is None:  # no rows at all (none with a valid postcode): the empty table
+        yield pl.DataFrame(schema=rows.collect_schema())
+    else:
         yield _first_in_order(waiting)
 
 
