@@ -1,7 +1,8 @@
 """Shared fixtures: a synthetic gemeente made once per session, copied per test that consumes it,
 and one published edition of it per test process for the tests that only read outputs.
 
-Also the order and distribution of the suite over xdist workers (see :func:`pytest_collection_modifyitems`)."""
+Also the order of the suite (:func:`pytest_collection_modifyitems`) and its distribution over
+the xdist workers, a module to a worker (:class:`ModuleScheduling`)."""
 
 from __future__ import annotations
 
