@@ -30,9 +30,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 import stat
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +66,7 @@ from factlab.connectors.limits import (
     UnreadableFile,
     count_nl,
 )
+from factlab.connectors.plain_sheet import NotPlain, plain_frames
 from factlab.connectors.workbook import Row, check_zip, open_sheet
 
 __all__ = [  # the reader's API; each refusal's own class is in factlab.connectors.limits
@@ -701,15 +702,18 @@ class _XlsxTable:
     sheet: str | None  # None: the first sheet with a header row
     limits: ReadLimits
 
-    def data(self, archive: zipfile.ZipFile) -> tuple[str, list[str], Iterator[Row]]:
-        """(sheet name, header names, the rows below the header) of the chosen sheet."""
-        name, header, stream = open_sheet(archive, self.sheet, self.limits)
-        return name, _header_names(header, self.limits), stream
-
     def frames(self) -> Iterator[pl.DataFrame]:
-        """Frames of the rows the sheet holds (a row the sheet leaves out is not a row)."""
+        """Frames of the rows the sheet holds (a row the sheet leaves out is not a row): read
+        column-wise while the sheet is plain (:mod:`factlab.connectors.plain_sheet`), the rest
+        row by row through expat."""
         with check_zip(self.path, self.limits) as archive:
-            _, names, stream = self.data(archive)
+            sheet = open_sheet(archive, self.sheet, self.limits)
+            names = _header_names(sheet.header, self.limits)
+            try:
+                yield from plain_frames(archive, sheet, names, SOURCE_ROW, self.limits)
+                return
+            except NotPlain as stopped:
+                stream = itertools.islice(sheet.rows, stopped.rows, None)
             batch: list[Row] = []
             chars = 0
             for number, cells in stream:
@@ -729,10 +733,11 @@ def _sheet_frame(batch: list[Row], names: list[str]) -> pl.DataFrame:
 
 def _open_xlsx(path: Path, limits: ReadLimits) -> PartnerFile:
     with check_zip(path, limits) as archive:
-        sheet, _, stream = _XlsxTable(path, None, limits).data(archive)
-        if not any(any(text.strip() for text in cells.values()) for _, cells in stream):
+        sheet = open_sheet(archive, None, limits)
+        _header_names(sheet.header, limits)
+        if not any(any(text.strip() for text in cells.values()) for _, cells in sheet.rows):
             raise HeaderOnly()
-    return PartnerFile(path, "xlsx", None, None, sheet, limits)
+    return PartnerFile(path, "xlsx", None, None, sheet.name, limits)
 
 
 def open_partner_file(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> PartnerFile:

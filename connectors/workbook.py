@@ -20,9 +20,11 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import IO
 from xml.parsers import expat
 
 from factlab.connectors.limits import (
@@ -101,7 +103,20 @@ class _LocalNames(dict[str, str]):
 _local = _LocalNames().__getitem__
 
 
-class _XmlStream:
+#: What opening, unpacking or parsing a damaged member raises.
+_READ_ERRORS = (
+    LookupError,  # KeyError, or an XML declaration naming an encoding Python lacks
+    ValueError,
+    RuntimeError,
+    NotImplementedError,
+    EOFError,
+    expat.ExpatError,
+    zipfile.BadZipFile,
+    zlib.error,
+)
+
+
+class XmlStream:
     """Parse one zip member with expat, in chunks; no DTD, no entities (a workbook has none)."""
 
     def __init__(self, archive: zipfile.ZipFile, member: str) -> None:
@@ -117,23 +132,35 @@ class _XmlStream:
 
     def chunks(self) -> Iterator[None]:
         """Feed the member to the parser; yields after each chunk so callers can drain."""
+        with self.open() as stream:
+            while chunk := self.read(stream):
+                self.feed(chunk)
+                yield
+        self.feed(b"", final=True)
+        yield
+
+    @contextmanager
+    def open(self) -> Iterator[IO[bytes]]:
+        """The member's bytes, as a stream for :meth:`read`."""
         try:
             with self.archive.open(self.member) as stream:
-                while chunk := stream.read(_XML_READ):
-                    self.parser.Parse(chunk, False)
-                    yield
-            self.parser.Parse(b"", True)
-            yield
-        except (
-            LookupError,  # KeyError, or an XML declaration naming an encoding Python lacks
-            ValueError,
-            RuntimeError,
-            NotImplementedError,
-            EOFError,
-            expat.ExpatError,
-            zipfile.BadZipFile,
-            zlib.error,
-        ):
+                yield stream
+        except _READ_ERRORS:
+            raise DamagedWorkbook() from None
+
+    @staticmethod
+    def read(stream: IO[bytes], size: int = _XML_READ) -> bytes:
+        """The next bytes of the member (none at its end)."""
+        try:
+            return stream.read(size)
+        except _READ_ERRORS:
+            raise DamagedWorkbook() from None
+
+    def feed(self, chunk: bytes, final: bool = False) -> None:
+        """Parse the next bytes of the member (all of them, then ``final``)."""
+        try:
+            self.parser.Parse(chunk, final)
+        except _READ_ERRORS:
             raise DamagedWorkbook() from None
 
     def run(self) -> None:
@@ -152,7 +179,7 @@ def _relationships(archive: zipfile.ZipFile, part: str) -> list[tuple[str, str, 
             member = target[1:] if target.startswith("/") else posixpath.join(folder, target)
             found.append((attrs.get("Id", ""), attrs.get("Type", ""), posixpath.normpath(member)))
 
-    rels = _XmlStream(archive, posixpath.join(folder, "_rels", f"{name}.rels"))
+    rels = XmlStream(archive, posixpath.join(folder, "_rels", f"{name}.rels"))
     rels.parser.StartElementHandler = start
     rels.run()
     return found
@@ -188,7 +215,7 @@ def _workbook(archive: zipfile.ZipFile) -> _Workbook:
         elif tag == "workbookPr" and attrs.get("date1904") in ("1", "true"):
             epoch[0] = _EPOCH_1904
 
-    book = _XmlStream(archive, main[0])
+    book = XmlStream(archive, main[0])
     book.parser.StartElementHandler = book_start
     book.run()
     relations = _relationships(archive, main[0])
@@ -231,7 +258,7 @@ def _date_styles(archive: zipfile.ZipFile, member: str) -> frozenset[int]:
         if _local(name) == "cellXfs":
             in_cell_xfs[0] = False
 
-    styles = _XmlStream(archive, member)
+    styles = XmlStream(archive, member)
     styles.parser.StartElementHandler = start
     styles.parser.EndElementHandler = end
     styles.run()
@@ -278,7 +305,7 @@ def _shared_strings(archive: zipfile.ZipFile, member: str | None, limits: ReadLi
             if state["chars"] > limits.max_shared_string_chars:
                 raise TextsTooLong.of(limits)
 
-    stream = _XmlStream(archive, member)
+    stream = XmlStream(archive, member)
     stream.parser.StartElementHandler = start
     stream.parser.EndElementHandler = end
     stream.parser.CharacterDataHandler = data
@@ -303,8 +330,9 @@ _column_letters = _ColumnIndexes()
 _DIGITS = "0123456789"
 
 
-def _column_index(reference: str) -> int:
-    return _column_letters[reference.rstrip(_DIGITS)]
+def column_index(letters: str) -> int:
+    """The 0-based index of a column's letters (``A`` -> 0, ``AA`` -> 26)."""
+    return _column_letters[letters]
 
 
 def _number_text(value: str, is_date: bool, epoch: datetime) -> str:
@@ -324,6 +352,18 @@ def _number_text(value: str, is_date: bool, epoch: datetime) -> str:
     if number.is_integer() and abs(number) < 1e15:
         return str(int(number))
     return repr(number)
+
+
+def cell_text(raw: str, kind: str, style: int, date_styles: frozenset[int], epoch: datetime) -> str:
+    """The text of a cell that is no shared text, as Excel shows it, from its saved ``raw``
+    text, its type ``kind`` (``t``) and its ``style`` (``s``)."""
+    if kind == "b":
+        return "TRUE" if raw.strip() == "1" else "FALSE"
+    if kind == "n":
+        return _number_text(raw, style in date_styles, epoch)
+    if kind == "d":
+        return raw.removesuffix("T00:00:00")
+    return raw  # inlineStr, str (a formula's text), e (an error such as #N/A)
 
 
 class _SheetRows:
@@ -349,7 +389,7 @@ class _SheetRows:
         self.text: list[str] = []
         self.chars = 0
         self.collect = False
-        self.stream = _XmlStream(archive, member)
+        self.stream = XmlStream(archive, member)
         parser = self.stream.parser
         parser.StartElementHandler = self._start
         parser.EndElementHandler = self._end
@@ -397,8 +437,7 @@ class _SheetRows:
             self.done.append((self.row, self.cells))
 
     def _value(self, raw: str) -> str:
-        kind = self.cell_type
-        if kind == "s":
+        if self.cell_type == "s":
             try:
                 value = self.texts[int(raw)]
             except (ValueError, IndexError):
@@ -406,13 +445,7 @@ class _SheetRows:
             if len(value) > self.limits.max_cell_chars:
                 raise CellTooLong.of(self.limits, rij=count_nl(self.row))
             return value
-        if kind == "b":
-            return "TRUE" if raw.strip() == "1" else "FALSE"
-        if kind == "n":
-            return _number_text(raw, self.style in self.book.date_styles, self.book.epoch)
-        if kind == "d":
-            return raw.removesuffix("T00:00:00")
-        return raw  # inlineStr, str (a formula's text), e (an error such as #N/A)
+        return cell_text(raw, self.cell_type, self.style, self.book.date_styles, self.book.epoch)
 
     def __iter__(self) -> Iterator[tuple[int, dict[int, str]]]:
         for _ in self.stream.chunks():
@@ -420,11 +453,23 @@ class _SheetRows:
             yield from done
 
 
-def open_sheet(
-    archive: zipfile.ZipFile, sheet: str | None, limits: ReadLimits
-) -> tuple[str, list[str | None], Iterator[Row]]:
-    """(sheet name, header cells, the rows below the header) of ``sheet``, or of the first sheet
-    with a header row when ``sheet`` is None (a leading empty or cover sheet is skipped)."""
+@dataclass
+class Sheet:
+    """A worksheet opened at its header row, and what reading its cells needs."""
+
+    name: str
+    header: list[str | None]
+    rows: Iterator[Row]  # the rows below the header, streamed through expat
+    member: str  # the worksheet's part in the zip
+    texts: list[str]  # the workbook's shared texts
+    date_styles: frozenset[int]
+    epoch: datetime
+    header_rows: int  # the rows of the sheet up to and including the header row
+
+
+def open_sheet(archive: zipfile.ZipFile, sheet: str | None, limits: ReadLimits) -> Sheet:
+    """``sheet`` opened at its header, or the first sheet with a header row when ``sheet`` is
+    None (a leading empty or cover sheet is skipped)."""
     book = _workbook(archive)
     texts = _shared_strings(archive, book.shared_strings_member, limits)
     for name, member in book.sheets:
@@ -432,8 +477,11 @@ def open_sheet(
             continue
         rows = _SheetRows(archive, book, member, texts, limits)
         stream = iter(rows)
-        for _, cells in stream:
+        for read, (_, cells) in enumerate(stream, start=1):
             if any(text.strip() for text in cells.values()):
                 rows.width = max(cells) + 1
-                return name, [cells.get(i) for i in range(rows.width)], stream
+                header = [cells.get(i) for i in range(rows.width)]
+                return Sheet(
+                    name, header, stream, member, texts, book.date_styles, book.epoch, read
+                )
     raise NoSheet()
