@@ -67,7 +67,7 @@ from factlab.connectors.limits import (
     count_nl,
 )
 from factlab.connectors.plain_sheet import NotPlain, plain_frames
-from factlab.connectors.workbook import Row, check_zip, open_sheet
+from factlab.connectors.workbook import BATCH_CHARS, Row, check_zip, open_sheet
 
 __all__ = [  # the reader's API; each refusal's own class is in factlab.connectors.limits
     "BATCH_ROWS",
@@ -104,8 +104,7 @@ _CHUNK_BYTES = 1 << 19
 #: The first read of a text file is small: detecting the format and finding the header read
 #: only the first lines, three times per file (the blocks' boundaries change no line).
 _FIRST_CHUNK_BYTES = 1 << 16
-_BATCH_CHARS = 64 << 20  # an XLSX batch is cut early when its cells hold this much text
-_BATCH_BYTES = 256 << 20  # and any batch when it takes this much memory
+_BATCH_BYTES = 256 << 20  # any batch is cut early when it takes this much memory
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -719,7 +718,7 @@ class _XlsxTable:
             for number, cells in stream:
                 batch.append((number, cells))
                 chars += sum(map(len, cells.values()))
-                if len(batch) >= BATCH_ROWS or chars >= _BATCH_CHARS:
+                if len(batch) >= BATCH_ROWS or chars >= BATCH_CHARS:
                     yield _sheet_frame(batch, names)
                     batch, chars = [], 0
             if batch:

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 import polars as pl
 
 from factlab.connectors.limits import ReadLimits
-from factlab.connectors.workbook import Sheet, XmlStream, cell_text, column_index
+from factlab.connectors.workbook import BATCH_CHARS, Sheet, XmlStream, cell_text, column_index
 
 #: Unpacked bytes per piece of whole rows (~25 k rows of a partner's sheet).
 PIECE_BYTES = 8 << 20
@@ -73,7 +73,9 @@ def plain_frames(
     String column per name, a row per row of the sheet (blank ones included). Raises
     :class:`NotPlain` where expat must take over."""
     pieces = _Pieces(archive, sheet.member)
-    texts = pl.Series(sheet.texts, dtype=pl.String)
+    texts = pl.DataFrame({"text": sheet.texts}, schema={"text": pl.String}).with_columns(
+        chars=pl.col("text").str.len_chars()
+    )
     skip, done = sheet.header_rows, 0
     for piece in pieces:
         try:
@@ -154,7 +156,7 @@ class _Pieces:
 
 
 def _piece_frame(
-    piece: str, sheet: Sheet, texts: pl.Series, width: int, limits: ReadLimits
+    piece: str, sheet: Sheet, texts: pl.DataFrame, width: int, limits: ReadLimits
 ) -> pl.DataFrame:
     """The rows of one piece: their numbers and ``width`` String columns."""
     rows = (
@@ -196,7 +198,7 @@ def _tiled(parts: pl.Expr, whole: pl.Expr) -> pl.Expr:
 
 
 def _cells(
-    rows: pl.DataFrame, sheet: Sheet, texts: pl.Series, width: int, limits: ReadLimits
+    rows: pl.DataFrame, sheet: Sheet, texts: pl.DataFrame, width: int, limits: ReadLimits
 ) -> pl.DataFrame:
     """``at`` (the row's place in the piece), ``column`` and ``value`` of the cells the expat
     reader keeps: within the header's width, holding text, not empty once converted."""
@@ -237,7 +239,7 @@ def _cells(
 
 
 def _values(
-    cells: pl.DataFrame, sheet: Sheet, texts: pl.Series, limits: ReadLimits
+    cells: pl.DataFrame, sheet: Sheet, texts: pl.DataFrame, limits: ReadLimits
 ) -> pl.DataFrame:
     """Each cell's text as Excel shows it, by the expat reader's rules: shared texts looked up,
     each distinct number and flag converted once by :func:`cell_text`."""
@@ -265,10 +267,12 @@ def _values(
         if not index.str.contains(r"^[0-9]{1,9}$").all():
             raise NotPlain(0)
         positions = index.cast(pl.Int64)
-        if positions.max() >= len(texts):  # type: ignore[operator]  # an integer column
+        if positions.max() >= texts.height:  # type: ignore[operator]  # an integer column
             raise NotPlain(0)
-        found = texts.gather(positions)
-        if (found.str.len_chars() > limits.max_cell_chars).any():
+        chars = texts.get_column("chars").gather(positions)
+        # One long text in many cells: the expat reader cuts such rows into small batches.
+        if chars.max() > limits.max_cell_chars or chars.sum() > BATCH_CHARS:  # type: ignore[operator]
             raise NotPlain(0)
+        found = texts.get_column("text").gather(positions)
         out = out.with_columns(out.get_column("value").scatter(shared, found))
     return out.select("at", "column", "value")

@@ -44,6 +44,10 @@ from factlab.connectors.limits import (
 
 Row = tuple[int, dict[int, str]]  # spreadsheet row number, {0-based column: text}
 
+#: The text a frame of a worksheet's rows holds at most: a workbook can repeat one long text in
+#: many cells, and a frame of such rows is cut early.
+BATCH_CHARS = 64 << 20
+
 _DATE_FORMAT_IDS = frozenset({14, 15, 16, 17, 18, 19, 20, 21, 22, 27, 30, 36, 45, 46, 47, 50, 57})
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 _EPOCH_1904 = datetime(1904, 1, 1)

@@ -191,6 +191,25 @@ def test_memory_stays_bounded_without_rows_in_sight(tmp_path: Path, sheet: bytes
     assert pieces.not_plain
 
 
+def test_one_long_shared_text_in_many_cells_is_left_to_expat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Looked up, the texts a piece refers to may hold far more than the piece: past
+    :data:`BATCH_CHARS` expat reads on, in its batches cut by that much text."""
+    monkeypatch.setattr(plain_sheet, "BATCH_CHARS", 100)
+    monkeypatch.setattr(plain_sheet, "PIECE_BYTES", 1 << 20)  # one piece
+
+    def row(n: int) -> str:  # seven cells of "postcode" (shared text 0): 56 characters
+        cells = "".join(f'<c r="{column}{n}" t="s"><v>0</v></c>' for column in "ABCDEFG")
+        return f'<row r="{n}">{cells}</row>'
+
+    header = hostile.inline_row(1, list("abcdefg"))
+    assert _rows_read_plainly(_workbook(hostile.sheet_xml(header + row(2))), tmp_path) == 1
+    with pytest.raises(NotPlain):
+        _rows_read_plainly(_workbook(hostile.sheet_xml(header + row(2) + row(3))), tmp_path)
+    _same_both_ways(tmp_path, hostile.sheet_xml(header + row(2) + row(3)))
+
+
 @pytest.mark.parametrize(
     "sheet",
     [
