@@ -175,7 +175,6 @@ def _piece_frame(
     numbers = rows.get_column("number")
     if (
         numbers.null_count()
-        or rows.get_column("attributes").str.ends_with("/").any()  # a row closing itself
         or (numbers - 1 > limits.max_rows).any()
         or not rows.select(_tiled(pl.col("cells"), pl.col("content")).all()).item()
     ):

@@ -137,7 +137,7 @@ class XmlStream:
     def chunks(self) -> Iterator[None]:
         """Feed the member to the parser; yields after each chunk so callers can drain."""
         with self.open() as stream:
-            while chunk := self.read(stream):
+            while chunk := self.read(stream, _XML_READ):
                 self.feed(chunk)
                 yield
         self.feed(b"", final=True)
@@ -153,7 +153,7 @@ class XmlStream:
             raise DamagedWorkbook() from None
 
     @staticmethod
-    def read(stream: IO[bytes], size: int = _XML_READ) -> bytes:
+    def read(stream: IO[bytes], size: int) -> bytes:
         """The next bytes of the member (none at its end)."""
         try:
             return stream.read(size)

@@ -21,20 +21,35 @@ from hypothesis import strategies as st
 
 import factlab.connectors.partner_files as partner_files
 import factlab.connectors.plain_sheet as plain_sheet
+import factlab.connectors.workbook as workbook_reader
 from factlab.connectors.limits import DEFAULT_LIMITS, ReadLimits, UnreadableFile
 from factlab.connectors.plain_sheet import NotPlain, plain_frames
 from factlab.connectors.workbook import check_zip, open_sheet
 from tests import hostile
 
-#: A workbook whose styles hold a date format (style 1) and whose shared texts are the header.
+#: A workbook whose styles hold a date format (style 1).
 BASE = hostile.xlsx([hostile.HEADER, [date(2026, 1, 1)]])
-SHARED_TEXTS = len(hostile.HEADER)
+#: Its shared texts: an empty one, entities, a line break.
+SHARED = ["postcode", "", "a & b <c>", "\u00e9\u2013\nx"]
+SHARED_TEXTS = len(SHARED)
+
+
+def _escaped(text: str) -> str:
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
 
 
 def _workbook(sheet: bytes) -> bytes:
     with zipfile.ZipFile(io.BytesIO(BASE)) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
     members[hostile.SHEET] = sheet
+    members["xl/sharedStrings.xml"] = (
+        '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/'
+        'spreadsheetml/2006/main">'
+        + "".join(f"<si><t>{_escaped(text)}</t></si>" for text in SHARED)
+        + "</sst>"
+    ).encode()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in members.items():
@@ -73,12 +88,6 @@ def _same_both_ways(tmp_path: Path, sheet: bytes, limits: ReadLimits = DEFAULT_L
 _TEXT = st.text(alphabet="ab 1-é\u2013\n&<>\"'", max_size=6)
 
 
-def _escaped(text: str) -> str:
-    return (
-        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-    )
-
-
 #: The first forms :func:`_cell` draws from are plain.
 PLAIN_FORMS = 15
 
@@ -93,7 +102,7 @@ def _cell(draw: st.DrawFn, reference: str, plain: bool) -> str:
     return [
         f'<c {r} t="inlineStr"><is><t>{text}</t></is></c>',
         f'<c {r} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>',
-        f'<c {r} t="s"><v>{draw(st.integers(0, SHARED_TEXTS))}</v></c>',
+        f'<c {r} t="s"><v>{draw(st.integers(0, SHARED_TEXTS - plain))}</v></c>',  # or past them
         f"<c {r}><v>{number}</v></c>",
         f'<c {r} s="1"><v>{number}</v></c>',
         f'<c {r} s="1" t="n"><v>{number}</v></c>',
@@ -116,9 +125,14 @@ def _cell(draw: st.DrawFn, reference: str, plain: bool) -> str:
     ][form]
 
 
+#: Four plain rows, for the examples: beyond them the expat reader that finds the header has
+#: read nothing (see :func:`small_pieces`).
+_ROWS = "".join(hostile.inline_row(n, [f"r{n}", "x"]) for n in range(1, 5))
+
+
 @st.composite
-def _sheet(draw: st.DrawFn) -> bytes:
-    """A sheet of plain rows only, or with a few rows and cells only expat reads."""
+def _sheet(draw: st.DrawFn) -> tuple[bytes, bool]:
+    """A sheet of plain rows only (and True), or with rows and cells only expat reads."""
     plain = draw(st.booleans())
     rows: list[str] = []
     for number in range(1, draw(st.integers(1, 12)) + 1):
@@ -141,36 +155,96 @@ def _sheet(draw: st.DrawFn) -> bytes:
             for column in columns
         ]
         rows.append(f'<row r="{number}" spans="1:9">{"".join(cells)}</row>')
-    return hostile.sheet_xml("".join(rows))
+    return hostile.sheet_xml("".join(rows)), plain
 
 
 @pytest.fixture(autouse=True)
 def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pieces of a few rows, read a few bytes at a time: hand-overs fall mid-sheet."""
+    """Pieces of a few rows, read a few bytes at a time: hand-overs fall mid-sheet, and the
+    expat reader that finds the header reads no further than it (so what lies beyond is seen
+    by the reader under test first)."""
     monkeypatch.setattr(plain_sheet, "PIECE_BYTES", 300)
     monkeypatch.setattr(plain_sheet, "_READ", 97)
+    monkeypatch.setattr(workbook_reader, "_XML_READ", 97)
 
 
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    sheet=_sheet(),
-    max_cell_chars=st.sampled_from([3, 5, 32_767]),
-    max_rows=st.sampled_from([4, 20_000_000]),
+    drawn=_sheet(),
+    max_cell_chars=st.sampled_from([3, 5, *[DEFAULT_LIMITS.max_cell_chars] * 3]),
+    max_rows=st.sampled_from([4, *[DEFAULT_LIMITS.max_rows] * 2]),
 )
 @example(
-    sheet=hostile.sheet_xml(
-        hostile.inline_row(1, ["a", "b"]) + '<row r="2"><c r="A2" t="s"><v>99</v></c></row>'
+    drawn=(
+        hostile.sheet_xml(
+            hostile.inline_row(1, ["a", "b"]) + '<row r="2"><c r="A2" t="s"><v>99</v></c></row>'
+        ),
+        False,
     ),
-    max_cell_chars=32_767,
-    max_rows=20_000_000,
+    max_cell_chars=DEFAULT_LIMITS.max_cell_chars,
+    max_rows=DEFAULT_LIMITS.max_rows,
 )  # a shared text out of range: refused the same way
+@example(  # every entity, beyond the header's chunk
+    drawn=(
+        hostile.sheet_xml(
+            _ROWS + hostile.inline_row(5, ["a &amp; b &lt;c&gt; &quot;d&quot; &apos;"])
+        ),
+        True,
+    ),
+    max_cell_chars=DEFAULT_LIMITS.max_cell_chars,
+    max_rows=DEFAULT_LIMITS.max_rows,
+)
+@example(  # a shared text longer than the limit
+    drawn=(hostile.sheet_xml(_ROWS + '<row r="5"><c r="A5" t="s"><v>0</v></c></row>'), True),
+    max_cell_chars=5,
+    max_rows=DEFAULT_LIMITS.max_rows,
+)
+@example(  # an empty shared text
+    drawn=(
+        hostile.sheet_xml(
+            _ROWS + '<row r="5"><c r="A5" t="s"><v>1</v></c><c r="B5"><v>2</v></c></row>'
+        ),
+        True,
+    ),
+    max_cell_chars=DEFAULT_LIMITS.max_cell_chars,
+    max_rows=DEFAULT_LIMITS.max_rows,
+)
+@example(  # a shared text's number with a space
+    drawn=(hostile.sheet_xml(_ROWS + '<row r="5"><c r="A5" t="s"><v> 1</v></c></row>'), False),
+    max_cell_chars=DEFAULT_LIMITS.max_cell_chars,
+    max_rows=DEFAULT_LIMITS.max_rows,
+)
+@example(  # a shared text past the last
+    drawn=(hostile.sheet_xml(_ROWS + '<row r="5"><c r="A5" t="s"><v>9</v></c></row>'), False),
+    max_cell_chars=DEFAULT_LIMITS.max_cell_chars,
+    max_rows=DEFAULT_LIMITS.max_rows,
+)
+@example(  # a cell with a prefix (expat reads it by its local name)
+    drawn=(
+        hostile.sheet_xml(
+            _ROWS
+            + '<row r="5"><x:c xmlns:x="urn:x" r="A5" t="inlineStr"><x:is><x:t>p</x:t></x:is></x:c></row>'
+        ),
+        False,
+    ),
+    max_cell_chars=DEFAULT_LIMITS.max_cell_chars,
+    max_rows=DEFAULT_LIMITS.max_rows,
+)
+@example(  # a row closing itself after the last row
+    drawn=(hostile.sheet_xml(_ROWS + '<row r="5" spans="1:9"/>'), False),
+    max_cell_chars=DEFAULT_LIMITS.max_cell_chars,
+    max_rows=DEFAULT_LIMITS.max_rows,
+)
 def test_the_plain_reader_gives_the_expat_readers_rows(
-    tmp_path: Path, sheet: bytes, max_cell_chars: int, max_rows: int
+    tmp_path: Path, drawn: tuple[bytes, bool], max_cell_chars: int, max_rows: int
 ) -> None:
+    sheet, plain = drawn
     limits = ReadLimits(max_cell_chars=max_cell_chars, max_rows=max_rows)
     _same_both_ways(tmp_path, sheet, limits)
+    if plain and limits == DEFAULT_LIMITS:  # read column-wise to its end: compared above
+        _rows_read_plainly(_workbook(sheet), tmp_path)
 
 
 #: Sheets the plain reader leaves to expat before it holds more than two pieces (of 300 bytes
@@ -214,7 +288,11 @@ def test_one_long_shared_text_in_many_cells_is_left_to_expat(
     "sheet",
     [
         b"\xef\xbb\xbf" + hostile.sheet_xml(hostile.inline_row(1, ["a"])),  # a byte-order mark
-        hostile.sheet_xml(hostile.inline_row(1, ["a"])).replace(
+        b"\xef\xbb\xbf"  # ... and another encoding declared
+        + hostile.sheet_xml(_ROWS + hostile.inline_row(5, ["\u00e9"])).replace(
+            b'version="1.0"', b'version="1.0" encoding="ISO-8859-1"'
+        ),
+        hostile.sheet_xml(_ROWS + hostile.inline_row(5, ["\u00e9"])).replace(
             b'version="1.0"', b'version="1.0" encoding="ISO-8859-1"'
         ),
         hostile.sheet_xml(hostile.inline_row(1, ["a"]) + "\n  "),  # white space after the rows
