@@ -3,9 +3,15 @@
 The household table is the only analytic output of intake. It has one row per household
 (pseudonym) with its wijk and buurt and the sorted lists of provisions, domains and
 organisations, and their counts. The pseudonym is used only as the GROUP BY key and never
-selected, so it cannot reach the result. Rows are ordered by their own content (not by
-pseudonym or input order): the order tells nothing beyond what each row already says, and a
-rerun on the same input gives an identical file whatever key was used.
+selected, so it cannot reach the result.
+
+A household's rows all lie in one wijk and buurt (they are placed by one address); should they
+not, the household lies in the first of those areas in sorted order: never in the wijk of one
+row and the buurt of another, and the same in every run.
+
+Rows are ordered by their own content (not by pseudonym or input order): the order tells
+nothing beyond what each row already says, and a rerun on the same input gives an identical
+file whatever key was used.
 """
 
 from __future__ import annotations
@@ -18,11 +24,13 @@ from factlab.schemas.households import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA
 #: The columns of the staged rows the link reads, besides the pseudonym.
 LINKED_COLUMNS = ("wijk_code", "buurt_code", "voorziening", "domein", "organisatie")
 
+#: The household table in one statement: the reference for :func:`link`, and what it runs
+#: when a list column has more distinct values than :data:`MAX_BITS`.
 LINK_SQL = """
 WITH households AS (
     SELECT
-        any_value(wijk_code)                               AS wijk_code,
-        any_value(buurt_code)                              AS buurt_code,
+        first(wijk_code ORDER BY wijk_code, buurt_code)    AS wijk_code,
+        first(buurt_code ORDER BY wijk_code, buurt_code)   AS buurt_code,
         list_sort(list_distinct(list(voorziening)))        AS voorzieningen,
         list_sort(list_distinct(list(domein)))             AS domeinen,
         list_sort(list_distinct(list(organisatie)))        AS organisaties
@@ -42,70 +50,107 @@ FROM households
 ORDER BY ALL
 """
 
-
-#: The same table as :data:`LINK_SQL`, cheaper: each list is gathered as a bit set. Every
-#: distinct value of a list column gets a bit (its rank in sorted order), a household ORs the
-#: bits of its rows (as cheap as counting them), and the few distinct bit sets are turned
-#: into their sorted lists once and joined back. DuckDB's list() + list_distinct + list_sort
-#: per household cost about 8x the GROUP BY itself (12.5 s of CPU on 4 M rows). Used when
-#: each list column has at most :data:`MAX_BITS` distinct values; otherwise LINK_SQL.
+# The same table as LINK_SQL, cheaper, in the steps below. DuckDB's list() + list_distinct +
+# list_sort per household cost about 8x the GROUP BY itself (12.5 s of CPU on 4 M rows), and
+# sorting 1.8 M rows by their texts and lists another second. So:
+# 1. every distinct value of a list column gets a bit (its rank in sorted order), and every
+#    distinct (wijk, buurt) a number in sorted order;
+# 2. a household ORs the bits of its rows (as cheap as counting them) into its bit sets, and
+#    keeps its area's number;
+# 3. the few distinct bit sets become their sorted lists once, each numbered in list order;
+# 4. households are sorted by those numbers: the order of ORDER BY ALL, on narrow rows of
+#    integers;
+# 5. polars puts in each household's wijk, buurt and lists by their numbers.
+# Used when each list column has at most MAX_BITS distinct values.
 MAX_BITS = 128
 _LISTS = (("voorziening", "voorzieningen"), ("domein", "domeinen"), ("organisatie", "organisaties"))
-BITSET_LINK_SQL = (
-    "WITH "
-    + ",\n".join(
-        f"""rank_{value} AS (
-    SELECT {value} AS waarde, (row_number() OVER (ORDER BY {value}) - 1)::UTINYINT AS bit
-    FROM (SELECT DISTINCT {value} FROM staged WHERE {value} IS NOT NULL)
-)"""
-        for value, _ in _LISTS
-    )
-    + """,
-households AS (
-    SELECT
-        any_value(wijk_code) AS wijk_code,
-        any_value(buurt_code) AS buurt_code,
+_AREAS_SQL = """
+CREATE OR REPLACE TEMP TABLE link_areas AS
+SELECT wijk_code, buurt_code, (row_number() OVER (ORDER BY wijk_code, buurt_code) - 1)::UINTEGER AS plek
+FROM (SELECT DISTINCT wijk_code, buurt_code FROM link_staged)
+"""
+_BITS_SQL = """
+CREATE OR REPLACE TEMP TABLE link_bits_{value} AS
+SELECT {value} AS waarde, (row_number() OVER (ORDER BY {value}) - 1)::UTINYINT AS bit
+FROM (SELECT DISTINCT {value} FROM link_staged WHERE {value} IS NOT NULL)
+"""
+_SETS_SQL = (
+    """
+CREATE OR REPLACE TEMP TABLE link_households AS
+SELECT
+    min(link_areas.plek) AS plek_gebied,
 """
     + ",\n".join(
-        f"        coalesce(bit_or(1::UHUGEINT << rank_{value}.bit), 0::UHUGEINT) AS set_{value}"
+        f"    coalesce(bit_or(1::UHUGEINT << link_bits_{value}.bit), 0::UHUGEINT) AS set_{value}"
         for value, _ in _LISTS
     )
     + """
-    FROM staged
+FROM link_staged
+JOIN link_areas
+    ON link_staged.wijk_code IS NOT DISTINCT FROM link_areas.wijk_code
+    AND link_staged.buurt_code IS NOT DISTINCT FROM link_areas.buurt_code
 """
     + "\n".join(
-        f"    LEFT JOIN rank_{value} ON staged.{value} = rank_{value}.waarde" for value, _ in _LISTS
+        f"LEFT JOIN link_bits_{value} ON link_staged.{value} = link_bits_{value}.waarde"
+        for value, _ in _LISTS
     )
-    + """
-    GROUP BY staged.pseudoniem
-),
-"""
-    + ",\n".join(
-        f"""list_{value} AS (
-    SELECT sets.set_{value}, list(waarde ORDER BY waarde) AS {lists}
-    FROM (SELECT DISTINCT set_{value} FROM households) AS sets
-    JOIN rank_{value} ON (sets.set_{value} >> rank_{value}.bit) & 1::UHUGEINT = 1::UHUGEINT
-    GROUP BY sets.set_{value}
-)"""
-        for value, lists in _LISTS
-    )
-    + """
-SELECT
-    wijk_code,
-    buurt_code,
-    coalesce(voorzieningen, []::VARCHAR[]) AS voorzieningen,
-    coalesce(domeinen, []::VARCHAR[]) AS domeinen,
-    coalesce(organisaties, []::VARCHAR[]) AS organisaties,
-    len(coalesce(voorzieningen, []::VARCHAR[]))::UINTEGER AS aantal_voorzieningen,
-    len(coalesce(domeinen, []::VARCHAR[]))::UINTEGER      AS aantal_domeinen,
-    len(coalesce(organisaties, []::VARCHAR[]))::UINTEGER  AS aantal_organisaties
-FROM households
-"""
-    + "\n".join(f"LEFT JOIN list_{value} USING (set_{value})" for value, _ in _LISTS)
-    + """
-ORDER BY ALL
-"""
+    + "\nGROUP BY link_staged.pseudoniem\n"
 )
+_NUMBERED_LISTS_SQL = """
+CREATE OR REPLACE TEMP TABLE link_lists_{value} AS
+SELECT set_{value}, {lists}, (row_number() OVER (ORDER BY {lists}) - 1)::UINTEGER AS plek
+FROM (
+    SELECT
+        sets.set_{value},
+        coalesce(
+            list(waarde ORDER BY waarde) FILTER (WHERE waarde IS NOT NULL), []::VARCHAR[]
+        ) AS {lists}
+    FROM (SELECT DISTINCT set_{value} FROM link_households) AS sets
+    LEFT JOIN link_bits_{value}
+        ON (sets.set_{value} >> link_bits_{value}.bit) & 1::UHUGEINT = 1::UHUGEINT
+    GROUP BY sets.set_{value}
+)
+"""
+_ORDER_SQL = (
+    "SELECT plek_gebied, "
+    + ", ".join(f"link_lists_{value}.plek AS plek_{value}" for value, _ in _LISTS)
+    + "\nFROM link_households\n"
+    + "\n".join(f"JOIN link_lists_{value} USING (set_{value})" for value, _ in _LISTS)
+    + "\nORDER BY ALL\n"
+)
+_TABLES = (
+    "link_households",
+    "link_areas",
+    *(f"link_{kind}_{value}" for kind in ("lists", "bits") for value, _ in _LISTS),
+)
+
+
+def _bitset_link(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The household table from the view ``link_staged``, in the steps described above."""
+    try:
+        connection.execute(_AREAS_SQL)
+        for value, lists in _LISTS:
+            connection.execute(_BITS_SQL.format(value=value, lists=lists))
+        connection.execute(_SETS_SQL)  # the last step that reads a pseudonym
+        for value, lists in _LISTS:
+            connection.execute(_NUMBERED_LISTS_SQL.format(value=value, lists=lists))
+        order = connection.sql(_ORDER_SQL).pl()
+        areas = connection.sql("SELECT wijk_code, buurt_code FROM link_areas ORDER BY plek").pl()
+        numbered = {
+            lists: connection.sql(f"SELECT {lists} FROM link_lists_{value} ORDER BY plek").pl()
+            for value, lists in _LISTS
+        }
+    finally:
+        for table in _TABLES:
+            connection.execute(f"DROP TABLE IF EXISTS {table}")
+    by_number = [areas.get_column(c).gather(order.get_column("plek_gebied")) for c in areas.columns]
+    by_number += [
+        numbered[lists].get_column(lists).gather(order.get_column(f"plek_{value}"))
+        for value, lists in _LISTS
+    ]
+    return pl.DataFrame(by_number).with_columns(
+        pl.col(lists).list.len().cast(pl.UInt32).alias(f"aantal_{lists}") for _, lists in _LISTS
+    )
 
 
 def link(connection: duckdb.DuckDBPyConnection, staged_files: list[str]) -> pl.DataFrame:
@@ -119,7 +164,12 @@ def link(connection: duckdb.DuckDBPyConnection, staged_files: list[str]) -> pl.D
     )
     assert distinct is not None, "a SELECT gives a relation"
     (counts,) = distinct.fetchall()  # an aggregate without GROUP BY: one row
-    sql = BITSET_LINK_SQL if max(counts) <= MAX_BITS else LINK_SQL
-    linked = staged.query("staged", sql)
-    assert linked is not None, "the link SQL is a SELECT, so DuckDB returns a relation"
-    return linked.pl().select(HOUSEHOLD_COLUMNS)
+    if max(counts) > MAX_BITS:
+        linked = staged.query("staged", LINK_SQL)
+        assert linked is not None, "the link SQL is a SELECT, so DuckDB returns a relation"
+        return linked.pl().select(HOUSEHOLD_COLUMNS)
+    staged.create_view("link_staged", replace=True)
+    try:
+        return _bitset_link(connection).select(HOUSEHOLD_COLUMNS)
+    finally:
+        connection.execute("DROP VIEW IF EXISTS link_staged")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from factlab.link import BITSET_LINK_SQL, LINK_SQL, MAX_BITS, link
+from factlab.link import LINK_SQL, MAX_BITS, link
 from factlab.schemas.households import HOUSEHOLD_COLUMNS
 
 
@@ -61,6 +61,22 @@ def test_row_order_depends_on_content_only(tmp_path: Path) -> None:
     assert first.equals(second)
 
 
+def test_a_household_over_several_areas_lies_in_the_first_whole(tmp_path: Path) -> None:
+    """Not a wijk of one row and a buurt of another: the first (wijk, buurt) in sorted order,
+    an unknown buurt last."""
+    rows = [
+        ("p1", "WK2", "BU2", "WMO-HH", "wmo", "a"),
+        ("p1", "WK1", None, "WMO-HH", "wmo", "b"),
+        ("p1", "WK1", "BU1", "JGD-AMB", "jeugd", "c"),
+    ]
+    staged = _staged(tmp_path, "gebieden.parquet", rows)
+    with duckdb.connect() as connection:
+        linked = link(connection, [staged])
+        plain = connection.read_parquet([staged]).query("staged", LINK_SQL).pl()
+    assert linked.select("wijk_code", "buurt_code").rows() == [("WK1", "BU1")]
+    assert linked.equals(plain.select(HOUSEHOLD_COLUMNS))
+
+
 def test_no_uploads_give_an_empty_table_with_the_contract_columns() -> None:
     with duckdb.connect() as connection:
         households = link(connection, [])
@@ -88,7 +104,8 @@ _VALUES = st.one_of(st.none(), st.sampled_from(["A", "B", "a", "AB", "B-1", "É"
 def test_bitset_link_gives_the_list_link_table(
     tmp_path_factory: pytest.TempPathFactory, rows: list[tuple]
 ) -> None:
-    """Same households, lists, counts and row order as the plain list aggregation."""
+    """Same households, lists, counts and row order as the plain list aggregation, and the
+    link's working tables gone afterwards."""
     folder = tmp_path_factory.mktemp("staged")
     staged = str(folder / "s.parquet")
     columns = ["pseudoniem", "wijk_code", "buurt_code", "voorziening", "domein", "organisatie"]
@@ -96,10 +113,11 @@ def test_bitset_link_gives_the_list_link_table(
     with duckdb.connect() as connection:
         relation = connection.read_parquet([staged])
         plain = relation.query("staged", LINK_SQL).pl()
-        bitset = relation.query("staged", BITSET_LINK_SQL).pl()
         linked = link(connection, [staged])
-    assert bitset.equals(plain)
+        left = connection.sql("SELECT table_name FROM duckdb_tables()").fetchall()
+        left += connection.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
     assert linked.equals(plain.select(HOUSEHOLD_COLUMNS))
+    assert left == []
 
 
 def test_more_distinct_values_than_bits_fall_back_to_lists(tmp_path: Path) -> None:
