@@ -607,13 +607,11 @@ class _ReadAhead:
         folder: Path,
         uploads: list[Upload],
         settings: CheckSettings,
-        spare_core: Callable[[], None] | None = None,
     ) -> None:
         shutil.rmtree(folder, ignore_errors=True)  # a killed check's
         private_folder(folder)
         self._folder = folder
         self._settings = settings
-        self._spare_core = spare_core
         self._todo: queue.SimpleQueue[tuple[Upload, Path] | None] = queue.SimpleQueue()
         self._results: dict[Upload, tuple[Path, Future[_Read | None]]] = {}
         self._ended_readers: set[Upload] = set()  # uploads a reader died reading
@@ -651,11 +649,7 @@ class _ReadAhead:
         """One thread per reader: the next upload in turn, until none is left or it died."""
         try:
             while True:
-                try:
-                    item = self._todo.get_nowait()
-                except queue.Empty:  # this reader is done: its core is free for what follows
-                    self._free_core()
-                    item = self._todo.get()
+                item = self._todo.get()
                 if item is None:
                     return
                 upload, rows_dir = item
@@ -676,16 +670,6 @@ class _ReadAhead:
                 last = self._serving == 0
             if last:  # nobody reads what is left: the check does
                 self._drain()
-
-    def _free_core(self) -> None:
-        """Call ``spare_core`` once, when the first reader runs out of uploads."""
-        with self._lock:
-            spare, self._spare_core = self._spare_core, None
-        if spare is not None:
-            try:
-                spare()
-            except Exception:  # only a head start: what it starts is started again when needed
-                log.warning("kon het werk na de controle niet vooraf starten")
 
     def _drain(self) -> None:
         while True:
@@ -727,13 +711,8 @@ class _ReadAhead:
         shutil.rmtree(self._folder, ignore_errors=True)
 
 
-def _reading_ahead(
-    check: _Check, uploads: list[Upload], spare_core: Callable[[], None] | None
-) -> _ReadAhead | None:
-    """Read ahead for a large check on more than one core; else the check reads each upload.
-
-    ``spare_core`` is called when the first reader runs out of uploads (see check_uploads).
-    """
+def _reading_ahead(check: _Check, uploads: list[Upload]) -> _ReadAhead | None:
+    """Read ahead for a large check on more than one core; else the check reads each upload."""
     pending = {(d.organisation, d.name) for d in check.state.deliveries if not d.consumed}
     readable = [
         u for u in uploads if u.withdraws is None and (u.organisation, u.name) not in pending
@@ -745,9 +724,7 @@ def _reading_ahead(
     ):
         return None
     try:
-        return _ReadAhead(
-            check.workspace.path / READ_AHEAD_FOLDER, readable, check.settings, spare_core
-        )
+        return _ReadAhead(check.workspace.path / READ_AHEAD_FOLDER, readable, check.settings)
     except OSError as error:  # the check reads each upload itself, as a small check does
         log.warning(
             "geen leesprocessen te starten (%s): de controle leest zelf", type(error).__name__
@@ -764,9 +741,10 @@ def check_uploads(
 ) -> CheckResult:
     """Check every complete new upload into the open edition; the workspace must be locked.
 
-    ``spare_core`` is called as soon as a core is free for other work (a close's quality
-    helper): before the uploads are read when they are read in this process only (a small
-    check), when the first reader process runs out of uploads when they are read ahead.
+    ``spare_core`` is called before the uploads are read when this process reads them alone
+    (a small check): a core is then free for other work (a close's quality helper). A large
+    check leaves none: its readers use both, and so does the close after it until the link
+    is done (:class:`factlab.closing.Closing` starts the helper then).
     """
     state = workspace.load()
     if not settings.uploads.is_dir():
@@ -789,7 +767,7 @@ def check_uploads(
         return CheckResult([], found.skipped, state)
     check = _Check(workspace, state, settings, sum(u.size for u in found.uploads))
     report = progress or (lambda what, done, total: None)
-    check.ahead = _reading_ahead(check, found.uploads, spare_core)
+    check.ahead = _reading_ahead(check, found.uploads)
     if check.ahead is None and spare_core is not None:
         spare_core()
     try:

@@ -1,6 +1,7 @@
 """What makes a check large: it then reads its uploads in reader processes, one per core
-(:mod:`factlab.arrival`), and ``factlab run`` leaves the start of the quality helper to the
-check, which starts it when a reader runs out of uploads (:mod:`factlab.launch`).
+(:mod:`factlab.arrival`), and the close of such an edition starts the quality helper only
+after the link (:mod:`factlab.closing`; ``factlab run`` does not start it first either,
+:mod:`factlab.launch`).
 
 Standard library only: the launcher reads it before anything else is imported.
 """

@@ -41,6 +41,7 @@ import polars as pl
 
 from factlab import __version__
 from factlab.catalogue import load_catalogue
+from factlab.check_size import LARGE_CHECK_BYTES
 from factlab.checkpoints import checkpoint
 from factlab.completeness import Completeness, assess, refusal
 from factlab.config import EditionConfig, ReleaseSettings
@@ -175,8 +176,14 @@ class Closing:
     quality_run: QualityRun = field(init=False)
 
     def __post_init__(self) -> None:
-        # Started first: Great Expectations imports in its own process while the close links.
-        self.quality_run = QualityRun(self.edition_dir / QUALITY_FOLDER)
+        # Great Expectations imports in its own process: from the start of a small close, on
+        # the core it leaves free; in a large one from the end of the link, because
+        # pseudonymising and linking use both cores (its import beside them cost them 0.5 s
+        # nationally, and the analysis after the link leaves a core free).
+        accepted = sum(d.size for d in self.state.current() if d.status == PROCESSED)
+        self.quality_run = QualityRun(
+            self.edition_dir / QUALITY_FOLDER, start=accepted < LARGE_CHECK_BYTES
+        )
 
     @property
     def edition_dir(self) -> Path:

@@ -242,9 +242,9 @@ def check_edition(
 ) -> CheckResult:
     """Check every complete new upload into the open edition (opening it if needed).
 
-    ``spare_core`` is called as soon as the check leaves a core free (at once when it reads in
-    this process alone; when its first reader runs out of uploads when it reads ahead): a close
-    that follows starts its quality helper there.
+    ``spare_core`` is called when the check leaves a core free (at once, when it reads in this
+    process alone; a large check, reading ahead, leaves none): a close that follows starts its
+    quality helper there.
     """
     from factlab.arrival import check_uploads
 

@@ -4,9 +4,10 @@ A close waits for the Great Expectations verdict, and Great Expectations takes a
 seconds to import in its helper process. Started here, before the command line loads polars,
 DuckDB and the pipeline (half a second), that import overlaps the whole run instead of
 beginning after those imports: a small edition is done half a second sooner (docs/schaal.md).
-Not before a large check: its reader processes need both cores, and the check starts the
-helper itself when one of them runs out of uploads (an early import cost a national run more
-than a second). Other commands, and ``--help``, start nothing.
+Not before a large check: its reader processes need both cores, and so do pseudonymising and
+linking after it; the close starts the helper after the link (an early import cost a national
+run more than a second, and an import beside the pseudonymising half a second). Other
+commands, and ``--help``, start nothing.
 """
 
 from __future__ import annotations

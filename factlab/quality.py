@@ -14,7 +14,8 @@ statistics off. Its cost is fixed, not per row (1.6 s of import, then a few hund
 second per checkpoint and half a second of Data Docs rendering), so it runs in a helper process
 beside the close (:class:`QualityRun`, :mod:`factlab.helper_process`): started before the run
 imports anything when it can (:mod:`factlab.quality_helper`, :mod:`factlab.launch`), or else
-with the close, it imports while the run checks and links, validates the household table while
+with the close (after the link, in a large close), it imports while the run checks and links
+(or while it analyses), validates the household table while
 the tables are protected, and only the table suite and the Data Docs (rendered once, for both
 suites) remain between the written tables and the report. Each suite is handed to the store whole, and the
 household suite sees distinct values only (:func:`distinct_rows`). Importing it in a background
@@ -176,18 +177,21 @@ def _build_docs(docs_dir: str) -> None:
 class QualityRun:
     """The quality suites of one close, run in a helper process beside it.
 
-    Made when the close starts, so Great Expectations imports while the close links. The
-    suites are handed over as soon as their data exist (:meth:`households`, :meth:`tables`)
+    Made when the close starts, so Great Expectations imports while the close links (in a
+    large close, from the first hand-over, see :meth:`__init__`). The suites are handed over as soon as their data exist (:meth:`households`, :meth:`tables`)
     and validated while the close goes on; :meth:`result` waits for the verdict and renders
     the Data Docs once. If the helper process dies, :meth:`result` starts a new one and
     validates everything again (once).
     """
 
-    def __init__(self, docs_dir: Path) -> None:
+    def __init__(self, docs_dir: Path, *, start: bool = True) -> None:
+        """``start=False``: the helper starts with the first suite handed over, not now (a
+        large close: pseudonymising and linking use both cores, and an import beside them only
+        slows them down; the analysis and the report after the link leave a core free)."""
         self._docs = str(docs_dir.resolve())  # GE wants absolute
         #: Each suite handed over (by name), to validate again in a new helper if need be.
         self._suites: dict[str, list[Batch]] = {}
-        self._helper: HelperProcess | None = helper()
+        self._helper: HelperProcess | None = helper() if start else None
         #: A suite still being prepared in a thread (:meth:`households`).
         self._handing_over: Future[None] | None = None
 
@@ -219,6 +223,8 @@ class QualityRun:
             self._submit("huishoudens", [("huishoudens", frame, expectations)])
 
         self._handed_over()
+        if self._helper is None:  # not started yet (start=False): it imports meanwhile
+            self._helper = helper()
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kwaliteit")
         self._handing_over = pool.submit(hand_over)
         pool.shutdown(wait=False)  # the hand-over runs on; nothing else is submitted

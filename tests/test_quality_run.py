@@ -12,9 +12,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from factlab import closing, quality
 from factlab.closing import Closing
 from factlab.config import load_config
-from factlab.edition import RunSettings, run_edition
+from factlab.edition import RunSettings, check_edition, close, run_edition
 from factlab.errors import FactlabError
 from factlab.keys import ephemeral_key
 from factlab.quality import Quality, QualityRun, check_households
@@ -99,3 +100,33 @@ def test_a_verdict_that_reads_otherwise_writes_the_report_again(
     assert audit.quality is not None and audit.quality.checks
     report = html.unescape((review / "rapport.html").read_text())
     assert all(check.name in report for check in audit.quality.checks)
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_a_large_close_starts_the_helper_after_the_link(
+    gemeente: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, large: bool
+) -> None:
+    """Pseudonymising and linking a large edition use both cores: Great Expectations then
+    imports after the link, beside the analysis. A small close starts it first."""
+    if large:  # this edition is small: make every edition large
+        monkeypatch.setattr(closing, "LARGE_CHECK_BYTES", 1)
+    events: list[str] = []
+    real_helper, real_link = quality.helper, Closing.link
+
+    def helper() -> object:
+        events.append("helper")
+        return real_helper()
+
+    def link(self: Closing, *args: object, **kwargs: object) -> int:
+        events.append("link")
+        return real_link(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(quality, "helper", helper)
+    monkeypatch.setattr(Closing, "link", link)
+    config = load_config(gemeente / "factlab.toml")
+    settings = RunSettings(gemeente / "uploads", tmp_path / "uit", "2026", config, config.period)
+    check_edition(settings)
+    closed = close(settings, ephemeral_key())
+    assert events == (["link", "helper"] if large else ["helper", "link"])
+    audit = AuditRecord.read(tmp_path / "uit" / ".ter-controle" / "2026" / AUDIT_FILE)
+    assert closed.households and audit.quality is not None and audit.quality.passed
