@@ -60,9 +60,11 @@ ORDER BY ALL
 # 3. the few distinct bit sets become their sorted lists once, each numbered in list order;
 # 4. households are sorted by those numbers: the order of ORDER BY ALL, on narrow rows of
 #    integers;
-# 5. polars puts in each household's wijk, buurt and lists by their numbers.
-# Used when each list column has at most MAX_BITS distinct values.
+# 5. polars puts in each household's wijk, buurt, lists and counts by their numbers.
+# Used when each list column has at most MAX_BITS distinct values; the bit sets are 64-bit
+# integers when every list column has at most 64 (ORing them is a sixth cheaper), else 128-bit.
 MAX_BITS = 128
+_BIT_TYPES = ((64, "UBIGINT"), (MAX_BITS, "UHUGEINT"))
 _LISTS = (("voorziening", "voorzieningen"), ("domein", "domeinen"), ("organisatie", "organisaties"))
 _AREAS_SQL = """
 CREATE OR REPLACE TEMP TABLE link_areas AS
@@ -81,7 +83,7 @@ SELECT
     min(link_areas.plek) AS plek_gebied,
 """
     + ",\n".join(
-        f"    coalesce(bit_or(1::UHUGEINT << link_bits_{value}.bit), 0::UHUGEINT) AS set_{value}"
+        f"    coalesce(bit_or(1::{{bits}} << link_bits_{value}.bit), 0::{{bits}}) AS set_{value}"
         for value, _ in _LISTS
     )
     + """
@@ -107,7 +109,7 @@ FROM (
         ) AS {lists}
     FROM (SELECT DISTINCT set_{value} FROM link_households) AS sets
     LEFT JOIN link_bits_{value}
-        ON (sets.set_{value} >> link_bits_{value}.bit) & 1::UHUGEINT = 1::UHUGEINT
+        ON (sets.set_{value} >> link_bits_{value}.bit) & 1::{bits} = 1::{bits}
     GROUP BY sets.set_{value}
 )
 """
@@ -125,15 +127,16 @@ _TABLES = (
 )
 
 
-def _bitset_link(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """The household table from the view ``link_staged``, in the steps described above."""
+def _bitset_link(connection: duckdb.DuckDBPyConnection, bits: str) -> pl.DataFrame:
+    """The household table from the view ``link_staged``, in the steps described above, with
+    bit sets of the integer type ``bits``."""
     try:
         connection.execute(_AREAS_SQL)
         for value, lists in _LISTS:
             connection.execute(_BITS_SQL.format(value=value, lists=lists))
-        connection.execute(_SETS_SQL)  # the last step that reads a pseudonym
+        connection.execute(_SETS_SQL.format(bits=bits))  # the last step reading a pseudonym
         for value, lists in _LISTS:
-            connection.execute(_NUMBERED_LISTS_SQL.format(value=value, lists=lists))
+            connection.execute(_NUMBERED_LISTS_SQL.format(value=value, lists=lists, bits=bits))
         order = connection.sql(_ORDER_SQL).pl()
         areas = connection.sql("SELECT wijk_code, buurt_code FROM link_areas ORDER BY plek").pl()
         numbered = {
@@ -143,13 +146,23 @@ def _bitset_link(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     finally:
         for table in _TABLES:
             connection.execute(f"DROP TABLE IF EXISTS {table}")
-    by_number = [areas.get_column(c).gather(order.get_column("plek_gebied")) for c in areas.columns]
-    by_number += [
-        numbered[lists].get_column(lists).gather(order.get_column(f"plek_{value}"))
-        for value, lists in _LISTS
-    ]
-    return pl.DataFrame(by_number).with_columns(
-        pl.col(lists).list.len().cast(pl.UInt32).alias(f"aantal_{lists}") for _, lists in _LISTS
+    # One lazy select: polars gathers the columns side by side (0.3 s nationally, not 0.5 s).
+    return (
+        order.lazy()
+        .select(
+            *(pl.lit(areas.get_column(c)).gather("plek_gebied").alias(c) for c in areas.columns),
+            *(
+                pl.lit(numbered[lists].get_column(lists)).gather(f"plek_{value}")
+                for value, lists in _LISTS
+            ),
+            *(
+                pl.lit(numbered[lists].get_column(lists).list.len().cast(pl.UInt32))
+                .gather(f"plek_{value}")
+                .alias(f"aantal_{lists}")
+                for value, lists in _LISTS
+            ),
+        )
+        .collect()
     )
 
 
@@ -168,8 +181,9 @@ def link(connection: duckdb.DuckDBPyConnection, staged_files: list[str]) -> pl.D
         linked = staged.query("staged", LINK_SQL)
         assert linked is not None, "the link SQL is a SELECT, so DuckDB returns a relation"
         return linked.pl().select(HOUSEHOLD_COLUMNS)
+    bits = next(kind for most, kind in _BIT_TYPES if max(counts) <= most)
     staged.create_view("link_staged", replace=True)
     try:
-        return _bitset_link(connection).select(HOUSEHOLD_COLUMNS)
+        return _bitset_link(connection, bits).select(HOUSEHOLD_COLUMNS)
     finally:
         connection.execute("DROP VIEW IF EXISTS link_staged")

@@ -120,6 +120,20 @@ def test_bitset_link_gives_the_list_link_table(
     assert left == []
 
 
+@pytest.mark.parametrize("values", [64, 65, MAX_BITS])
+def test_bit_sets_of_either_width_give_the_list_link_table(tmp_path: Path, values: int) -> None:
+    """Up to 64 distinct values the bit sets are 64-bit integers, up to MAX_BITS 128-bit."""
+    rows = [
+        (f"p{i % 9}", f"WK{i % 2}", None, f"C{i:03d}", "wmo", f"o{i % 3}") for i in range(values)
+    ]
+    staged = _staged(tmp_path, "breed.parquet", rows)
+    with duckdb.connect() as connection:
+        plain = connection.read_parquet([staged]).query("staged", LINK_SQL).pl()
+        linked = link(connection, [staged])
+    assert linked.equals(plain.select(HOUSEHOLD_COLUMNS))
+    assert linked.get_column("aantal_voorzieningen").sum() == values
+
+
 def test_more_distinct_values_than_bits_fall_back_to_lists(tmp_path: Path) -> None:
     rows = [(f"p{i % 7}", "WK1", None, f"C{i:03d}", "wmo", "a") for i in range(MAX_BITS + 5)]
     staged = _staged(tmp_path, "veel.parquet", rows)
