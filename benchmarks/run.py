@@ -219,11 +219,9 @@ def _child_factlab(config_path: Path, uploads: Path, scratch: Path, *, prepare_o
     """Measuring child: imports, then every stage of one edition as its progress reports it."""
     started = time.perf_counter()
     if not prepare_only:  # what `factlab run` does before its imports
-        from factlab.launch import head_start
-        from factlab.quality_helper import prestart
+        from factlab.launch import start_helpers
 
-        if head_start(["run", "--uploads", str(uploads)]):
-            prestart()
+        start_helpers(["run", "--uploads", str(uploads)])
     # The check and the close: factlab run loads them when it first checks and closes (so its
     # light commands start without them); counted as start-up here, as every round did.
     import factlab.arrival

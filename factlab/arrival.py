@@ -43,6 +43,7 @@ from pathlib import Path
 
 import polars as pl
 
+from factlab import readers
 from factlab.catalogue import load_catalogue
 from factlab.check_size import LARGE_CHECK_BYTES
 from factlab.checkpoints import KILL_ENVIRONMENT, checkpoint
@@ -101,8 +102,6 @@ CHECK_BATCH_ROWS = 200_000
 #: Rows looked up in the CBS table, per check, after which the table is held whole: reading
 #: the national table (~0.5 s, ~360 MB) costs what two or three nationally spread batches cost.
 WHOLE_TABLE_AFTER_ROWS = 500_000
-#: At most this many reader processes (one per core): each holds the CBS table (~0.55 GB).
-MAX_READERS = 4
 READ_AHEAD_FOLDER = "voorlezen"
 
 
@@ -560,15 +559,6 @@ class _Check:
 # ---------------------------------------------------------------------- reading ahead
 
 
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity, as a container or ``taskset`` sets
-    it), not every core of the machine."""
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except AttributeError:  # no affinity on this platform
-        return os.cpu_count() or 1
-
-
 #: A reader process's reference data, loaded by its first read (a reader serves one check).
 _READER_REFERENCE: list[_Reference] = []
 
@@ -593,7 +583,7 @@ class _ReadAhead:
     """The uploads of a large check, read and checked in reader processes ahead of the check.
 
     Reading is nine tenths of a check and mostly Python, so one process checks one file at a
-    time on one core. Here one reader process per core (at most :data:`MAX_READERS`) takes the
+    time on one core. Here one reader process per core (:func:`factlab.readers.plan`) takes the
     next upload in turn and writes its checked rows into ``voorlezen/`` in the workspace; the
     check itself goes on exactly as before, in order, and only takes a result when it reaches
     that upload (moving the rows under the delivery's id), so ids, receipts and kill points are
@@ -619,21 +609,9 @@ class _ReadAhead:
             rows_dir = folder / f"{index:05d}"
             self._results[upload] = (rows_dir, Future())
             self._todo.put((upload, rows_dir))
-        cores = usable_cores()
-        readers = min(MAX_READERS, cores, len(uploads))
-        # The readers share the cores: polars in each uses its share, not all of them.
-        threads = {"POLARS_MAX_THREADS": str(max(1, cores // readers))}
-        self._readers: list[HelperProcess] = []
-        try:
-            for _ in range(readers):
-                # A kill point is the check's own: a reader dies only as a crash would.
-                self._readers.append(
-                    HelperProcess("het lezen van de uploads", threads, unset=(KILL_ENVIRONMENT,))
-                )
+        try:  # those started early (factlab.launch) first
+            self._readers = readers.take(*readers.plan(len(uploads)))
         except OSError:  # no process to be had (a process or memory limit): none at all
-            for reader in self._readers:
-                reader.kill()
-                reader.stop()
             shutil.rmtree(folder, ignore_errors=True)
             raise
         self._serving = len(self._readers)
@@ -719,7 +697,7 @@ def _reading_ahead(check: _Check, uploads: list[Upload]) -> _ReadAhead | None:
     ]
     if (
         len(readable) < 2
-        or min(MAX_READERS, usable_cores()) < 2
+        or readers.plan(len(readable))[0] < 2
         or sum(u.size for u in readable) < LARGE_CHECK_BYTES
     ):
         return None

@@ -1,7 +1,7 @@
 """What makes a check large: it then reads its uploads in reader processes, one per core
-(:mod:`factlab.arrival`), and the close of such an edition starts the quality helper only
-after the link (:mod:`factlab.closing`; ``factlab run`` does not start it first either,
-:mod:`factlab.launch`).
+(:mod:`factlab.arrival`, :mod:`factlab.readers`), which ``factlab run`` and ``check`` start
+first thing (:mod:`factlab.launch`), and the close of such an edition starts the quality helper
+only after the link (:mod:`factlab.closing`).
 
 Standard library only: the launcher reads it before anything else is imported.
 """

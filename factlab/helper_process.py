@@ -159,6 +159,48 @@ class HelperProcess:
         self._waiting.clear()
 
 
+class Pool:
+    """Helper processes started before they are needed, each handed to one user in turn.
+
+    A command starts them first thing (:mod:`factlab.launch`), so that their imports overlap
+    its own; whoever needs one then takes one that is waiting (alive), or gets a new one from
+    ``start``. Thread-safe.
+    """
+
+    def __init__(self, start: Callable[[], HelperProcess]) -> None:
+        self._start = start
+        self._waiting: list[HelperProcess] = []
+        self._lock = threading.Lock()
+
+    @property
+    def waiting(self) -> tuple[HelperProcess, ...]:
+        with self._lock:
+            return tuple(self._waiting)
+
+    def take(self) -> HelperProcess:
+        """A waiting process, or a new one."""
+        while True:
+            with self._lock:
+                waiting = self._waiting.pop() if self._waiting else None
+            if waiting is None:
+                return self._start()
+            if waiting.alive:
+                return waiting
+            waiting.stop()
+
+    def keep(self, process: HelperProcess) -> None:
+        """Keep a process nobody is using, for the next user."""
+        with self._lock:
+            self._waiting.append(process)
+
+    def fill(self, count: int) -> None:
+        """Start processes until ``count`` are waiting."""
+        with self._lock:
+            missing = count - len(self._waiting)
+        for _ in range(missing):
+            self.keep(self._start())
+
+
 def _orphaned(parent: int) -> None:
     """End the child as soon as its parent is gone, even in the middle of a call (an import
     of seconds, say): nobody will read the result, and the CPU is the next run's."""

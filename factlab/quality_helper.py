@@ -19,13 +19,7 @@ import sys
 import threading
 import types
 
-from factlab.helper_process import HelperProcess
-
-#: Helper processes no close is using, kept for the next close of this process (the test
-#: suite then imports Great Expectations once per worker, not once per close).
-_IDLE: list[HelperProcess] = []
-_IDLE_LOCK = threading.Lock()
-
+from factlab.helper_process import HelperProcess, Pool
 
 #: Modules Great Expectations imports as it starts that only expectations Factlab never uses
 #: read from: the distribution expectations (``scipy.stats``) and their charts (``altair``).
@@ -90,30 +84,28 @@ def import_great_expectations() -> None:
         gc.enable()
 
 
-def helper() -> HelperProcess:
-    """An idle helper process, or a new one that starts importing Great Expectations now."""
-    while True:
-        with _IDLE_LOCK:
-            idle = _IDLE.pop() if _IDLE else None
-        if idle is None:
-            break
-        if idle.alive:
-            return idle
-        idle.stop()
+def _start() -> HelperProcess:
+    """A new helper process, importing Great Expectations from now on."""
     started = HelperProcess("de kwaliteitscontrole")
     started.call(import_great_expectations, wanted=False)
     return started
 
 
+#: Helper processes no close is using, kept for the next close of this process (the test
+#: suite then imports Great Expectations once per worker, not once per close).
+HELPERS = Pool(_start)
+
+
+def helper() -> HelperProcess:
+    """A waiting helper process, or a new one that starts importing Great Expectations now."""
+    return HELPERS.take()
+
+
 def keep(idle: HelperProcess) -> None:
     """Keep a helper no close is using, for the next one."""
-    with _IDLE_LOCK:
-        _IDLE.append(idle)
+    HELPERS.keep(idle)
 
 
 def prestart() -> None:
     """Start a helper process now, for a close that follows, unless one is waiting already."""
-    with _IDLE_LOCK:
-        if _IDLE:
-            return
-    keep(helper())
+    HELPERS.fill(1)

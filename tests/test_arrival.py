@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from factlab import arrival
+from factlab import arrival, readers
 from factlab.checkpoints import KILL_ENVIRONMENT
 from factlab.config import load_config
 from factlab.edition import RunSettings, check_edition
@@ -85,7 +85,7 @@ def _not_private(out: Path) -> list[str]:
 def _read_ahead(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Make every check read ahead (two readers) and count the reads it takes from them."""
     monkeypatch.setattr(arrival, "LARGE_CHECK_BYTES", 0)
-    monkeypatch.setattr(arrival, "usable_cores", lambda: 2)
+    monkeypatch.setattr(readers, "usable_cores", lambda: 2)
     taken: list[int] = []
     original = arrival._ReadAhead.take
 
@@ -241,6 +241,35 @@ def test_a_panic_in_a_library_quarantines_the_file_and_the_check_goes_on(
     assert "onverwachte fout" in crashed["reden"] and "index" not in crashed["reden"]
 
 
+def test_a_check_takes_the_readers_started_before_it(
+    gemeente: Path, tmp_path: Path, serial: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``factlab run`` starts a large check's readers first thing; the check reads with those."""
+    taken = _read_ahead(monkeypatch)
+    readers.prestart()
+    waiting = sorted(reader.pid for reader in readers._pool(1).waiting)
+    assert len(waiting) == 2
+    used: list[int] = []
+    original = readers.take
+
+    def take(count: int, threads: int) -> list[arrival.HelperProcess]:
+        got = original(count, threads)
+        used.extend(reader.pid for reader in got)
+        return got
+
+    monkeypatch.setattr(readers, "take", take)
+    _with_odd_uploads(gemeente)
+    out = tmp_path / "uit"
+    check_edition(_settings(gemeente, out))
+    assert sorted(used) == waiting and readers._pool(1).waiting == ()
+    assert sum(taken) >= 3, "they read ahead"
+    assert _outcome(gemeente, out) == serial
+    deadline = time.monotonic() + 5
+    while not all(map(ended, waiting)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert all(map(ended, waiting)), "a reader outlived its check"
+
+
 def test_when_no_reader_process_can_be_started_the_check_reads_itself(
     gemeente: Path, tmp_path: Path, serial: dict[str, object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -269,13 +298,13 @@ def test_when_no_reader_process_can_be_started_the_check_reads_itself(
 _SCRIPT = """
 import sys
 from pathlib import Path
-from factlab import arrival
+from factlab import arrival, readers
 from factlab.config import load_config
 from factlab.edition import RunSettings, check_edition
 from factlab.errors import ReferenceFileError
 
 arrival.LARGE_CHECK_BYTES = 0
-arrival.usable_cores = lambda: 2
+readers.usable_cores = lambda: 2
 started = arrival.HelperProcess.__init__
 def announce(self, *args, **kwargs):
     started(self, *args, **kwargs)
@@ -332,7 +361,8 @@ def test_readers_are_counted_by_the_cores_this_process_may_use() -> None:
     allowed = os.sched_getaffinity(0)
     try:
         os.sched_setaffinity(0, {min(allowed)})
-        assert arrival.usable_cores() == 1
+        assert readers.usable_cores() == 1
+        assert readers.plan(10) == (1, 1)
     finally:
         os.sched_setaffinity(0, allowed)
-    assert arrival.usable_cores() == len(allowed)
+    assert readers.usable_cores() == len(allowed)

@@ -12,6 +12,7 @@ import pytest
 
 from factlab.check_size import LARGE_CHECK_BYTES
 from factlab.launch import closes_an_edition, head_start
+from factlab.readers import MAX_READERS, plan
 
 # Runs factlab.launch.main() as `factlab ARGS...` would, with prestart wrapped to record what
 # was imported when it ran and whether it started a real helper process.
@@ -29,6 +30,14 @@ def prestart():
     seen["helpers"] = len(helpers_of(os.getpid()))
 
 launch.prestart = prestart
+real_readers = launch.readers.prestart
+
+def readers_prestart():
+    seen["loaded"] = sorted(m for m in ("polars", "duckdb", "factlab.cli") if m in sys.modules)
+    real_readers()
+    seen["readers"] = len(helpers_of(os.getpid()))
+
+launch.readers.prestart = readers_prestart
 sys.argv = ["factlab", *sys.argv[1:]]
 try:
     launch.main()
@@ -68,7 +77,7 @@ def test_only_commands_that_close_an_edition_start_the_helper(
     assert closes_an_edition(arguments) is closes
 
 
-def test_a_large_check_starts_the_helper_itself(tmp_path: Path) -> None:
+def test_a_large_check_gets_no_quality_helper_first(tmp_path: Path) -> None:
     """Its reader processes need the cores first; a small one, or a close, gets a head start."""
     uploads = tmp_path / "uploads"
     (uploads / "partner").mkdir(parents=True)
@@ -96,3 +105,27 @@ def test_other_commands_start_no_helper(tmp_path: Path) -> None:
     seen = _launch("status", "--out", str(tmp_path / "uit"), "--edition", "e")
     assert "helpers" not in seen
     assert seen["exit"] == 2
+
+
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_a_large_check_starts_its_readers_before_the_pipeline_is_imported(
+    tmp_path: Path, command: str
+) -> None:
+    uploads = tmp_path / "uploads"
+    (uploads / "partner").mkdir(parents=True)
+    with (uploads / "partner" / "levering.csv").open("wb") as handle:
+        handle.truncate(LARGE_CHECK_BYTES)  # sparse: the size is what counts
+    seen = _launch(
+        command, "--uploads", str(uploads), "--out", str(tmp_path / "uit"), "--edition", "e",
+        "--config", str(tmp_path / "geen.toml"),
+    )  # fmt: skip
+    assert seen["loaded"] == []
+    assert seen["readers"] == plan(MAX_READERS)[0] > 1
+    assert "helpers" not in seen  # no quality helper
+    assert seen["exit"] == 2  # the missing config: a user mistake, after the start
+
+
+def test_a_small_check_starts_nothing(tmp_path: Path) -> None:
+    (tmp_path / "uploads").mkdir()
+    seen = _launch("check", "--uploads", str(tmp_path / "uploads"), "--out", str(tmp_path))
+    assert "helpers" not in seen and "readers" not in seen

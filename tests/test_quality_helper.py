@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from factlab import quality_helper
+from factlab.helper_process import Pool
 from factlab.quality import QualityRun
 from factlab.quality_helper import DEFERRED_MODULES, HIDDEN_MODULES, defer
 from tests.households_factory import gemeente as area
@@ -70,13 +71,14 @@ def test_the_quality_checkpoint_never_imports_the_deferred_modules(
     """Both suites and their Data Docs, in a new helper process: none of the deferred modules
     was imported there (so the saving is real), the hidden ones stayed hidden, and the verdict
     is the suites' own."""
-    monkeypatch.setattr(quality_helper, "_IDLE", [])  # a helper of this test's own
+    # A helper of this test's own:
+    monkeypatch.setattr(quality_helper, "HELPERS", Pool(quality_helper._start))
     run = QualityRun(tmp_path / "docs")
     run.households(households(seed=3, n=120, area=area()))
     run.tables(_tables(tmp_path / "tabellen", "10", "15"))
     assert run.result().passed
     assert (tmp_path / "docs" / "index.html").is_file()
-    (helper,) = quality_helper._IDLE
+    (helper,) = quality_helper.HELPERS.waiting
     try:
         probe = "[m for m in {!r} if type(__import__('sys').modules[m]).__name__ != '_Deferred']"
         helper.call(eval, probe.format(DEFERRED_MODULES))
