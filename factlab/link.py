@@ -68,7 +68,10 @@ _BIT_TYPES = ((64, "UBIGINT"), (MAX_BITS, "UHUGEINT"))
 _LISTS = (("voorziening", "voorzieningen"), ("domein", "domeinen"), ("organisatie", "organisaties"))
 _AREAS_SQL = """
 CREATE OR REPLACE TEMP TABLE link_areas AS
-SELECT wijk_code, buurt_code, (row_number() OVER (ORDER BY wijk_code, buurt_code) - 1)::UINTEGER AS plek
+SELECT
+    wijk_code,
+    buurt_code,
+    (row_number() OVER (ORDER BY wijk_code, buurt_code) - 1)::UINTEGER AS plek
 FROM (SELECT DISTINCT wijk_code, buurt_code FROM link_staged)
 """
 _BITS_SQL = """

@@ -15,10 +15,10 @@ second per checkpoint and half a second of Data Docs rendering), so it runs in a
 beside the close (:class:`QualityRun`, :mod:`factlab.helper_process`): started before the run
 imports anything when it can (:mod:`factlab.quality_helper`, :mod:`factlab.launch`), or else
 with the close (after the link, in a large close), it imports while the run checks and links
-(or while it analyses), validates the household table while
-the tables are protected, and only the table suite and the Data Docs (rendered once, for both
-suites) remain between the written tables and the report. Each suite is handed to the store whole, and the
-household suite sees distinct values only (:func:`distinct_rows`). Importing it in a background
+(or while it analyses), validates the household table while the tables are protected, and
+only the table suite and the Data Docs (rendered once, for both suites) remain between the
+written tables and the report. Each suite is handed to the store whole, and the household
+suite sees distinct values only (:func:`distinct_rows`). Importing it in a background
 thread was measured and dropped: the import holds the GIL (docs/schaal.md).
 
 Data Docs load their styling from CDNs, so the run also keeps a self-contained summary
@@ -178,10 +178,10 @@ class QualityRun:
     """The quality suites of one close, run in a helper process beside it.
 
     Made when the close starts, so Great Expectations imports while the close links (in a
-    large close, from the first hand-over, see :meth:`__init__`). The suites are handed over as soon as their data exist (:meth:`households`, :meth:`tables`)
-    and validated while the close goes on; :meth:`result` waits for the verdict and renders
-    the Data Docs once. If the helper process dies, :meth:`result` starts a new one and
-    validates everything again (once).
+    large close, from the first hand-over, see :meth:`__init__`). The suites are handed over
+    as soon as their data exist (:meth:`households`, :meth:`tables`) and validated while the
+    close goes on; :meth:`result` waits for the verdict and renders the Data Docs once. If the
+    helper process dies, :meth:`result` starts a new one and validates everything again (once).
     """
 
     def __init__(self, docs_dir: Path, *, start: bool = True) -> None:
