@@ -64,7 +64,9 @@ _WAITING: dict[int, Pool] = {}
 
 
 def _pool(threads: int) -> Pool:
-    return _WAITING.setdefault(threads, _starter(threads))
+    if threads not in _WAITING:
+        _WAITING[threads] = _starter(threads)
+    return _WAITING[threads]
 
 
 def prestart() -> None:
