@@ -45,7 +45,7 @@ import polars as pl
 
 from factlab import readers
 from factlab.catalogue import load_catalogue
-from factlab.check_size import LARGE_CHECK_BYTES
+from factlab.check_size import LARGE_CHECK_BYTES, READ_AHEAD_UPLOADS
 from factlab.checkpoints import KILL_ENVIRONMENT, checkpoint
 from factlab.config import EditionConfig, Period
 from factlab.connectors.cbs_prepared import prepare, read_pc6hnr_addresses
@@ -696,7 +696,7 @@ def _reading_ahead(check: _Check, uploads: list[Upload]) -> _ReadAhead | None:
         u for u in uploads if u.withdraws is None and (u.organisation, u.name) not in pending
     ]
     if (
-        len(readable) < 2
+        len(readable) < READ_AHEAD_UPLOADS
         or readers.plan(len(readable))[0] < 2
         or sum(u.size for u in readable) < LARGE_CHECK_BYTES
     ):

@@ -12,20 +12,24 @@ import os
 from pathlib import Path
 
 #: Uploads of this many bytes together (some 500 k rows) make a large check: it holds the CBS
-#: table whole from the start, and reads the uploads in reader processes.
+#: table whole from the start, and reads the uploads in reader processes...
 LARGE_CHECK_BYTES = 25 << 20
+#: ... if there are this many uploads at least (a reader reads one upload at a time).
+READ_AHEAD_UPLOADS = 2
 
 
-def holds_at_least(folder: Path, limit: int) -> bool:
-    """Whether the files below ``folder`` hold ``limit`` bytes or more (counting stops there;
-    links are not followed, and what cannot be read counts for nothing)."""
-    total = 0
-    for root, _, files in os.walk(folder):
-        for name in files:
+def holds_at_least(folder: Path, limit: int, files: int = 1) -> bool:
+    """Whether the files below ``folder`` hold ``limit`` bytes or more, in ``files`` files or
+    more (counting stops there; links are not followed, and what cannot be read counts for
+    nothing)."""
+    total = count = 0
+    for root, _, names in os.walk(folder):
+        for name in names:
             try:
                 total += os.lstat(os.path.join(root, name)).st_size
             except OSError:
                 continue
-            if total >= limit:
+            count += 1
+            if total >= limit and count >= files:
                 return True
     return False

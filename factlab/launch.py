@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from factlab import readers
-from factlab.check_size import LARGE_CHECK_BYTES, holds_at_least
+from factlab.check_size import LARGE_CHECK_BYTES, READ_AHEAD_UPLOADS, holds_at_least
 from factlab.quality_helper import prestart
 
 #: The commands whose run ends in a close (and so in the quality checkpoint).
@@ -51,12 +51,13 @@ def closes_an_edition(arguments: list[str]) -> bool:
 
 
 def checks_a_large_delivery(arguments: list[str]) -> bool:
-    """Whether these command-line arguments check uploads of a large check's size."""
+    """Whether these command-line arguments check uploads that the check reads ahead: of a
+    large check's size, in more than one file."""
     uploads = _option(arguments, UPLOADS_OPTION)
     return (
         _command(arguments) in CHECKING_COMMANDS
         and uploads is not None
-        and holds_at_least(Path(uploads), LARGE_CHECK_BYTES)
+        and holds_at_least(Path(uploads), LARGE_CHECK_BYTES, files=READ_AHEAD_UPLOADS)
     )
 
 

@@ -77,16 +77,26 @@ def test_only_commands_that_close_an_edition_start_the_helper(
     assert closes_an_edition(arguments) is closes
 
 
-def test_a_large_check_gets_no_quality_helper_first(tmp_path: Path) -> None:
-    """Its reader processes need the cores first; a small one, or a close, gets a head start."""
-    uploads = tmp_path / "uploads"
+def _large(uploads: Path, files: int = 2) -> Path:
+    """An upload folder of a large check's size, in ``files`` files (the first sparse)."""
     (uploads / "partner").mkdir(parents=True)
-    upload = uploads / "partner" / "levering.csv"
-    upload.write_bytes(b"postcode;huisnummer\n")
-    assert head_start(["run", "--uploads", str(uploads)])
-    assert head_start(["close", "--out", str(tmp_path)])
-    with upload.open("r+b") as handle:
+    with (uploads / "partner" / "levering.csv").open("wb") as handle:
         handle.truncate(LARGE_CHECK_BYTES)  # sparse: the size is what counts
+    for n in range(1, files):
+        (uploads / "partner" / f"levering-{n}.csv").write_bytes(b"postcode;huisnummer\n")
+    return uploads
+
+
+def test_a_large_check_gets_no_quality_helper_first(tmp_path: Path) -> None:
+    """Its reader processes need the cores first; a small one, or a close, gets a head start,
+    and so does a check of one large file (read in the checking process alone)."""
+    small = tmp_path / "klein"
+    (small / "partner").mkdir(parents=True)
+    (small / "partner" / "levering.csv").write_bytes(b"postcode;huisnummer\n")
+    assert head_start(["run", "--uploads", str(small)])
+    assert head_start(["close", "--out", str(tmp_path)])
+    assert head_start(["run", "--uploads", str(_large(tmp_path / "een", files=1))])
+    uploads = _large(tmp_path / "groot")
     assert not head_start(["run", "--uploads", str(uploads), "--out", str(tmp_path)])
     assert not head_start(["run", f"--uploads={uploads}"])
 
@@ -111,10 +121,7 @@ def test_other_commands_start_no_helper(tmp_path: Path) -> None:
 def test_a_large_check_starts_its_readers_before_the_pipeline_is_imported(
     tmp_path: Path, command: str
 ) -> None:
-    uploads = tmp_path / "uploads"
-    (uploads / "partner").mkdir(parents=True)
-    with (uploads / "partner" / "levering.csv").open("wb") as handle:
-        handle.truncate(LARGE_CHECK_BYTES)  # sparse: the size is what counts
+    uploads = _large(tmp_path / "uploads")
     seen = _launch(
         command, "--uploads", str(uploads), "--out", str(tmp_path / "uit"), "--edition", "e",
         "--config", str(tmp_path / "geen.toml"),
@@ -123,6 +130,13 @@ def test_a_large_check_starts_its_readers_before_the_pipeline_is_imported(
     assert seen["readers"] == plan(MAX_READERS)[0] > 1
     assert "helpers" not in seen  # no quality helper
     assert seen["exit"] == 2  # the missing config: a user mistake, after the start
+
+
+def test_one_large_file_starts_no_readers(tmp_path: Path) -> None:
+    """The check reads a single upload in its own process: readers would wait for nothing."""
+    uploads = _large(tmp_path / "uploads", files=1)
+    seen = _launch("check", "--uploads", str(uploads), "--out", str(tmp_path / "uit"))
+    assert "readers" not in seen and "helpers" not in seen
 
 
 def test_a_small_check_starts_nothing(tmp_path: Path) -> None:
