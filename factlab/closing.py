@@ -39,7 +39,7 @@ from pathlib import Path
 
 import polars as pl
 
-from factlab import __version__
+from factlab import __version__, row_parts
 from factlab.catalogue import load_catalogue
 from factlab.check_size import LARGE_CHECK_BYTES
 from factlab.checkpoints import checkpoint
@@ -213,13 +213,13 @@ class Closing:
             parts = [
                 part
                 for delivery in accepted
-                for part in sorted((self.workspace.path / str(delivery.rows)).glob("*.parquet"))
+                for part in row_parts.parts(self.workspace.path / str(delivery.rows))
             ]
             if parts:
                 # What the link reads, and the address it is keyed by (not the dates), streamed
                 # through the hash into one staged file: memory stays bounded on a huge edition.
                 checked = pl.concat(
-                    pl.scan_parquet(part).select("adres_sleutel", *LINKED_COLUMNS).cast(pl.String)
+                    row_parts.scan(part).select("adres_sleutel", *LINKED_COLUMNS).cast(pl.String)
                     for part in parts
                 )
                 if checked.select(pl.len()).collect().item():  # from the files' metadata

@@ -3,9 +3,10 @@
 ``<out>/.werkmap/<edition>/`` (mode 0700, files 0600) holds ``editie.json`` (the
 :class:`~factlab.schemas.records.EditionState`), the rejected rows of each delivery's receipt
 (``afwijzingen/<id>.json``, written once; the state file points to them), the raw files
-partners delivered (``bestanden/<id>``) and their checked rows (``rijen/<id>.parquet``). Only
-the service account can read it; it holds addresses, so it is emptied when the edition is
-published (the state and the rejected rows, which hold none, stay as the record).
+partners delivered (``bestanden/<id>``) and their checked rows (``rijen/<id>/``, in the parts
+of :mod:`factlab.row_parts`). Only the service account can read it; it holds addresses, so it
+is emptied when the edition is published (the state and the rejected rows, which hold none,
+stay as the record).
 
 Every command that changes an edition (check, close, withdraw) holds the edition's lock: an
 OS-level ``flock`` on ``<out>/.werkmap/<edition>.lock``, a file that is never unlinked, so two

@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from factlab import arrival, readers
+from factlab import arrival, readers, row_parts
 from factlab.checkpoints import KILL_ENVIRONMENT
 from factlab.config import load_config
 from factlab.edition import RunSettings, check_edition
@@ -53,8 +53,8 @@ def _outcome(gemeente: Path, out: Path) -> dict[str, object]:
     rows = {}
     for delivery in state.deliveries:
         if delivery.rows:
-            parts = sorted((out / WORKSPACE_FOLDER / EDITION / delivery.rows).glob("*.parquet"))
-            rows[delivery.id] = pl.concat([pl.read_parquet(p) for p in parts]).to_dicts()
+            parts = row_parts.parts(out / WORKSPACE_FOLDER / EDITION / delivery.rows)
+            rows[delivery.id] = pl.concat([row_parts.scan(p) for p in parts]).collect().to_dicts()
     feedback = {}
     for path in sorted((gemeente / "uploads").rglob(f"{FEEDBACK_FOLDER}/*")):
         text = path.read_text(encoding="utf-8")
@@ -298,7 +298,7 @@ def test_when_no_reader_process_can_be_started_the_check_reads_itself(
 _SCRIPT = """
 import sys
 from pathlib import Path
-from factlab import arrival, readers
+from factlab import arrival, readers, row_parts
 from factlab.config import load_config
 from factlab.edition import RunSettings, check_edition
 from factlab.errors import ReferenceFileError
