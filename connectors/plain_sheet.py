@@ -36,16 +36,18 @@ from factlab.connectors.workbook import BATCH_CHARS, Sheet, XmlStream, cell_text
 PIECE_BYTES = 8 << 20
 _READ = 1 << 20
 
-#: Bytes a plain piece never holds: markup declarations (a comment, CDATA), processing
+#: What a plain piece never holds: markup declarations (a comment, CDATA), processing
 #: instructions, character references, carriage returns (XML reads them as line feeds) and
-#: single-quoted attributes. Each is looked for on its own: five scans of the bytes take a
-#: tenth of one regular expression's.
-_NOT_PLAIN = (b"<!", b"<?", b"&#", b"\r", b"='")
+#: single-quoted attributes. Looked for in one pass (Aho-Corasick): 26 ms for a national
+#: workbook's 12 MB, against 43 ms for five scans of the bytes and ten times that for one
+#: regular expression.
+_NOT_PLAIN = ("<!", "<?", "&#", "\r", "='")
 _ENCODING = re.compile(rb"""^<\?xml[^>]*?\sencoding\s*=\s*["']([^"']*)["']""")
 _ROW_END = b"</row>"
 
-#: A row, up to its end tag (cut off by the split): its number and its cells.
-_ROW = r'(?s)^<row r="([0-9]{1,12})"((?:\s[^>]*)?)>(.*)$'
+#: A row's start tag, up to its first ">" (which ends it: no attribute of a plain row holds
+#: one), and the row's number in it. Only the tag is matched, not the row's cells after it.
+_ROW_TAG = r'^<row r="([0-9]{1,12})"(?:\s[^>]*)?$'
 _CELL = r"(?s)<c(?:\s[^>]*?)?(?:/>|>.*?</c>)"
 #: A plain cell, whole: column letters, style, type, then a value or an inline text (after
 #: the formula it is the saved result of, if any), or nothing.
@@ -96,10 +98,10 @@ class _Pieces:
     """The rows of a worksheet member (inside ``<sheetData>``) in pieces of whole rows, as text.
 
     Every byte is also fed to expat (refusing a DTD or entity), so XML that is not well-formed
-    is refused before a row of it is read. Stops, with ``not_plain`` set, at a piece holding a
-    byte of :data:`_NOT_PLAIN`, at a sheet that is not UTF-8 or whose ``sheetData`` is written
-    another way, at anything but white space after the last row, and where no row ends within
-    twice :data:`PIECE_BYTES` (memory stays bounded, as in the expat reader).
+    is refused before a row of it is read. Stops, with ``not_plain`` set, at a sheet that is
+    not UTF-8 or whose ``sheetData`` is written another way, at anything but white space after
+    the last row, and where no row ends within twice :data:`PIECE_BYTES` (memory stays
+    bounded, as in the expat reader).
     """
 
     def __init__(self, archive: zipfile.ZipFile, member: str) -> None:
@@ -130,9 +132,6 @@ class _Pieces:
                         return
                     continue
                 piece, buffer = buffer[:cut], buffer[cut:]
-                if any(mark in piece for mark in _NOT_PLAIN):
-                    self.not_plain = True
-                    return
                 if piece:
                     yield piece.decode("utf-8")
                 if end >= 0 or not chunk:  # only white space may follow the last row
@@ -158,23 +157,28 @@ class _Pieces:
 def _piece_frame(
     piece: str, sheet: Sheet, texts: pl.DataFrame, width: int, limits: ReadLimits
 ) -> pl.DataFrame:
-    """The rows of one piece: their numbers and ``width`` String columns."""
+    """The rows of one piece: their numbers and ``width`` String columns (:class:`NotPlain`
+    for a piece holding any of :data:`_NOT_PLAIN`)."""
+    whole = pl.Series([piece], dtype=pl.String)
+    if whole.str.contains_any(list(_NOT_PLAIN)).item():
+        raise NotPlain(0)
     rows = (
-        pl.Series([piece], dtype=pl.String)
-        .str.split(_ROW_END.decode())
+        whole.str.split(_ROW_END.decode())
         .explode()
         .head(-1)  # after the last end tag: nothing
-        .str.extract_groups(_ROW)
-        .struct.rename_fields(["number", "attributes", "content"])
+        .str.splitn(">", 2)
+        .struct.rename_fields(["tag", "content"])
         .struct.unnest()
-        .with_columns(
-            pl.col("number").cast(pl.Int64),
+        .select(
+            pl.col("tag").str.extract(_ROW_TAG, 1).cast(pl.Int64).alias("number"),
+            "content",
             cells=pl.col("content").str.extract_all(_CELL),
         )
     )
     numbers = rows.get_column("number")
     if (
         numbers.null_count()
+        or rows.get_column("content").null_count()
         or (numbers - 1 > limits.max_rows).any()
         or not rows.select(_tiled(pl.col("cells"), pl.col("content")).all()).item()
     ):

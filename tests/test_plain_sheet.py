@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -353,3 +353,15 @@ def test_a_sheet_hands_over_where_it_stops_being_plain(tmp_path: Path) -> None:
         _rows_read_plainly(workbook, tmp_path)
     assert 0 < stopped.value.rows < 30  # the pieces before the comment were read column-wise
     _same_both_ways(tmp_path, hostile.sheet_xml("".join(rows)))
+
+
+@pytest.mark.parametrize("row", ['<row r="7"</row>', '<row r="7" spans="1:2"</row>'])
+def test_a_row_whose_start_tag_never_ends_is_not_read_plainly(row: str) -> None:
+    """Expat refuses such XML before a piece of it is read; the piece reader does not rely on
+    that order."""
+    sheet = workbook_reader.Sheet(
+        "blad", ["a"], iter(()), "x", [], frozenset(), datetime(1899, 12, 30), 1
+    )
+    texts = pl.DataFrame({"text": [], "chars": []}, schema={"text": pl.String, "chars": pl.UInt32})
+    with pytest.raises(NotPlain):
+        plain_sheet._piece_frame(row, sheet, texts, 1, DEFAULT_LIMITS)
