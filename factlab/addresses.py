@@ -41,8 +41,11 @@ def _blank_to_empty(expr: pl.Expr) -> pl.Expr:
 
 
 def postcode(raw: pl.Expr) -> pl.Expr:
-    """Postcode without whitespace, upper case (validity is checked separately)."""
-    return _blank_to_empty(raw).str.replace_all(r"\s+", "").str.to_uppercase()
+    """Postcode without whitespace, upper case (validity is checked separately).
+
+    Not stripped first: removing every white-space character removes those at the ends too.
+    """
+    return raw.cast(pl.String).fill_null("").str.replace_all(r"\s+", "").str.to_uppercase()
 
 
 def postcode_is_valid(normalised: pl.Expr) -> pl.Expr:
@@ -108,5 +111,11 @@ def canonical_key(
 
 
 def is_postbus(*fields: pl.Expr) -> pl.Expr:
-    """True where any address field mentions a Postbus/antwoordnummer (not a household)."""
-    return pl.any_horizontal([_blank_to_empty(f).str.contains(POSTBUS_PATTERN) for f in fields])
+    """True where any address field mentions a Postbus/antwoordnummer (not a household).
+
+    Not stripped first: the pattern begins and ends at a word boundary, which white space at
+    either end of a field does not move.
+    """
+    return pl.any_horizontal(
+        [f.cast(pl.String).str.contains(POSTBUS_PATTERN).fill_null(False) for f in fields]
+    )
