@@ -65,7 +65,8 @@ class DisclosureError(RuntimeError):
     """An output would reveal something about individual households; nothing was written."""
 
 
-#: A long unbroken token (hex digest, base64/base32 pseudonym) never belongs in a publication.
+#: A long unbroken token (hex digest, base64/base32 pseudonym, a 128-bit pseudonym in decimal)
+#: never belongs in a publication.
 TOKEN = re.compile(r"(?<![A-Za-z0-9_\-+/=])[A-Za-z0-9_\-+/=]{24,}(?![A-Za-z0-9_\-+/=])")
 
 
@@ -384,7 +385,8 @@ def check_text(where: str, text: str, allowed: Iterable[str] = ()) -> None:
     allow = set(allowed)
     for match in TOKEN.finditer(text):
         token = match.group(0)
-        if token in allow or not (re.search(r"\d", token) and re.search(r"[A-Za-z]", token)):
+        digits = re.search(r"\d", token)
+        if token in allow or not (digits and (re.search(r"[A-Za-z]", token) or token.isdigit())):
             continue  # plain words and identifiers (fig-aantal-voorzieningen) are no pseudonym
         raise DisclosureError(
             f"{where}: tekst bevat een token dat op een pseudoniem lijkt: {token[:12]}…"

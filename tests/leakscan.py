@@ -7,7 +7,10 @@ captured text (logs), for:
   ``1503AB|12|A|`` (the canonical key) ... found by one pattern (PC6, optional separators,
   house number) and checked against the set of input (postcode, huisnummer) pairs, so that a
   new way of writing an address cannot slip through a list of forms;
-* a pseudonym of the run (HMAC-SHA256 of the canonical key, recomputed with the run's key);
+* a pseudonym of the run (HMAC-SHA256 of the canonical key, recomputed with the run's key),
+  as the close holds it (its first 128 bits as an integer: in decimal, or its 16 bytes in
+  either order, as a parquet or Arrow file stores them) or as hex (the whole HMAC or its
+  first half);
 * the key itself (hex, base64, URL-safe base64), and any extra secret (e.g. the master key).
 
 Binary files are scanned decoded as well as raw: parquet is read with polars and stringified,
@@ -35,6 +38,9 @@ _ADDRESS = re.compile(
     r"(?<![0-9])([1-9][0-9]{3})\s?([a-z]{2})[\s|;,\t\"'\-]{0,3}([0-9]{1,5})(?![0-9])"
 )
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_HEX32 = re.compile(r"[0-9a-f]{32,}")
+#: A 128-bit pseudonym in decimal has 20 digits or more, but for a chance of 2^-61.
+_DECIMAL = re.compile(r"(?<![0-9])[0-9]{20,39}(?![0-9])")
 _BASE64 = re.compile(r"[A-Za-z0-9+/_\-]{40,}={0,2}")
 
 
@@ -65,21 +71,28 @@ class LeakScanner:
         self.addresses = {
             (pc.lower(), int(nr)) for pc, nr in keyed.select("pc", "nr").iter_rows() if nr
         }
-        self.pseudonyms: set[str] = set()
+        self.pseudonyms: set[str] = set()  # each HMAC's first 128 bits, as 32 hex digits
+        self.pseudonym_numbers: set[str] = set()  # ... in decimal
+        self.pseudonym_bytes: list[str] = []  # ... as 16 bytes (Latin-1), either order
         all_secrets = list(secrets)
         if key is not None:
             all_secrets.append(key.secret)
-            self.pseudonyms = {
-                hmac.new(hmac_key(key).encode(), k.encode("utf-8"), hashlib.sha256).hexdigest()
-                for k in keyed.get_column("sleutel")
-            }
+            for canonical in keyed.get_column("sleutel"):
+                digest = hmac.new(
+                    hmac_key(key).encode(), canonical.encode("utf-8"), hashlib.sha256
+                ).digest()[:16]
+                self.pseudonyms.add(digest.hex())
+                self.pseudonym_numbers.add(str(int.from_bytes(digest, "big")))
+                for order in (digest, digest[::-1]):
+                    self.pseudonym_bytes.append(order.decode("latin-1"))
         self.secret_forms = {s.hex() for s in all_secrets}
         for secret in all_secrets:
             for encode in (base64.b64encode, base64.urlsafe_b64encode):
                 self.secret_forms.add(encode(secret).decode("ascii").rstrip("=").lower())
 
     def scan_text(self, text: str) -> list[str]:
-        """What leaks in one text (lower-cased before matching)."""
+        """What leaks in one text (lower-cased before matching; a pseudonym's bytes as they
+        are)."""
         low = text.lower()
         found = []
         for match in _ADDRESS.finditer(low):
@@ -87,7 +100,14 @@ class LeakScanner:
                 found.append("invoeradres")
                 break
         hexes = set(_HEX64.findall(low))
-        if hexes & self.pseudonyms:
+        if (
+            any(token[:32] in self.pseudonyms for token in _HEX32.findall(low))
+            or not self.pseudonym_numbers.isdisjoint(_DECIMAL.findall(low))
+            or (
+                self.pseudonym_bytes
+                and pl.Series([text]).str.contains_any(self.pseudonym_bytes).item()
+            )
+        ):
             found.append("pseudoniem")
         if hexes & self.secret_forms or any(
             token.rstrip("=") in self.secret_forms or any(f in token for f in self.secret_forms)

@@ -31,6 +31,21 @@ def _pseudonym(canonical: str) -> str:
     return hmac.new(hmac_key(KEY).encode(), canonical.encode(), hashlib.sha256).hexdigest()
 
 
+def _pseudonym_number(canonical: str) -> int:
+    """The pseudonym as the close holds it: the HMAC's first 128 bits."""
+    return int(_pseudonym(canonical)[:32], 16)
+
+
+def _table(canonical: str, write: str) -> bytes:
+    """A file holding the pseudonym column as the close stages it (parquet or Arrow)."""
+    buffer = io.BytesIO()
+    frame = pl.DataFrame(
+        {"pseudoniem": [_pseudonym_number(canonical)]}, schema={"pseudoniem": pl.UInt128}
+    )
+    getattr(frame, write)(buffer)
+    return buffer.getvalue()
+
+
 def _xlsx(text: str) -> bytes:
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
@@ -60,6 +75,10 @@ def _parquet(text: str) -> bytes:
         ("j.parquet", _parquet("1506XK|7||2"), "invoeradres"),
         ("k.parquet", _parquet(_pseudonym("1506XK|7||2")), "pseudoniem"),
         ("l.txt", "1503AB 12".encode("utf-16"), "invoeradres"),
+        ("m.parquet", _table("1503AB|12|A|", "write_parquet"), "pseudoniem"),
+        ("n.arrow", _table("1506XK|7||2", "write_ipc"), "pseudoniem"),
+        ("o.txt", f"p={_pseudonym_number('1503AB|12|A|')}".encode(), "pseudoniem"),
+        ("p.txt", _pseudonym("1506XK|7||2")[:32].upper().encode(), "pseudoniem"),
     ],
 )
 def test_planted_leak_is_found(tmp_path: Path, name: str, content: bytes, what: str) -> None:
@@ -73,6 +92,7 @@ def test_clean_files_and_near_misses_pass(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("1503AB 13; 1503AC 12; 11503AB 12; wijk WK047912; 2026-01-12")
     (tmp_path / "b.parquet").write_bytes(_parquet("WMO-HH"))
     (tmp_path / "c.txt").write_text(_pseudonym("1503AB|13||"))  # not an input address
+    (tmp_path / "d.parquet").write_bytes(_table("1503AB|13||", "write_parquet"))
     assert scan_for_leaks([tmp_path], truth=TRUTH, key=KEY) == []
 
 
