@@ -65,6 +65,7 @@ def placement_counts(placed: pl.DataFrame) -> dict[str, int]:
 
 _KEY = "_adres"
 _PC6 = "pc6_sleutel"
+_FOUND_PC6 = "_gevonden_pc6"
 
 
 #: The index as it is held, saved beside the prepared copy it is built from (same name, this
@@ -154,8 +155,17 @@ class AddressIndex:
         # table's keys in turn (3x faster than in the rows' order).
         wanted = keyed.get_column(_KEY).drop_nulls().unique().sort()
         rows = self._table[self._positions(wanted)]
-        joined = keyed.join(rows, on=[_KEY, _PC6], how="left", maintain_order="left")
-        return _placed(joined.drop(_KEY, _PC6), gemeente_code)
+        if not self._unique:
+            joined = keyed.join(rows, on=[_KEY, _PC6], how="left", maintain_order="left")
+            return _placed(joined.drop(_KEY, _PC6), gemeente_code)
+        # One table row per key: joined on the key alone (9 ms for 200 k rows, against 24 ms on
+        # key and postcode), then a row found for another postcode is no row found.
+        found = rows.rename({_PC6: _FOUND_PC6})
+        areas = [c for c in found.columns if c not in (_KEY, _FOUND_PC6)]
+        joined = keyed.join(found, on=_KEY, how="left", maintain_order="left").with_columns(
+            pl.when(pl.col(_FOUND_PC6) == pl.col(_PC6)).then(pl.col(c)).alias(c) for c in areas
+        )
+        return _placed(joined.drop(_KEY, _PC6, _FOUND_PC6), gemeente_code)
 
     def _positions(self, wanted: pl.Series) -> pl.Series:
         """The positions of the table's rows holding one of the sorted keys ``wanted``."""

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from factlab.connectors.cbs import read_pc6hnr
@@ -92,6 +92,7 @@ ADDRESS_TABLE = (
 
 @pytest.mark.parametrize("shared_key", [True, False], ids=["key-shared", "keys-unique"])
 @settings(max_examples=60, deadline=None)
+@example(wanted=[("1503AA", 100012), ("1503AB", 12)])  # 1503AA 100012 has 1503AB 12's key
 @given(
     wanted=st.lists(
         st.tuples(
