@@ -100,7 +100,7 @@ class DuplicateTracker:
     """
 
     def __init__(self) -> None:
-        self._seen = pl.Series("vingerafdruk", [], pl.UInt128)
+        self._seen = pl.Series("fingerprint", [], pl.UInt128)
 
     def mask(self, raw: pl.DataFrame) -> pl.Series:
         """True for each row of ``raw`` that repeats an earlier row of the file."""
