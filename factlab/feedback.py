@@ -9,8 +9,6 @@ feedback names rows, columns and rules, never a cell value: a cell may hold an a
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 
 import polars as pl
@@ -18,7 +16,7 @@ import polars as pl
 from factlab.connectors.limits import percent_nl
 from factlab.connectors.partner_files import ROW_COLUMN
 from factlab.safe_text import neutralise
-from factlab.schemas.delivery import RULES, RULES_BY_CODE
+from factlab.schemas.delivery import RULES
 from factlab.schemas.records import DUPLICATE_UPLOAD, PROCESSED, QUARANTINED, WITHDRAWN, Receipt
 from factlab.validate import Tally
 
@@ -35,9 +33,10 @@ class Feedback:
     csv: bytes
 
 
-def _row_list(rows: list[int]) -> str:
-    shown = ", ".join(str(r) for r in rows[:ROWS_SHOWN])
-    more = len(rows) - ROWS_SHOWN
+def _row_list(first: list[int], rows: int) -> str:
+    """The first row numbers of ``rows`` (at most :data:`ROWS_SHOWN` in ``first``)."""
+    shown = ", ".join(str(r) for r in first)
+    more = rows - ROWS_SHOWN
     return f"{shown} en nog {more} (zie de CSV)" if more > 0 else shown
 
 
@@ -53,18 +52,21 @@ def _summary(tally: Tally) -> list[str]:
 
 def _per_rule(rejections: pl.DataFrame) -> list[str]:
     lines: list[str] = []
-    per_rule = rejections.group_by("regel").agg(pl.col(ROW_COLUMN).unique().sort())
-    rows_of = dict(per_rule.iter_rows())
+    rows = pl.col(ROW_COLUMN).unique()
+    per_rule = rejections.group_by("regel").agg(
+        rows.len().alias("aantal"), rows.sort().head(ROWS_SHOWN).alias("eerste")
+    )
+    found = {code: (n, first) for code, n, first in per_rule.iter_rows()}
     for rule in RULES:  # in the order of the delivery format, not alphabetically
-        rows = rows_of.get(rule.code)
-        if not rows:
+        if rule.code not in found:
             continue
+        n, first = found[rule.code]
         lines += [
             f"### {rule.problem}",
             "",
             f"- Kolom: {rule.column} (regel `{rule.code}`)",
-            f"- Aantal rijen: {len(rows)}",
-            f"- Rijnummers: {_row_list(rows)}",
+            f"- Aantal rijen: {n}",
+            f"- Rijnummers: {_row_list(first, n)}",
             f"- Wat u kunt doen: {rule.advice}",
             "",
         ]
@@ -124,13 +126,29 @@ def feedback(receipt: Receipt, label: str, tally: Tally | None) -> Feedback:
     return Feedback("\n".join(lines) + "\n", _csv(tally))
 
 
+#: The CSV's columns: the rejection, then the rule's explanation and advice.
+_CSV_COLUMNS = (ROW_COLUMN, "kolom", "regel", "probleem", "wat_te_doen")
+_RULE_TEXTS = pl.DataFrame(
+    {
+        "regel": [rule.code for rule in RULES],
+        "probleem": [rule.problem for rule in RULES],
+        "wat_te_doen": [rule.advice for rule in RULES],
+    }
+)
+
+
 def _csv(tally: Tally | None) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["rij", "kolom", "regel", "probleem", "wat_te_doen"])
-    rows = [] if tally is None else tally.rejections.sort(ROW_COLUMN, "regel").iter_rows()
-    writer.writerows(
-        (row, column, code, RULES_BY_CODE[code].problem, RULES_BY_CODE[code].advice)
-        for row, column, code in rows
+    """Every rejection (row, column, rule) with its rule's problem and advice, written by
+    polars (a national check's 63 k rejected rows: 0.26 s through Python's csv writer)."""
+    rejections = (
+        pl.DataFrame(schema={ROW_COLUMN: pl.Int64, "kolom": pl.String, "regel": pl.String})
+        if tally is None
+        else tally.rejections
     )
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    rows = (
+        rejections.sort(ROW_COLUMN, "regel")
+        .join(_RULE_TEXTS, on="regel", how="left", maintain_order="left")
+        .select(_CSV_COLUMNS)
+    )
+    text = rows.write_csv(separator=";", line_terminator="\r\n", quote_style="necessary")
+    return ("\ufeff" + text).encode("utf-8")

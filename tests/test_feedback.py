@@ -9,6 +9,7 @@ import polars as pl
 
 from factlab.config import CANONICAL_COLUMNS
 from factlab.feedback import ROWS_SHOWN, feedback
+from factlab.schemas.delivery import RULES
 from factlab.schemas.records import PROCESSED, QUARANTINED, Receipt, Status
 from factlab.validate import Tally, validate
 
@@ -65,3 +66,23 @@ def test_a_replacing_delivery_says_which_one_it_replaced() -> None:
     )
     page = feedback(receipt, "p/a.csv", _tally(GOOD))
     assert "Levering: L0004" in page.markdown and "Vervangt: levering L0001" in page.markdown
+
+
+def test_csv_is_what_excel_users_got_from_pythons_csv_writer() -> None:
+    """Every rule's text, quoted where the Dutch CSV dialect needs it, CRLF, BOM: byte for
+    byte what the standard library writes for the same rows."""
+    rejections = pl.DataFrame(
+        {
+            "rij": [7 + i // 2 for i in range(2 * len(RULES))],
+            "kolom": [RULES[i % len(RULES)].column for i in range(2 * len(RULES))],
+            "regel": [RULES[i % len(RULES)].code for i in range(2 * len(RULES))],
+        }
+    ).reverse()  # out of order: the CSV sorts by row and rule
+    page = feedback(_receipt(PROCESSED), "p/a.csv", Tally(rejections=rejections))
+    expected = io.StringIO()
+    writer = csv.writer(expected, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["rij", "kolom", "regel", "probleem", "wat_te_doen"])
+    by_code = {rule.code: rule for rule in RULES}
+    for row, column, code in sorted(rejections.iter_rows(), key=lambda r: (r[0], r[2])):
+        writer.writerow([row, column, code, by_code[code].problem, by_code[code].advice])
+    assert page.csv == ("\ufeff" + expected.getvalue()).encode("utf-8")
