@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,16 @@ _CACHE = pytest.StashKey[str]()
 def pytest_configure(config: pytest.Config) -> None:
     """Prepared CBS copies go to a fresh folder per test process, not the user's cache."""
     config.stash[_CACHE] = os.environ["FACTLAB_CACHE"] = tempfile.mkdtemp(prefix="factlab-cache-")
+
+
+@pytest.fixture(autouse=True)
+def _cache_folder_kept(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test leaves the process's cache folder set: a test that removed it made every later
+    test in its process write prepared copies into the user's own cache."""
+    yield
+    assert os.environ.get("FACTLAB_CACHE") == request.config.stash[_CACHE], (
+        "the test changed FACTLAB_CACHE and did not set it back"
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

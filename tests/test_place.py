@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from unittest import mock
 
 import polars as pl
 import pytest
@@ -109,8 +110,9 @@ def test_the_address_index_finds_what_reading_the_prepared_copy_finds(
     folder = tmp_path_factory.mktemp("pc6hnr")
     table = ADDRESS_TABLE if shared_key else ADDRESS_TABLE.replace("1503AA;100012", "1503AA;7")
     csv = _write(folder / "pc6hnr.csv", table)
-    os.environ[CACHE_ENVIRONMENT] = str(folder / "cache")
-    try:
+    # Not monkeypatch (function-scoped, shared by hypothesis's examples); the process's own
+    # cache folder (tests/conftest.py) is set again afterwards, not removed.
+    with mock.patch.dict(os.environ, {CACHE_ENVIRONMENT: str(folder / "cache")}):
         index = AddressIndex.load(csv)
         valid = pl.DataFrame(
             [(f"k{n}", pc, nr, "WMO-HH") for n, (pc, nr) in enumerate(wanted)],
@@ -121,8 +123,6 @@ def test_the_address_index_finds_what_reading_the_prepared_copy_finds(
         expected = read_pc6hnr_addresses(csv, valid.select("postcode", "huisnummer"))
         for gemeente in ("GM0479", "GM0363", "GM9999"):
             assert index.place(valid, gemeente).equals(place(valid, expected, gemeente))
-    finally:
-        del os.environ[CACHE_ENVIRONMENT]
 
 
 def test_the_address_index_is_saved_beside_the_prepared_copy_and_read_back(
