@@ -140,11 +140,7 @@ _RULE_TEXTS = pl.DataFrame(
 def _csv(tally: Tally | None) -> bytes:
     """Every rejection (row, column, rule) with its rule's problem and advice, written by
     polars (a national check's 63 k rejected rows: 0.26 s through Python's csv writer)."""
-    rejections = (
-        pl.DataFrame(schema={ROW_COLUMN: pl.Int64, "kolom": pl.String, "regel": pl.String})
-        if tally is None
-        else tally.rejections
-    )
+    rejections = (tally if tally is not None else Tally()).rejections  # none: the header only
     rows = (
         rejections.sort(ROW_COLUMN, "regel")
         .join(_RULE_TEXTS, on="regel", how="left", maintain_order="left")
