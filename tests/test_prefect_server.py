@@ -214,8 +214,12 @@ def test_factlab_runs_on_a_real_prefect_server(setup) -> None:
     receipt = target.parent / FEEDBACK_FOLDER / f"{target.name}{RECEIPT_SUFFIX}"
     _wait("the partner's receipt from a triggered check", receipt.exists)
     assert not target.exists()
-    checks = _runs(url, "controle-bij-aankomst")
-    assert checks and any(r.state_type.value == "COMPLETED" for r in checks)
+    # The receipt is written inside the run, so the run may still be finishing when it appears.
+    checks = _wait(
+        "the triggered check run to finish",
+        lambda: _finished(url, *(r.id for r in _runs(url, "controle-bij-aankomst"))),
+    )
+    assert [r.state_type.value for r in checks] == ["COMPLETED"] * len(checks)
 
     # Two on-demand closes at once: one closes, the other waits for it and changes nothing.
     close_parameters = {"onvolledig": "test: één partner", "door": ANALYST}
