@@ -345,12 +345,15 @@ def prefixed(copy: pl.LazyFrame) -> pl.LazyFrame:
     return copy.select("postcode", "huisnummer", *area_codes())
 
 
+#: The copy's area columns (codes without prefix), from the smallest area to the largest.
+AREA_COLUMNS = ("buurt", "wijk", "gemeente")
+
+
 def area_codes() -> list[pl.Expr]:
     """``buurt_code``, ``wijk_code`` and ``gemeente_code`` of the copy's rows, prefixed."""
     return [
-        ("BU" + pl.col("buurt")).alias("buurt_code"),
-        ("WK" + pl.col("wijk")).alias("wijk_code"),
-        ("GM" + pl.col("gemeente")).alias("gemeente_code"),
+        (prefix + pl.col(column)).alias(f"{column}_code")
+        for column, prefix in zip(AREA_COLUMNS, ("BU", "WK", "GM"), strict=True)
     ]
 
 

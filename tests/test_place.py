@@ -82,6 +82,8 @@ ADDRESS_TABLE = (
     "9999ZZ;1;09990101;099901;0999\n"
     "1503AB;12;04790101;047901;0479\n"
     "1503AB;14;04790101;047901;0479\n"
+    "1503AB;16;04790101;047902;0479\n"  # the buurt of the row before, in another wijk ...
+    "1503AB;18;04790101;047902;0480\n"  # ... and in another gemeente: each row its own areas
     "1503AB;12;04790102;047901;0479\n"  # a repeat: the first row counts
     "1503AA;100012;04790103;047901;0479\n"  # its integer key is 1503AB 12's
     "1025LL;119;0363NC01;0363NC;0363\n"
@@ -98,7 +100,7 @@ ADDRESS_TABLE = (
     wanted=st.lists(
         st.tuples(
             st.sampled_from(["1503AB", "1503AC", "1503AA", "9999ZZ", "1025LL", "12345", ""]),
-            st.one_of(st.none(), st.sampled_from([1, 3, 5, 12, 14, 119, 99999, 100012])),
+            st.one_of(st.none(), st.sampled_from([1, 3, 5, 12, 14, 16, 18, 119, 99999, 100012])),
         ),
         max_size=12,
     )
