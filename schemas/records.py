@@ -153,7 +153,8 @@ class Delivery:
     def status(self) -> Status:
         return self.receipt.status
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, *, rejections: bool = True) -> dict[str, Any]:
+        """The Dutch JSON; without the receipt's ``rejections`` where they are kept apart."""
         return {
             "id": self.id,
             "organisatie": self.organisation,
@@ -162,7 +163,7 @@ class Delivery:
             "opgeslagen": self.stored,
             "rijen": self.rows,
             "opgeruimd": self.consumed,
-            "ontvangstbewijs": self.receipt.as_json(),
+            "ontvangstbewijs": self.receipt.as_json(rejections=rejections),
         }
 
     @classmethod
