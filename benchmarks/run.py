@@ -9,7 +9,11 @@ Generate the inputs once (about a minute), then run the cases::
 
 Cases: ``klein`` (3 files of ~20 rows), ``gemeente`` (its own CBS extract),
 ``gemeente-landelijk`` (the national CBS table, what a gemeente downloads), ``land`` (national
-size), and ``hmac`` (pseudonymisation of 1.6 M distinct addresses). Variants: see ``VARIANTS``.
+size), ``groei`` (national uploads in subsets of 6, 12, 24 and 48 files, prepared CBS copy: how
+cost grows with rows and files), ``doorvoer`` (throughput: 12 runs of the gemeente with the
+national table, one, two and three at a time) and ``hmac`` (pseudonymisation of 1.6 M distinct
+addresses).
+Variants: see ``VARIANTS``.
 Each measurement runs in a fresh process: wall time from process start to the process's end
 (the targets are checked on it) and to the report written (issue 15's definition), peak RSS of
 that process, and seconds per stage with the fixed start-up cost (imports) apart. Every
@@ -22,6 +26,7 @@ Never in the test suite: timings on a shared machine are not assertions.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import os
@@ -33,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,6 +52,11 @@ CASES = {
     "gemeente-landelijk": ("gemeente", "landelijk.toml"),
     "land": ("land", "factlab.toml"),
 }
+#: ``groei``: every n-th national upload (in path order), so each subset keeps the mix of
+#: dialects, encodings and workbooks; 8 -> 6 of the 48 files, 1 -> all of them.
+GROWTH_STEPS = (8, 4, 2, 1)
+#: ``doorvoer``: this many runs of the gemeente, with each of these numbers at a time.
+THROUGHPUT_RUNS, THROUGHPUT_WIDTHS = 12, (1, 2, 3)
 # How Factlab gets its CBS table. Each batch is placed against its own postcodes' rows of the
 # prepared copy (factlab.connectors.cbs_prepared, parsed once per CBS release). "huidig": first use, the
 # copy is made inside the timed run; "voorbereid": the copy of an earlier run.
@@ -170,6 +181,61 @@ def measure_factlab(inputs: Path, case: str, variant: str) -> dict[str, Any]:
         return _child([*arguments, scratch])
 
 
+def measure_growth(inputs: Path) -> dict[str, Any]:
+    """The national uploads in growing subsets (:data:`GROWTH_STEPS`), each run end to end in
+    a fresh process with the prepared CBS copy; the edition expects the subset's partners."""
+    folder, config = CASES["land"]
+    files = sorted(p for p in (inputs / folder / "uploads").rglob("*") if p.is_file())
+    os.environ["FACTLAB_CACHE"] = str(inputs / "cache")
+    results = {}
+    for step in GROWTH_STEPS:
+        subset = files[::step]
+        with tempfile.TemporaryDirectory(prefix="factlab-bench-") as scratch:
+            uploads = Path(scratch) / "uploads"
+            for path in subset:
+                target = uploads / path.parent.name / path.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.link(path, target)
+            arguments = [__file__, "--child-factlab", str(inputs / folder / config), str(uploads)]
+            _child([*arguments, scratch, "--prepare-only"])
+            results[f"factlab {len(subset)} bestanden"] = _child(
+                [*arguments, scratch, "--expect-present"]
+            )
+    return results
+
+
+def measure_throughput(inputs: Path) -> dict[str, Any]:
+    """What one machine closes per minute: :data:`THROUGHPUT_RUNS` runs of the gemeente with
+    the national CBS table (prepared copy), each a fresh process with its own uploads, so many
+    at a time (a Prefect worker's ``--limit``)."""
+    folder, config = CASES["gemeente-landelijk"]
+    os.environ["FACTLAB_CACHE"] = str(inputs / "cache")
+    arguments = [__file__, "--child-factlab", str(inputs / folder / config)]
+    with tempfile.TemporaryDirectory(prefix="factlab-bench-") as scratch:
+        _child([*arguments, str(inputs / folder / "uploads"), scratch, "--prepare-only"])
+
+    def one(_: int) -> float:
+        with tempfile.TemporaryDirectory(prefix="factlab-bench-") as scratch:
+            uploads = _fresh_uploads(inputs / folder / "uploads", Path(scratch))
+            return float(_child([*arguments, str(uploads), scratch])["wall_s"])
+
+    results = {}
+    for width in THROUGHPUT_WIDTHS:
+        load = _load()
+        started = time.perf_counter()
+        with ThreadPoolExecutor(width) as pool:
+            each = list(pool.map(one, range(THROUGHPUT_RUNS)))
+        total = time.perf_counter() - started
+        results[f"{width} tegelijk"] = {
+            "runs": THROUGHPUT_RUNS,
+            "total_s": round(total, 1),
+            "per_run_s": round(total / THROUGHPUT_RUNS, 2),
+            "each_s": [min(each), max(each)],
+            "load_before": load,
+        }
+    return results
+
+
 def measure_naive(inputs: Path, case: str) -> dict[str, Any]:
     folder, config = CASES[case]
     with tempfile.TemporaryDirectory(prefix="factlab-naive-") as scratch:
@@ -215,8 +281,13 @@ def _child_imports(*, helper: bool) -> None:
     print(json.dumps({"stages_s": {name: round(s, 2) for name, s in stages.items()}}))
 
 
-def _child_factlab(config_path: Path, uploads: Path, scratch: Path, *, prepare_only: bool) -> None:
-    """Measuring child: imports, then every stage of one edition as its progress reports it."""
+def _child_factlab(
+    config_path: Path, uploads: Path, scratch: Path, *, prepare_only: bool, expect_present: bool
+) -> None:
+    """Measuring child: imports, then every stage of one edition as its progress reports it.
+
+    ``expect_present``: the edition expects only the partners with a folder in ``uploads``
+    (a subset of the config's), so it closes complete."""
     started = time.perf_counter()
     if not prepare_only:  # what `factlab run` does before its imports
         from factlab.launch import start_helpers
@@ -232,6 +303,9 @@ def _child_factlab(config_path: Path, uploads: Path, scratch: Path, *, prepare_o
 
     stages = {"start-up (imports)": time.perf_counter() - started}
     config = load_config(config_path)
+    if expect_present:
+        present = tuple(sorted(p.name for p in uploads.iterdir() if p.is_dir()))
+        config = dataclasses.replace(config, expected_partners=present)
     if prepare_only:
         from factlab.connectors.cbs_prepared import prepare
 
@@ -414,6 +488,13 @@ def _markdown(report: dict[str, Any]) -> str:
         if case == "imports":
             for module, seconds in result["stages_s"].items():
                 stage_lines.append(f"| imports | fresh process | {module} | {seconds} | |")
+        if case == "doorvoer":
+            for width, measured in result.items():
+                lines.append(
+                    f"| doorvoer | {width}: {measured['runs']} runs in {measured['total_s']} s, "
+                    f"{measured['per_run_s']} s a run, each {measured['each_s'][0]}-"
+                    f"{measured['each_s'][1]} s | | | | | | | {measured['load_before'][0]} |"
+                )
         if case == "hmac":
             seconds = result["stages_s"]["pseudonimiseren"]
             lines.append(
@@ -450,20 +531,24 @@ def main() -> None:
     )
     parser.add_argument("--inputs", type=Path, help="folder written by benchmarks/generate.py")
     parser.add_argument(
-        "--case", action="append", choices=[*CASES, "hmac", "imports"], help="repeatable"
-    )
+        "--case", action="append", choices=[*CASES, "groei", "doorvoer", "hmac", "imports"],
+        help="repeatable",
+    )  # fmt: skip
     parser.add_argument("--no-naive", action="store_true", help="skip the naive pandas script")
     parser.add_argument(
         "--variant", action="append", choices=VARIANTS, help="repeatable; default huidig"
     )
     parser.add_argument("--child-factlab", nargs=3, type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--prepare-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--expect-present", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child-hmac", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child-imports", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--helper", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_factlab:
-        _child_factlab(*args.child_factlab, prepare_only=args.prepare_only)
+        _child_factlab(
+            *args.child_factlab, prepare_only=args.prepare_only, expect_present=args.expect_present
+        )
         return
     if args.child_hmac:
         _child_hmac()
@@ -472,14 +557,18 @@ def main() -> None:
         _child_imports(helper=args.helper)
         return
     cases = args.case or ["hmac", "gemeente", "gemeente-landelijk"]
-    if any(c in CASES for c in cases) and not args.inputs:
-        parser.error("--inputs is required for the cases gemeente, gemeente-landelijk and land")
+    if any(c in (*CASES, "groei", "doorvoer") for c in cases) and not args.inputs:
+        parser.error("--inputs is required for every case but hmac and imports")
     results: dict[str, Any] = {}
     for case in cases:
         if case == "hmac":
             results[case] = measure_hmac()
         elif case == "imports":
             results[case] = measure_imports()
+        elif case == "groei":
+            results[case] = measure_growth(args.inputs)
+        elif case == "doorvoer":
+            results[case] = measure_throughput(args.inputs)
         else:
             results[case] = {
                 f"factlab {variant}": measure_factlab(args.inputs, case, variant)

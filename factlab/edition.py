@@ -57,7 +57,7 @@ from factlab.workspace import STATE_FILE, WORKSPACE_FOLDER, Workspace, now
 
 # The check and the close (factlab.arrival, factlab.closing) are imported where they run: the
 # commands that only read the state or record a decision (status, open, vrijgeven, afwijzen)
-# then start without loading the pipeline (docs/schaal.md, ninth round).
+# then start without loading the pipeline (docs/schaal-rondes.md, ninth round).
 if TYPE_CHECKING:
     from factlab.arrival import CheckResult, CheckSettings
     from factlab.intake import Skipped

@@ -6,7 +6,7 @@ render, whatever the edition's size. In the close's own process that cost adds t
 a process of its own it imports on the other core while the close links and protects, and it
 validates the household table while the tables are protected. Reading an upload is mostly
 Python (the CSV line checks, the XLSX parser) and holds the GIL: a thread would not help
-either (docs/schaal.md).
+either (docs/schaal-rondes.md).
 
 The protocol is the smallest that is safe: the parent writes ``(function, args)`` pickles to the
 child's standard input and reads one reply per call, in order, from the pipe that was the

@@ -3,7 +3,7 @@
 A close waits for the Great Expectations verdict, and Great Expectations takes about two
 seconds to import in its helper process. Started here, before the command line loads polars,
 DuckDB and the pipeline (half a second), that import overlaps the whole run instead of
-beginning after those imports: a small edition is done half a second sooner (docs/schaal.md).
+beginning after those imports: a small edition is done half a second sooner (docs/schaal-rondes.md).
 
 Not before a large check: its reader processes need both cores, and so do pseudonymising and
 linking after it; the close starts the helper after the link (an early import cost a national

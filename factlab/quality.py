@@ -19,7 +19,7 @@ with the close (after the link, in a large close), it imports while the run chec
 only the table suite and the Data Docs (rendered once, for both suites) remain between the
 written tables and the report. Each suite is handed to the store whole, and the household
 suite sees distinct values only (:func:`distinct_rows`). Importing it in a background
-thread was measured and dropped: the import holds the GIL (docs/schaal.md).
+thread was measured and dropped: the import holds the GIL (docs/schaal-rondes.md).
 
 Data Docs load their styling from CDNs, so the run also keeps a self-contained summary
 (:meth:`Quality.summary`) that the report renders from the audit record.

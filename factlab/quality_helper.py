@@ -24,7 +24,7 @@ from factlab.helper_process import HelperProcess, Pool
 #: Modules Great Expectations imports as it starts that only expectations Factlab never uses
 #: read from: the distribution expectations (``scipy.stats``) and their charts (``altair``).
 #: Deferred, they cost nothing until read from: 0.8-1.4 s of the 2.7-3.2 s import here
-#: (docs/schaal.md, eighth round).
+#: (docs/schaal-rondes.md, eighth round).
 DEFERRED_MODULES = ("scipy.stats", "altair")
 
 #: Optional dependencies of Great Expectations that the helper hides from it: it then imports as

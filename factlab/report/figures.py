@@ -72,7 +72,7 @@ def _figure(data: Any = None) -> go.Figure:
     """A new figure without plotly's default template: :func:`embed` sets the report's own.
 
     ``go.Figure()`` otherwise copies the whole default template ("plotly", 24 trace types)
-    into each figure, only for :func:`embed` to replace it (docs/schaal.md, ninth round).
+    into each figure, only for :func:`embed` to replace it (docs/schaal-rondes.md, ninth round).
     """
     return go.Figure(data, layout={"template": {}})
 
@@ -84,7 +84,7 @@ def _template(trace_types: frozenset[str]) -> dict[str, Any]:
 
     Each figure carries its template into the page. The whole of "simple_white" holds the
     defaults of 24 trace types; setting it cost each figure ~13 ms and ~4 KB of the page, for
-    defaults of trace types the figure does not draw (docs/schaal.md, eighth round).
+    defaults of trace types the figure does not draw (docs/schaal-rondes.md, eighth round).
     """
     simple_white = pio.templates["simple_white"]
     template = go.layout.Template(
