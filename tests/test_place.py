@@ -163,3 +163,20 @@ def test_a_huisnummer_over_99999_is_found_although_its_key_is_another_postcodes(
     assert place(valid, read, "GM0479").get_column("buurt_code").to_list() == expected
     held = AddressIndex.load(csv).place(valid, "GM0479")
     assert held.get_column("buurt_code").to_list() == expected
+
+
+def test_an_index_of_a_table_without_a_valid_postcode_places_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Held whole, a table whose rows all lack a PC6 (so an index without areas) finds no
+    address, as the rows read from the prepared copy find none."""
+    monkeypatch.setenv(CACHE_ENVIRONMENT, str(tmp_path / "cache"))
+    csv = _write(
+        tmp_path / "pc6hnr.csv",
+        "PC6;Huisnummer;Buurt2024;Wijk2024;Gemeente2024\n12345;5;04790102;047901;0479\n",
+    )
+    valid = pl.DataFrame({"adres_sleutel": ["a"], "postcode": ["1503AB"], "huisnummer": [12]})
+    read = read_pc6hnr_addresses(csv, valid.select("postcode", "huisnummer"))
+    held = AddressIndex.load(csv).place(valid, "GM0479")
+    assert held.equals(place(valid, read, "GM0479"))
+    assert placement_counts(held) == {"geplaatst": 0, "onbekend": 1, "buiten_gemeente": 0}
