@@ -217,7 +217,8 @@ def validate(
     period: Period | None,
     duplicate_mask: pl.Series | None = None,
 ) -> Checked:
-    """Check a mapped delivery (``rij`` + canonical String columns).
+    """Check a mapped delivery (``rij`` + canonical String columns, as
+    :func:`factlab.intake.map_columns` gives them: each cell stripped).
 
     ``duplicate_mask`` marks rows that repeat an earlier row of the raw file exactly; when it is
     not given, duplicates are found on the mapped columns.

@@ -6,10 +6,12 @@ stage evaluates them all at once, so every failing row (and every rule it breaks
 one pass; the feedback to partners is generated from the same texts, so documentation,
 feedback and checks cannot drift apart.
 
-The expressions read the working columns that :mod:`factlab.validate` derives: ``pc``
-(normalised postcode), ``nr`` (huisnummer as number), ``postbus`` (an address field names a
-postbus, :func:`factlab.addresses.is_postbus`), ``code`` (provision code), ``start`` and ``eind``
-(parsed dates), and the raw canonical columns.
+The expressions read the canonical columns as :func:`factlab.intake.map_columns` gives them
+(each cell stripped of surrounding white space and a leading apostrophe) and the working
+columns that :mod:`factlab.validate` derives: ``pc`` (normalised postcode), ``nr`` (huisnummer
+as number), ``postbus`` (an address field names a postbus,
+:func:`factlab.addresses.is_postbus`), ``code`` (provision code), ``start`` and ``eind``
+(parsed dates).
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from factlab.addresses import MAX_HUISNUMMER, postcode_is_valid
 
 
 def _blank(column: str) -> pl.Expr:
-    return pl.col(column).cast(pl.String).fill_null("").str.strip_chars() == ""
+    # The cells come stripped of white space (factlab.intake.map_columns), so a cell of only
+    # white space is already empty here; stripping it again cost ~0.3 s of CPU nationally.
+    return pl.col(column).cast(pl.String).fill_null("") == ""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from factlab.catalogue import load_catalogue
-from factlab.config import CANONICAL_COLUMNS, Period
+from factlab.config import CANONICAL_COLUMNS, PartnerSettings, Period
+from factlab.connectors.partner_files import SOURCE_ROW
+from factlab.intake import map_columns
 from factlab.validate import validate
 
 CODES = frozenset(load_catalogue().get_column("code"))
@@ -173,3 +175,23 @@ def test_polars_rules_equal_the_pandera_contract(frame: pl.DataFrame) -> None:
 
     work = _working_columns(frame)
     assert broken_rules(work, CODES).equals(contract.broken_rules(work, CODES))
+
+
+def test_a_cell_of_only_white_space_is_missing() -> None:
+    """As read from a file: mapping strips each cell, so the rules see spaces, a tab, a
+    no-break or an em space as nothing written."""
+    blank = {"postcode": " \u00a0", "huisnummer": "\t", "voorziening": "\u2003 "}
+    raw = pl.DataFrame(
+        [{SOURCE_ROW: 2, **GOOD}, {SOURCE_ROW: 3, **blank}],
+        schema={SOURCE_ROW: pl.Int64, "postcode": pl.String, "huisnummer": pl.String,
+                "voorziening": pl.String},
+    )  # fmt: skip
+    checked = validate(
+        map_columns(raw, PartnerSettings(naam="p")), catalogue_codes=CODES, period=PERIOD
+    )
+    assert _rules(checked) == {
+        (3, "postcode", "postcode_ontbreekt"),
+        (3, "huisnummer", "huisnummer_ontbreekt"),
+        (3, "voorziening", "voorziening_ontbreekt"),
+    }
+    assert checked.valid.get_column("rij").to_list() == [2]
