@@ -161,10 +161,19 @@ def _child(arguments: list[str]) -> dict[str, Any]:
     }
 
 
-def _fresh_uploads(source: Path, folder: Path) -> Path:
-    """A hard-linked copy: a run consumes (deletes) its uploads, the originals stay."""
+def _fresh_uploads(source: Path, folder: Path, only: set[Path] | None = None) -> Path:
+    """A hard-linked copy (of the files ``only``, if given): a run consumes (deletes) its
+    uploads, the originals stay."""
     target = folder / "uploads"
-    shutil.copytree(source, target, copy_function=os.link)
+
+    def left_out(directory: str, names: list[str]) -> list[str]:
+        """Every entry that is none of ``only`` and holds none of them (no empty folders)."""
+        if only is None:
+            return []
+        kept = {parent for path in only for parent in (path, *path.parents)}
+        return [name for name in names if Path(directory) / name not in kept]
+
+    shutil.copytree(source, target, copy_function=os.link, ignore=left_out)
     return target
 
 
@@ -185,21 +194,19 @@ def measure_growth(inputs: Path) -> dict[str, Any]:
     """The national uploads in growing subsets (:data:`GROWTH_STEPS`), each run end to end in
     a fresh process with the prepared CBS copy; the edition expects the subset's partners."""
     folder, config = CASES["land"]
-    files = sorted(p for p in (inputs / folder / "uploads").rglob("*") if p.is_file())
+    source = inputs / folder / "uploads"
+    files = sorted(p for p in source.rglob("*") if p.is_file())
     os.environ["FACTLAB_CACHE"] = str(inputs / "cache")
+    arguments = [__file__, "--child-factlab", str(inputs / folder / config)]
+    with tempfile.TemporaryDirectory(prefix="factlab-bench-") as scratch:
+        _child([*arguments, str(source), scratch, "--prepare-only"])
     results = {}
     for step in GROWTH_STEPS:
         subset = files[::step]
         with tempfile.TemporaryDirectory(prefix="factlab-bench-") as scratch:
-            uploads = Path(scratch) / "uploads"
-            for path in subset:
-                target = uploads / path.parent.name / path.name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.link(path, target)
-            arguments = [__file__, "--child-factlab", str(inputs / folder / config), str(uploads)]
-            _child([*arguments, scratch, "--prepare-only"])
+            uploads = _fresh_uploads(source, Path(scratch), only=set(subset))
             results[f"factlab {len(subset)} bestanden"] = _child(
-                [*arguments, scratch, "--expect-present"]
+                [*arguments, str(uploads), scratch, "--expect-present"]
             )
     return results
 
