@@ -46,18 +46,21 @@ def _measure(scale: float, seed: int) -> dict[str, object]:
         )
 
         stages: dict[str, float] = {}
-        last = [time.perf_counter(), "start"]
+        last = ("start", time.perf_counter())  # the stage under way, since when
+
+        def close_stage(now: float) -> None:
+            stages[last[0]] = stages.get(last[0], 0.0) + now - last[1]
 
         def progress(what: str, done: int, total: int) -> None:
+            nonlocal last
             now = time.perf_counter()
-            stage = what.split(":")[0]
-            stages[last[1]] = stages.get(last[1], 0.0) + now - last[0]
-            last[:] = [now, stage]
+            close_stage(now)
+            last = (what.split(":")[0], now)
 
         started = time.perf_counter()
         result = run_edition(settings, ephemeral_key(), progress)
         run_seconds = time.perf_counter() - started
-        stages[last[1]] = stages.get(last[1], 0.0) + time.perf_counter() - last[0]
+        close_stage(time.perf_counter())
         rows = sum(o.receipt.counts["rijen_gelezen"] for o in result.outcomes)
     return {
         "scale": scale,

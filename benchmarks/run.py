@@ -331,16 +331,17 @@ def _child_factlab(
         "publiceren": "publiceren: analyse, openbaarmaking, tabellen, rapport, oordeel kwaliteit",
         "klaar": "opruimen",
     }
-    current = ["start", time.perf_counter()]
+    current = ("start", time.perf_counter())  # the stage under way, since when
 
     def close_stage(now: float) -> None:
         name = names.get(current[0], current[0])
         stages[name] = stages.get(name, 0.0) + now - current[1]
 
     def progress(what: str, done: int, total: int) -> None:
+        nonlocal current
         now = time.perf_counter()
         close_stage(now)
-        current[:] = [what.split(":")[0], now]
+        current = (what.split(":")[0], now)
 
     run_started = time.perf_counter()
     outcome = run_edition(settings, ephemeral_key(), progress)
