@@ -301,26 +301,14 @@ def _write_sorted(frames: Iterator[pl.DataFrame], target: Path) -> None:
 
 
 def read_pc6hnr_prepared(
-    csv: Path,
-    postcodes: Iterable[str] | pl.Series | None = None,
-    cache: Path | None = None,
-    *,
-    gemeente_code: str | None = None,
+    csv: Path, postcodes: Iterable[str] | pl.Series | None = None, cache: Path | None = None
 ) -> pl.DataFrame:
     """:func:`factlab.connectors.cbs.read_pc6hnr`'s table, from the prepared copy (made on first use).
 
     With ``postcodes`` (normalised, e.g. ``1503AB``), only the rows of those postcodes: enough
-    to place every address of an edition, at a fraction of the table. With ``gemeente_code``
-    (``GM0479``), only that gemeente's rows, filtered while reading (the national table is
-    never held whole). Same columns, same rows.
+    to place every address of an edition, at a fraction of the table. Same columns, same rows.
     """
     scan = pl.scan_parquet(prepare(csv, cache))
-    if gemeente_code is not None:
-        scan = scan.filter(
-            pl.col("gemeente") == gemeente_code.removeprefix("GM")
-            if gemeente_code.startswith("GM")
-            else pl.lit(False)
-        )
     if postcodes is not None:
         wanted = (
             pl.DataFrame({"postcode": pl.Series(list(postcodes), dtype=pl.String)})
@@ -337,6 +325,30 @@ def read_pc6hnr_prepared(
             & pl.col("pc6_sleutel").is_in(wanted.implode())
         )
     return prefixed(scan).collect()
+
+
+def gemeente_areas(csv: Path, gemeente_code: str, cache: Path | None = None) -> pl.DataFrame:
+    """Every (``wijk_code``, ``buurt_code``) of the gemeente ``gemeente_code`` (``GM0479``) in
+    the prepared copy, once each, sorted.
+
+    Filtered and made distinct while reading, before the codes are prefixed: for a gemeente
+    as large as the benchmark's country, 7.8 M rows hold 12.9 k pairs (0.07 s, where reading
+    its rows whole and prefixing them took 0.25 s alone and ~1 s inside a national close).
+    """
+    if not gemeente_code.startswith("GM"):
+        gemeente = pl.lit(False)
+    else:
+        gemeente = pl.col("gemeente") == gemeente_code.removeprefix("GM")
+    buurt, wijk, _ = area_codes()
+    return (
+        pl.scan_parquet(prepare(csv, cache))
+        .filter(gemeente)
+        .select("wijk", "buurt")
+        .unique()
+        .select(wijk, buurt)
+        .sort("wijk_code", "buurt_code")
+        .collect()
+    )
 
 
 def prefixed(copy: pl.LazyFrame) -> pl.LazyFrame:

@@ -46,7 +46,7 @@ from factlab.checkpoints import checkpoint
 from factlab.completeness import Completeness, assess, refusal
 from factlab.config import EditionConfig, ReleaseSettings
 from factlab.connectors.cbs import read_wijken, read_wijkkaart
-from factlab.connectors.cbs_prepared import read_pc6hnr_prepared
+from factlab.connectors.cbs_prepared import gemeente_areas
 from factlab.difference import check_difference
 from factlab.disclose import DisclosureError, DisclosureRules, Protected
 from factlab.errors import FactlabError
@@ -113,8 +113,7 @@ def _wijken(config: EditionConfig) -> pl.DataFrame:
     if config.wijken is not None:
         return read_wijken(config.wijken, config.gemeente_code)
     codes = (
-        read_pc6hnr_prepared(config.address_table)
-        .filter(pl.col("gemeente_code") == config.gemeente_code)
+        gemeente_areas(config.address_table, config.gemeente_code)
         .get_column("wijk_code")
         .unique()
         .sort()
@@ -127,9 +126,7 @@ def _wijken(config: EditionConfig) -> pl.DataFrame:
 
 def _buurten(config: EditionConfig) -> pl.DataFrame:
     """Every buurt of the gemeente, so every buurt gets a row in the buurt table."""
-    return read_pc6hnr_prepared(config.address_table, gemeente_code=config.gemeente_code).select(
-        "wijk_code", "buurt_code"
-    )
+    return gemeente_areas(config.address_table, config.gemeente_code)
 
 
 def _to_review(
