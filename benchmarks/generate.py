@@ -15,8 +15,11 @@ Layout under ``--out``:
 * ``klein/`` — a tiny edition: 3 files of about 20 rows, with the gemeente's extract.
 * ``land/`` — national size: ≥ 4 M rows in 48 files of 44 partners (4 XLSX). Factlab runs one
   gemeente per edition, so the national case treats the country as one gemeente (GM9999):
-  ``land/pc6hnr.csv`` is the national table with every Gemeente2024 set to 9999, the wijken
-  unchanged. Same rows, same bytes per row, same join: only the gemeente filter differs.
+  ``land/pc6hnr.csv`` is the national table with every code moved into that gemeente (9999
+  for the first four digits of each Gemeente2024, Wijk2024 and Buurt2024): 99 wijken of 4
+  buurten, a very large city's structure. Same rows, same bytes per row, same join. (Until
+  2026-12-05 only Gemeente2024 was changed, so no wijk code belonged to GM9999 and the
+  analysis put every household in wijk "onbekend", a lighter close than a real one.)
 
 Uploads have the real mix: ``;``/``,``/tab, UTF-8 with and without BOM, Windows-1252 (CRLF),
 UTF-16 "Unicode text", XLSX (never past Excel's row limit); partner column names and codes
@@ -495,7 +498,10 @@ def generate(out: Path, seed: int, cbs_rows: int, land_rows: int) -> dict[str, o
     started = time.perf_counter()
     land = out / "land"
     land.mkdir(parents=True, exist_ok=True)
-    as_one = table.with_columns(Gemeente2024=pl.lit(f"{LAND:04d}"))
+    as_one = table.with_columns(
+        (pl.lit(f"{LAND:04d}") + pl.col(code).str.slice(4)).alias(code)
+        for code in ("Gemeente2024", "Wijk2024", "Buurt2024")
+    )
     as_one.write_csv(land / "pc6hnr.csv", separator=";")
     _wijken_csv(as_one, f"GM{LAND:04d}", land / "wijken.csv")
     uploads = land_uploads(rng, land_rows)
