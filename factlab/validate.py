@@ -128,7 +128,7 @@ def _per_row_working_columns(frame: pl.DataFrame) -> pl.DataFrame:
         postbus=addresses.is_postbus(*(pl.col(c) for c in _ADDRESS_FIELDS)),
         letter=letter,
         suffix=suffix,
-        code=pl.col("voorziening").str.strip_chars(),
+        code=pl.col("voorziening"),  # mapped cells come stripped (intake.map_columns)
         start=parse_date(pl.col("startdatum")),
         eind=parse_date(pl.col("einddatum")),
     )
@@ -166,7 +166,7 @@ def _working_columns(frame: pl.DataFrame) -> pl.DataFrame:
         pc=addresses.postcode(pl.col("postcode")),
         # A postbus in any address field (is_postbus is an "any" over the fields).
         postbus=addresses.is_postbus(pl.col("postcode")) | pl.col("_postbus_nummer"),
-        code=pl.col("voorziening").str.strip_chars(),
+        code=pl.col("voorziening"),  # mapped cells come stripped (intake.map_columns)
     ).select(*(c for c in frame.columns if c not in (*working, "_postbus_nummer")), *working)
 
 
